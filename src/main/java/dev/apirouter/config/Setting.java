@@ -1,0 +1,48 @@
+package dev.apirouter.config;
+
+/**
+ * Every environment variable the gateway reads. The default of each lives in {@code application.properties}
+ * under {@link #propertyKey()}; an environment variable set to the empty string counts as unset.
+ */
+public enum Setting {
+    HTTP_PORT("ROUTER_HTTP_PORT", "router.http.port"),
+    HTTP_HOST("ROUTER_HTTP_HOST", "router.http.host"),
+    MAX_BODY_BYTES("ROUTER_MAX_BODY_BYTES", "router.http.max-body-bytes"),
+    MAX_CONCURRENT_REQUESTS("ROUTER_MAX_CONCURRENT_REQUESTS", "router.http.max-concurrent-requests"),
+    POLICY_FILE("ROUTER_POLICY_FILE", "router.policy.file"),
+    POLICY_POLL_MS("ROUTER_POLICY_POLL_MS", "router.policy.poll-ms"),
+    ETCD_ENDPOINTS("ETCD_ENDPOINTS", "router.etcd.endpoints"),
+    ETCD_PREFIX("ROUTER_ETCD_PREFIX", "router.etcd.prefix"),
+    ETCD_CONNECT_TIMEOUT_MS("ROUTER_ETCD_CONNECT_TIMEOUT_MS", "router.etcd.connect-timeout-ms"),
+    ETCD_CALL_TIMEOUT_MS("ROUTER_ETCD_CALL_TIMEOUT_MS", "router.etcd.call-timeout-ms"),
+    DATA_DIR("ROUTER_DATA_DIR", "router.data-dir"),
+    LAST_KNOWN_GOOD_FILE("ROUTER_LAST_KNOWN_GOOD_FILE", "router.last-known-good-file"),
+    ROUTES_DIR("ROUTER_ROUTES_DIR", "router.routes.dir"),
+    SHUTDOWN_GRACE_MS("ROUTER_SHUTDOWN_GRACE_MS", "router.shutdown-grace-ms"),
+    ADMIN_TOKEN("ROUTER_ADMIN_TOKEN", "router.admin-token"),
+    OTEL_ENDPOINT("OTEL_EXPORTER_OTLP_ENDPOINT", "router.otel.endpoint"),
+    OTEL_PROTOCOL("OTEL_EXPORTER_OTLP_PROTOCOL", "router.otel.protocol"),
+    OTEL_HEADERS("OTEL_EXPORTER_OTLP_HEADERS", "router.otel.headers"),
+    OTEL_SERVICE_NAME("OTEL_SERVICE_NAME", "router.otel.service-name"),
+    OTEL_SDK_DISABLED("OTEL_SDK_DISABLED", "router.otel.sdk-disabled"),
+    OTEL_CONNECT_TIMEOUT_MS("ROUTER_OTEL_CONNECT_TIMEOUT_MS", "router.otel.connect-timeout-ms"),
+    OTEL_EXPORT_TIMEOUT_MS("ROUTER_OTEL_EXPORT_TIMEOUT_MS", "router.otel.export-timeout-ms"),
+    LOG_LEVEL("LOG_LEVEL", "router.log.level"),
+    LOG_FORMAT("LOG_FORMAT", "router.log.format");
+
+    private final String envVar;
+    private final String propertyKey;
+
+    Setting(String envVar, String propertyKey) {
+        this.envVar = envVar;
+        this.propertyKey = propertyKey;
+    }
+
+    public String envVar() {
+        return envVar;
+    }
+
+    public String propertyKey() {
+        return propertyKey;
+    }
+}

@@ -1,0 +1,40 @@
+package dev.apirouter.error;
+
+/** Every error the gateway itself answers with: HTTP status, OpenAI error {@code type} and {@code code}. */
+public enum ErrorCode {
+    INVALID_REQUEST(400, "invalid_request_error", "invalid_request"),
+    INVALID_API_KEY(401, "authentication_error", "invalid_api_key"),
+    UNAUTHORIZED(401, "authentication_error", "unauthorized"),
+    MODEL_NOT_ALLOWED(403, "permission_error", "model_not_allowed"),
+    MODEL_NOT_FOUND(404, "invalid_request_error", "model_not_found"),
+    NOT_FOUND(404, "invalid_request_error", "not_found"),
+    METHOD_NOT_ALLOWED(405, "invalid_request_error", "method_not_allowed"),
+    REQUEST_TOO_LARGE(413, "invalid_request_error", "request_too_large"),
+    INTERNAL_ERROR(500, "api_error", "internal_error"),
+    UPSTREAM_UNAVAILABLE(502, "api_error", "upstream_unavailable"),
+    NO_POLICY(503, "api_error", "no_policy"),
+    OVERLOADED(503, "api_error", "overloaded"),
+    UPSTREAM_TIMEOUT(504, "api_error", "upstream_timeout");
+
+    private final int status;
+    private final String type;
+    private final String code;
+
+    ErrorCode(int status, String type, String code) {
+        this.status = status;
+        this.type = type;
+        this.code = code;
+    }
+
+    public int status() {
+        return status;
+    }
+
+    public String type() {
+        return type;
+    }
+
+    public String code() {
+        return code;
+    }
+}

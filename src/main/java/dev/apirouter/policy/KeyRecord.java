@@ -1,0 +1,22 @@
+package dev.apirouter.policy;
+
+import java.time.Instant;
+import java.util.Optional;
+import java.util.Set;
+
+/** An API key record, stored under the SHA-256 of the key; the key itself is never stored. */
+public record KeyRecord(String name, Set<String> models, boolean disabled, Optional<Instant> expiresAt) {
+    public static final String ALL_MODELS = "*";
+
+    public KeyRecord {
+        models = Set.copyOf(models);
+    }
+
+    public boolean allowsModel(String model) {
+        return models.contains(ALL_MODELS) || models.contains(model);
+    }
+
+    public boolean expiredAt(Instant now) {
+        return expiresAt.map(at -> !now.isBefore(at)).orElse(false);
+    }
+}
