@@ -10,10 +10,13 @@ public enum ErrorCode {
     NOT_FOUND(404, "invalid_request_error", "not_found"),
     METHOD_NOT_ALLOWED(405, "invalid_request_error", "method_not_allowed"),
     REQUEST_TOO_LARGE(413, "invalid_request_error", "request_too_large"),
+    URI_TOO_LONG(414, "invalid_request_error", "invalid_request"),
+    HEADERS_TOO_LARGE(431, "invalid_request_error", "invalid_request"),
     INTERNAL_ERROR(500, "api_error", "internal_error"),
     UPSTREAM_UNAVAILABLE(502, "api_error", "upstream_unavailable"),
     NO_POLICY(503, "api_error", "no_policy"),
     OVERLOADED(503, "api_error", "overloaded"),
+    SHUTTING_DOWN(503, "api_error", "shutting_down"),
     UPSTREAM_TIMEOUT(504, "api_error", "upstream_timeout");
 
     private final int status;

@@ -36,6 +36,11 @@ public record PolicyView(Map<String, ModelPolicy> models, Map<String, KeyRecord>
         return Optional.ofNullable(keys.get(sha256Hex));
     }
 
+    /** The names of the models {@code key} may use, sorted. */
+    public List<String> modelsVisibleTo(KeyRecord key) {
+        return models.keySet().stream().filter(key::allowsModel).sorted().toList();
+    }
+
     public static PolicyView empty(PolicySource source) {
         return new PolicyView(Map.of(), Map.of(), Map.of(), source, 0, Instant.EPOCH);
     }

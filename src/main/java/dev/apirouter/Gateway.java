@@ -1,0 +1,155 @@
+package dev.apirouter;
+
+import java.nio.file.Files;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+import dev.apirouter.config.Settings;
+import dev.apirouter.forward.BackendDispatchProcessor;
+import dev.apirouter.forward.StreamingForwarder;
+import dev.apirouter.health.Readiness;
+import dev.apirouter.http.GatewayHttpServer;
+import dev.apirouter.http.InflightLimiter;
+import dev.apirouter.policy.FilePolicyStore;
+import dev.apirouter.policy.PolicyStore;
+import dev.apirouter.routing.BackendHealth;
+import dev.apirouter.routing.BackendSelector;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.file.FileSystemOptions;
+import io.vertx.core.http.HttpHeaders;
+import org.apache.camel.CamelContext;
+import org.apache.camel.ServiceStatus;
+import org.apache.camel.main.BaseMainSupport;
+import org.apache.camel.main.MainListenerSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Assembles and runs the gateway, in an order that never waits on anything optional: HTTP server with health
+ * first, then the policy store (loading in the background), then the Camel routes. Each stage logs its duration.
+ */
+final class Gateway {
+    static final Duration LISTEN_TIMEOUT = Duration.ofSeconds(10);
+    /** Worker threads run the synchronous part of each route; streams do not hold one. */
+    static final int WORKER_POOL_SIZE = 64;
+    private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
+
+    private final Settings settings;
+    private final long startNanos;
+    private final Clock clock = Clock.systemUTC();
+
+    Gateway(Settings settings, long startNanos) {
+        this.settings = settings;
+        this.startNanos = startNanos;
+    }
+
+    /** Runs until the process is told to stop; returns the exit code. */
+    int run() {
+        long stage = System.nanoTime();
+        Vertx vertx = Vertx.vertx(new VertxOptions()
+                .setWorkerPoolSize(WORKER_POOL_SIZE)
+                .setFileSystemOptions(new FileSystemOptions().setFileCachingEnabled(false)
+                        .setClassPathResolvingEnabled(false)));
+        InflightLimiter limiter = new InflightLimiter(settings.http().maxConcurrentRequests());
+        GatewayHttpServer server = new GatewayHttpServer(vertx, settings.http());
+        PolicyStore store = createStore();
+        org.apache.camel.main.Main camel = new org.apache.camel.main.Main();
+        Readiness readiness = new Readiness(store, () -> routesStarted(camel), clock::instant);
+        server.statusEndpoint(GatewayHttpServer.READYZ_PATH, ctx -> {
+            Readiness.Answer answer = readiness.evaluate();
+            ctx.response().setStatusCode(answer.ready() ? 200 : 503)
+                    .putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(answer.json());
+        });
+        int port;
+        try {
+            port = server.start(LISTEN_TIMEOUT);
+        } catch (Exception e) {
+            LOG.error("HTTP server could not listen on {}:{}: {}", settings.http().host(), settings.http().port(),
+                    rootCause(e).toString());
+            vertx.close();
+            return 1;
+        }
+        LOG.info("HTTP server listening on {}:{} ({} ms; {} ms since start); liveness at {}", settings.http().host(),
+                port, millisSince(stage), millisSince(startNanos), GatewayHttpServer.HEALTHZ_PATH);
+
+        stage = System.nanoTime();
+        store.start();
+        LOG.info("Policy store started: {} ({} ms)", settings.store().describe(), millisSince(stage));
+
+        StreamingForwarder forwarder = new StreamingForwarder(vertx, settings.http().maxConcurrentRequests());
+        server.bindTo(camel::bind, limiter);
+        camel.configure()
+                .withRoutesIncludePattern(routesPattern())
+                .withShutdownTimeout((int) Math.max(1, settings.shutdownGrace().toSeconds()));
+        camel.configure().addRoutesBuilder(GatewayRoutes.errorConfiguration());
+        camel.configure().addRoutesBuilder(new GatewayRoutes(store, clock,
+                        new BackendSelector(() -> ThreadLocalRandom.current().nextDouble()),
+                        BackendHealth.ALWAYS_HEALTHY, new BackendDispatchProcessor(forwarder)));
+        long camelStage = System.nanoTime();
+        camel.addMainListener(new MainListenerSupport() {
+            @Override
+            public void afterStart(BaseMainSupport main) {
+                LOG.info("Routes started ({} ms); api-router ready to serve on port {} ({} ms since start)",
+                        millisSince(camelStage), port, millisSince(startNanos));
+            }
+
+            @Override
+            public void afterStop(BaseMainSupport main) {
+                server.close();
+                forwarder.close();
+                store.close();
+                closeQuietly(vertx);
+                LOG.info("api-router stopped");
+            }
+        });
+        try {
+            camel.run();
+            return 0;
+        } catch (Exception e) {
+            LOG.error("api-router failed: {}", rootCause(e).toString(), e);
+            return 1;
+        }
+    }
+
+    private PolicyStore createStore() {
+        Settings.Store store = settings.store();
+        return new FilePolicyStore(store.policyFile(), store.policyPoll(), clock);
+    }
+
+    /** The routes directory when it exists, else the copies packaged in the jar. */
+    private String routesPattern() {
+        if (Files.isDirectory(settings.routesDir())) {
+            return "file:" + settings.routesDir().toAbsolutePath() + "/*.yaml";
+        }
+        LOG.info("Routes directory {} does not exist; using the routes packaged in the jar", settings.routesDir());
+        return "classpath:routes/*.yaml";
+    }
+
+    private static boolean routesStarted(org.apache.camel.main.Main camel) {
+        CamelContext context = camel.getCamelContext();
+        return context != null && context.getStatus() == ServiceStatus.Started;
+    }
+
+    private static void closeQuietly(Vertx vertx) {
+        try {
+            vertx.close().toCompletionStage().toCompletableFuture().get(3, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // the process is exiting
+        }
+    }
+
+    private static long millisSince(long nanos) {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - nanos);
+    }
+
+    private static Throwable rootCause(Throwable t) {
+        Throwable c = t;
+        while (c.getCause() != null && c.getCause() != c) {
+            c = c.getCause();
+        }
+        return c;
+    }
+}

@@ -1,0 +1,48 @@
+package dev.apirouter;
+
+import dev.apirouter.config.Config;
+import dev.apirouter.config.ConfigException;
+import dev.apirouter.config.Settings;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Entry point. Logging is configured before anything else, from the environment alone, so the first line is out
+ * before any network activity; then the settings are bound and the gateway starts.
+ */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        long startNanos = System.nanoTime();
+        Config config;
+        try {
+            config = Config.fromEnvironment();
+            Logging.configure(config);
+        } catch (RuntimeException e) {
+            System.err.println("api-router: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        Logger log = LoggerFactory.getLogger(Main.class);
+        Settings settings;
+        try {
+            settings = Settings.from(config);
+        } catch (ConfigException e) {
+            log.error("Invalid configuration: {}", e.getMessage());
+            System.exit(2);
+            return;
+        }
+        log.info("api-router {} starting: port {}, store {}, routes {}, tracing {}", version(), settings.http().port(),
+                settings.store().describe(), settings.routesDir(),
+                settings.telemetry().endpoint().map(e -> "to " + e).orElse("off"));
+        int exit = new Gateway(settings, startNanos).run();
+        System.exit(exit);
+    }
+
+    static String version() {
+        String v = Main.class.getPackage().getImplementationVersion();
+        return v != null ? v : "dev";
+    }
+}

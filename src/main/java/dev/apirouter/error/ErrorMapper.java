@@ -1,0 +1,40 @@
+package dev.apirouter.error;
+
+import dev.apirouter.ExchangeKeys;
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+import org.apache.camel.Processor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one error mapper: turns the exception of a failed exchange into the contract's error response. A
+ * {@link GatewayException} says what the client gets; anything else is a gateway bug, logged and answered 500.
+ */
+public final class ErrorMapper implements Processor {
+    private static final Logger LOG = LoggerFactory.getLogger(ErrorMapper.class);
+
+    @Override
+    public void process(Exchange exchange) {
+        Throwable caught = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        GatewayException error = find(caught);
+        if (error == null) {
+            LOG.error("Request {} failed unexpectedly", exchange.getProperty(ExchangeKeys.REQUEST_ID), caught);
+            error = new GatewayException(ErrorCode.INTERNAL_ERROR, "The gateway failed to handle the request.");
+        }
+        Message message = exchange.getMessage();
+        message.removeHeaders("*", ExchangeKeys.REQUEST_ID_HEADER);
+        message.setHeader(Exchange.HTTP_RESPONSE_CODE, error.code().status());
+        message.setHeader(Exchange.CONTENT_TYPE, ErrorBody.CONTENT_TYPE);
+        message.setBody(ErrorBody.of(error));
+    }
+
+    private static GatewayException find(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof GatewayException g) {
+                return g;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,75 @@
+package dev.apirouter.forward;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.apirouter.ExchangeKeys;
+import dev.apirouter.policy.Backend;
+import dev.apirouter.policy.ModelPolicy;
+import dev.apirouter.routing.InferenceRequest;
+import io.vertx.core.Context;
+import io.vertx.core.http.HttpServerResponse;
+import org.apache.camel.AsyncCallback;
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+import org.apache.camel.support.AsyncProcessorSupport;
+
+/**
+ * The {@code backend-dispatch} step: hands the enriched exchange to the {@link StreamingForwarder} and completes
+ * asynchronously, so no thread waits while a stream is in flight.
+ */
+public final class BackendDispatchProcessor extends AsyncProcessorSupport {
+    private final StreamingForwarder forwarder;
+
+    public BackendDispatchProcessor(StreamingForwarder forwarder) {
+        this.forwarder = forwarder;
+    }
+
+    @Override
+    public boolean process(Exchange exchange, AsyncCallback callback) {
+        Message message = exchange.getMessage();
+        ModelPolicy policy = exchange.getProperty(ExchangeKeys.MODEL_POLICY, ModelPolicy.class);
+        InferenceRequest inference = exchange.getProperty(ExchangeKeys.INFERENCE_REQUEST, InferenceRequest.class);
+        @SuppressWarnings("unchecked")
+        List<Backend> candidates = exchange.getProperty(ExchangeKeys.CANDIDATES, List.class);
+        ForwardRequest request = new ForwardRequest(
+                message.getHeader(Exchange.HTTP_METHOD, "POST", String.class),
+                message.getHeader(Exchange.HTTP_URI, String.class),
+                headersOf(message),
+                exchange.getProperty(ExchangeKeys.UPSTREAM_BODY, byte[].class),
+                candidates,
+                policy.timeouts(),
+                exchange.getProperty(ExchangeKeys.REQUEST_ID, String.class),
+                inference.model());
+        forwarder.forward(exchange.getProperty(ExchangeKeys.CLIENT_CONTEXT, Context.class), request,
+                        exchange.getProperty(ExchangeKeys.CLIENT_RESPONSE, HttpServerResponse.class))
+                .onComplete(ar -> {
+                    if (ar.succeeded()) {
+                        exchange.setProperty(ExchangeKeys.RESPONSE_COMMITTED, true);
+                        exchange.setProperty(ExchangeKeys.CHOSEN_BACKEND, ar.result().backend());
+                        message.setHeader(Exchange.HTTP_RESPONSE_CODE, ar.result().status());
+                    } else {
+                        exchange.setException(ar.cause());
+                    }
+                    callback.done(false);
+                });
+        return false;
+    }
+
+    /** The message's headers with string values, as the route left them (integrators may have added some). */
+    private static Map<String, List<String>> headersOf(Message message) {
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> header : message.getHeaders().entrySet()) {
+            Object value = header.getValue();
+            if (value instanceof String s) {
+                headers.put(header.getKey(), List.of(s));
+            } else if (value instanceof List<?> list && list.stream().allMatch(String.class::isInstance)) {
+                headers.put(header.getKey(), list.stream().map(String.class::cast).toList());
+            } else if (value instanceof Number || value instanceof Boolean) {
+                headers.put(header.getKey(), List.of(value.toString()));
+            }
+        }
+        return headers;
+    }
+}

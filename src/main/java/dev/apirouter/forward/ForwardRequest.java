@@ -1,0 +1,17 @@
+package dev.apirouter.forward;
+
+import java.util.List;
+import java.util.Map;
+
+import dev.apirouter.policy.Backend;
+import dev.apirouter.policy.Timeouts;
+
+/**
+ * One request to send upstream: the same path on each candidate backend in turn, until one answers.
+ *
+ * @param pathAndQuery the client's path and query, kept as is
+ * @param headers      request headers to consider sending (hop-by-hop and credentials are dropped here)
+ */
+public record ForwardRequest(String method, String pathAndQuery, Map<String, List<String>> headers, byte[] body,
+                             List<Backend> candidates, Timeouts timeouts, String requestId, String model) {
+}

@@ -1,0 +1,302 @@
+package dev.apirouter.forward;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import dev.apirouter.ExchangeKeys;
+import dev.apirouter.error.ErrorCode;
+import dev.apirouter.error.GatewayException;
+import dev.apirouter.policy.Backend;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sends a request to a model's backends and streams the answer to the client chunk by chunk, as it arrives: no
+ * buffering, no re-framing. Built on the Vert.x HttpClient of the server's own Vertx instance, with pooled
+ * keep-alive connections.
+ *
+ * <ul>
+ * <li>A backend that refuses, resets or fails before answering: the next candidate is tried; none left → 502.</li>
+ * <li>No response head within {@code firstByte} → the request is cancelled, 504 (not retried: the backend may be
+ * generating).</li>
+ * <li>Silence longer than {@code idle} mid-response → both sides are closed, so the client sees the break.</li>
+ * <li>The client disconnects → the upstream request is reset, so vLLM stops generating.</li>
+ * </ul>
+ */
+public final class StreamingForwarder implements AutoCloseable {
+    /** Upper bound of TCP connect; each request's policy sets its own, shorter, connect timeout. */
+    static final int MAX_CONNECT_TIMEOUT_MS = 10_000;
+    static final int KEEP_ALIVE_SECONDS = 60;
+    private static final Logger LOG = LoggerFactory.getLogger(StreamingForwarder.class);
+
+    private final Vertx vertx;
+    private final HttpClient httpClient;
+
+    public StreamingForwarder(Vertx vertx, int maxConnectionsPerBackend) {
+        this.vertx = vertx;
+        HttpClientOptions options = new HttpClientOptions()
+                .setKeepAlive(true)
+                .setKeepAliveTimeout(KEEP_ALIVE_SECONDS)
+                .setTcpNoDelay(true)
+                .setTryUseCompression(false)
+                .setDecompressionSupported(false)
+                .setConnectTimeout(MAX_CONNECT_TIMEOUT_MS);
+        PoolOptions pool = new PoolOptions().setHttp1MaxSize(maxConnectionsPerBackend).setMaxWaitQueueSize(-1);
+        this.httpClient = vertx.createHttpClient(options, pool);
+    }
+
+    /**
+     * Forwards {@code request}, writing the answer to {@code client}. The future fails with a
+     * {@link GatewayException} only when nothing has been written to the client; once a backend has answered it
+     * succeeds, whatever happens to the stream afterwards.
+     */
+    public Future<ForwardResult> forward(Context context, ForwardRequest request, HttpServerResponse client) {
+        Promise<ForwardResult> promise = Promise.promise();
+        context.runOnContext(v -> new Call(request, client, promise).tryNext());
+        return promise.future();
+    }
+
+    @Override
+    public void close() {
+        try {
+            httpClient.close().toCompletionStage().toCompletableFuture().get(2, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // best effort at shutdown
+        }
+    }
+
+    /** One forwarded request; all its state is touched on the client request's event loop only. */
+    private final class Call {
+        private final ForwardRequest request;
+        private final HttpServerResponse downstream;
+        private final Promise<ForwardResult> promise;
+        private final Iterator<Backend> candidates;
+        private final List<String> failures = new ArrayList<>();
+        private Backend backend;
+        private HttpClientRequest upstream;
+        private int status;
+        private boolean finished;
+        private long timer = -1;
+        private long lastDataNanos;
+
+        Call(ForwardRequest request, HttpServerResponse downstream, Promise<ForwardResult> promise) {
+            this.request = request;
+            this.downstream = downstream;
+            this.promise = promise;
+            this.candidates = request.candidates().iterator();
+            downstream.closeHandler(v -> clientGone());
+        }
+
+        void tryNext() {
+            if (finished) {
+                return;
+            }
+            if (downstream.closed()) {
+                clientGone();
+                return;
+            }
+            if (!candidates.hasNext()) {
+                LOG.warn("Request {} for model '{}': no backend answered: {}", request.requestId(), request.model(),
+                        String.join("; ", failures));
+                fail(new GatewayException(ErrorCode.UPSTREAM_UNAVAILABLE, "No backend of model '" + request.model()
+                        + "' could be reached (" + request.candidates().size() + " tried)."));
+                return;
+            }
+            backend = candidates.next();
+            RequestOptions options = new RequestOptions()
+                    .setMethod(HttpMethod.valueOf(request.method()))
+                    .setAbsoluteURI(backend.url() + request.pathAndQuery())
+                    .setConnectTimeout(request.timeouts().connect().toMillis());
+            Backend attempted = backend;
+            httpClient.request(options).onComplete(ar -> {
+                if (ar.failed()) {
+                    backendFailed(attempted, ar.cause());
+                } else {
+                    send(ar.result());
+                }
+            });
+        }
+
+        private void send(HttpClientRequest req) {
+            if (finished) {
+                req.reset();
+                return;
+            }
+            upstream = req;
+            try {
+                copyRequestHeaders(req);
+            } catch (IllegalArgumentException e) {
+                req.reset();
+                fail(new GatewayException(ErrorCode.INVALID_REQUEST, "A request header has an invalid value."));
+                return;
+            }
+            Backend attempted = backend;
+            long firstByteMs = request.timeouts().firstByte().toMillis();
+            timer = vertx.setTimer(firstByteMs, id -> firstByteTimeout(firstByteMs));
+            req.send(Buffer.buffer(request.body())).onComplete(ar -> {
+                if (finished) {
+                    return;
+                }
+                cancelTimer();
+                if (ar.failed()) {
+                    upstream = null;
+                    backendFailed(attempted, ar.cause());
+                } else {
+                    relay(ar.result());
+                }
+            });
+        }
+
+        private void copyRequestHeaders(HttpClientRequest req) {
+            String connection = first(request.headers(), "connection");
+            for (Map.Entry<String, List<String>> header : request.headers().entrySet()) {
+                if (!HopByHop.dropFromRequest(header.getKey(), connection)) {
+                    req.putHeader(header.getKey(), header.getValue());
+                }
+            }
+            req.putHeader(ExchangeKeys.REQUEST_ID_HEADER, request.requestId());
+            if (!req.headers().contains(HttpHeaders.CONTENT_TYPE)) {
+                req.putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
+            }
+        }
+
+        private void relay(HttpClientResponse response) {
+            status = response.statusCode();
+            downstream.setStatusCode(status);
+            String connection = response.getHeader(HttpHeaders.CONNECTION);
+            for (Map.Entry<String, String> header : response.headers()) {
+                if (!HopByHop.dropFromResponse(header.getKey(), connection)) {
+                    downstream.headers().add(header.getKey(), header.getValue());
+                }
+            }
+            if (response.getHeader(HttpHeaders.CONTENT_LENGTH) == null) {
+                downstream.setChunked(true);
+            }
+            downstream.putHeader(ExchangeKeys.REQUEST_ID_HEADER, request.requestId());
+            lastDataNanos = System.nanoTime();
+            armIdleTimer(request.timeouts().idle().toMillis());
+            response.handler(chunk -> {
+                lastDataNanos = System.nanoTime();
+                downstream.write(chunk);
+                if (downstream.writeQueueFull()) {
+                    response.pause();
+                    downstream.drainHandler(v -> response.resume());
+                }
+            });
+            response.exceptionHandler(t -> abort(ForwardResult.Outcome.UPSTREAM_BROKEN,
+                    "backend " + backend.url() + " failed mid-response: " + t));
+            response.endHandler(v -> {
+                if (!finished) {
+                    finished = true;
+                    cancelTimer();
+                    downstream.end();
+                    promise.tryComplete(new ForwardResult(backend, status, ForwardResult.Outcome.COMPLETED));
+                }
+            });
+        }
+
+        private void armIdleTimer(long idleMs) {
+            timer = vertx.setTimer(idleMs, id -> {
+                long silentMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastDataNanos);
+                if (finished) {
+                    return;
+                }
+                if (silentMs >= idleMs) {
+                    abort(ForwardResult.Outcome.IDLE_TIMEOUT,
+                            "backend " + backend.url() + " sent nothing for " + silentMs + " ms mid-response");
+                } else {
+                    armIdleTimer(idleMs - silentMs);
+                }
+            });
+        }
+
+        private void firstByteTimeout(long firstByteMs) {
+            if (finished) {
+                return;
+            }
+            LOG.warn("Request {} for model '{}': backend {} sent no response within {} ms", request.requestId(),
+                    request.model(), backend.url(), firstByteMs);
+            if (upstream != null) {
+                upstream.reset();
+            }
+            fail(new GatewayException(ErrorCode.UPSTREAM_TIMEOUT, "The backend of model '" + request.model()
+                    + "' did not answer within " + firstByteMs + " ms."));
+        }
+
+        private void backendFailed(Backend attempted, Throwable cause) {
+            if (finished) {
+                return;
+            }
+            failures.add(attempted.url() + ": " + cause);
+            LOG.debug("Request {}: backend {} failed before answering: {}", request.requestId(), attempted.url(), cause.toString());
+            tryNext();
+        }
+
+        private void clientGone() {
+            if (finished) {
+                return;
+            }
+            finished = true;
+            cancelTimer();
+            if (upstream != null) {
+                upstream.reset();
+            }
+            LOG.debug("Request {}: downstream disconnected; upstream request cancelled", request.requestId());
+            promise.tryComplete(new ForwardResult(backend, status, ForwardResult.Outcome.CLIENT_GONE));
+        }
+
+        private void abort(ForwardResult.Outcome outcome, String reason) {
+            if (finished) {
+                return;
+            }
+            finished = true;
+            cancelTimer();
+            LOG.warn("Request {} for model '{}': {}; closing the downstream connection", request.requestId(),
+                    request.model(), reason);
+            if (upstream != null) {
+                upstream.reset();
+            }
+            downstream.reset();
+            promise.tryComplete(new ForwardResult(backend, status, outcome));
+        }
+
+        private void fail(GatewayException e) {
+            finished = true;
+            cancelTimer();
+            promise.tryFail(e);
+        }
+
+        private void cancelTimer() {
+            if (timer >= 0) {
+                vertx.cancelTimer(timer);
+                timer = -1;
+            }
+        }
+    }
+
+    private static String first(Map<String, List<String>> headers, String name) {
+        for (Map.Entry<String, List<String>> header : headers.entrySet()) {
+            if (header.getKey().equalsIgnoreCase(name) && !header.getValue().isEmpty()) {
+                return header.getValue().get(0);
+            }
+        }
+        return null;
+    }
+}

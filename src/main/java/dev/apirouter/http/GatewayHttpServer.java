@@ -1,0 +1,121 @@
+package dev.apirouter.http;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+
+import dev.apirouter.ExchangeKeys;
+import dev.apirouter.config.Settings;
+import dev.apirouter.error.ErrorCode;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.netty.handler.codec.TooLongFrameException;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import org.apache.camel.component.platform.http.PlatformHttpConstants;
+import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
+
+/**
+ * The gateway's HTTP server. It listens before the Camel context starts, so liveness answers at once; the status
+ * endpoints are plain Vert.x handlers, and every other path goes to the router the {@code platform-http:} routes
+ * register on. Errors found by Vert.x itself (unknown path, wrong method, body too large, malformed request) get
+ * the contract's JSON error shape.
+ */
+public final class GatewayHttpServer implements AutoCloseable {
+    public static final String HEALTHZ_PATH = "/v1/status/healthz";
+    public static final String READYZ_PATH = "/v1/status/readyz";
+    static final String ROUTER_NAME = "platform-http-router-api-router";
+
+    private final Vertx vertx;
+    private final Settings.Http settings;
+    private final Router root;
+    private final Router api;
+    private HttpServer server;
+
+    public GatewayHttpServer(Vertx vertx, Settings.Http settings) {
+        this.vertx = vertx;
+        this.settings = settings;
+        this.root = Router.router(vertx);
+        this.api = Router.router(vertx);
+        root.get(HEALTHZ_PATH).handler(ctx -> ctx.response()
+                .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+                .end("{\"status\":\"UP\"}"));
+        for (Router r : new Router[] {root, api}) {
+            r.errorHandler(404, ctx -> fail(ctx, ErrorCode.NOT_FOUND, "Unknown path: " + ctx.request().path()));
+            r.errorHandler(405, ctx -> fail(ctx, ErrorCode.METHOD_NOT_ALLOWED,
+                    "Method " + ctx.request().method() + " is not allowed on " + ctx.request().path() + "."));
+            r.errorHandler(413, ctx -> fail(ctx, ErrorCode.REQUEST_TOO_LARGE,
+                    "The request body is larger than the limit of " + settings.maxBodyBytes() + " bytes."));
+            r.errorHandler(400, ctx -> fail(ctx, ErrorCode.INVALID_REQUEST, "The request is malformed."));
+            r.errorHandler(500, ctx -> fail(ctx, ErrorCode.INTERNAL_ERROR, "The gateway failed to handle the request."));
+        }
+    }
+
+    /** Adds a GET status endpoint answered by Vert.x directly, available before the Camel routes start. */
+    public void statusEndpoint(String path, Handler<RoutingContext> handler) {
+        root.get(path).handler(handler);
+    }
+
+    /** Makes the server the one {@code platform-http:} routes register on, through the given engine. */
+    public void bindTo(BiConsumer<String, Object> registry, InflightLimiter limiter) {
+        long maxBody = settings.maxBodyBytes();
+        registry.accept(ROUTER_NAME, new VertxPlatformHttpRouter(null, vertx, api, ROUTER_NAME) {
+            @Override
+            public Handler<RoutingContext> bodyHandler() {
+                return BodyHandler.create(false).setBodyLimit(maxBody).setMergeFormAttributes(false);
+            }
+        });
+        registry.accept(PlatformHttpConstants.PLATFORM_HTTP_ENGINE_NAME, new StreamingHttpEngine(ROUTER_NAME, limiter));
+    }
+
+    /** Starts listening; returns the bound port. Bounded: fails after {@code timeout}. */
+    public int start(Duration timeout) throws Exception {
+        root.route("/*").subRouter(api);
+        HttpServerOptions options = new HttpServerOptions()
+                .setHost(settings.host())
+                .setPort(settings.port())
+                .setTcpNoDelay(true)
+                .setCompressionSupported(false)
+                .setIdleTimeout(0);
+        server = vertx.createHttpServer(options)
+                .invalidRequestHandler(GatewayHttpServer::invalidRequest)
+                .requestHandler(root);
+        return server.listen().toCompletionStage().toCompletableFuture()
+                .get(timeout.toMillis(), TimeUnit.MILLISECONDS).actualPort();
+    }
+
+    /** Stops accepting connections (bounded); open connections are closed. */
+    @Override
+    public void close() {
+        if (server != null) {
+            try {
+                server.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // closing is best effort: the process is going away
+            }
+        }
+    }
+
+    private static void fail(RoutingContext ctx, ErrorCode code, String message) {
+        ErrorResponses.send(ctx.response(), RequestIds.from(ctx.request().getHeader(ExchangeKeys.REQUEST_ID_HEADER)),
+                code, message);
+    }
+
+    private static void invalidRequest(HttpServerRequest request) {
+        Throwable cause = request.decoderResult().cause();
+        ErrorCode code = ErrorCode.INVALID_REQUEST;
+        String message = "The request is malformed (bad request line or header).";
+        if (cause instanceof TooLongFrameException) {
+            boolean uri = cause.getMessage() != null && cause.getMessage().contains("URI");
+            code = uri ? ErrorCode.URI_TOO_LONG : ErrorCode.HEADERS_TOO_LARGE;
+            message = uri ? "The request URI is too long." : "The request headers are too large.";
+        }
+        request.response().putHeader(HttpHeaders.CONNECTION, "close");
+        ErrorResponses.send(request.response(), RequestIds.from(null), code, message);
+    }
+}

@@ -1,0 +1,26 @@
+package dev.apirouter.http;
+
+import org.apache.camel.Processor;
+import org.apache.camel.component.platform.http.PlatformHttpEndpoint;
+import org.apache.camel.component.platform.http.spi.PlatformHttpConsumer;
+import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpEngine;
+
+/**
+ * The platform-http engine of the gateway: Vert.x, with a consumer that lets the streaming forwarder write the
+ * response itself and that releases its worker thread while a stream is in flight. Bound in the registry as
+ * {@code platform-http-engine}, so every {@code platform-http:} route (YAML ones included) uses it.
+ */
+public final class StreamingHttpEngine extends VertxPlatformHttpEngine {
+    private final String routerName;
+    private final InflightLimiter limiter;
+
+    public StreamingHttpEngine(String routerName, InflightLimiter limiter) {
+        this.routerName = routerName;
+        this.limiter = limiter;
+    }
+
+    @Override
+    public PlatformHttpConsumer createConsumer(PlatformHttpEndpoint endpoint, Processor processor) {
+        return new StreamingHttpConsumer(endpoint, processor, getHandlers(), routerName, limiter);
+    }
+}
