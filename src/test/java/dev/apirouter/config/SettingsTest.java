@@ -1,0 +1,71 @@
+package dev.apirouter.config;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class SettingsTest {
+    private static Settings settings(Map<String, String> env) {
+        return Settings.from(new Config(env, Config.bundledDefaults()));
+    }
+
+    @Test
+    void defaultsComeFromApplicationProperties() {
+        Settings s = settings(Map.of());
+        assertEquals(8080, s.http().port());
+        assertEquals(16 * 1024 * 1024, s.http().maxBodyBytes());
+        assertEquals("/api-router/", s.store().etcdPrefix());
+        assertTrue(s.store().policyFile().isEmpty());
+        assertTrue(s.telemetry().endpoint().isEmpty());
+        assertEquals(Path.of("routes"), s.routesDir());
+        assertEquals(Path.of("data", "last-known-good.json"), s.store().lastKnownGoodFile());
+    }
+
+    @Test
+    void anEmptyOrBlankVariableCountsAsUnsetForEverySetting() {
+        Properties defaults = Config.bundledDefaults();
+        for (Setting setting : Setting.values()) {
+            Config empty = new Config(Map.of(setting.envVar(), ""), defaults);
+            Config blank = new Config(Map.of(setting.envVar(), "  "), defaults);
+            Config unset = new Config(Map.of(), defaults);
+            assertEquals(unset.get(setting), empty.get(setting), setting.envVar());
+            assertEquals(unset.get(setting), blank.get(setting), setting.envVar());
+        }
+        assertEquals(settings(Map.of()), settings(Map.of("ROUTER_HTTP_PORT", "", "OTEL_EXPORTER_OTLP_ENDPOINT", "",
+                "ETCD_ENDPOINTS", "", "LOG_LEVEL", "", "ROUTER_ROUTES_DIR", "")));
+    }
+
+    @Test
+    void environmentOverridesDefaults() {
+        Settings s = settings(Map.of("ROUTER_HTTP_PORT", "9090", "ETCD_ENDPOINTS", "http://a:2379, b:2379",
+                "ROUTER_ETCD_PREFIX", "/x"));
+        assertEquals(9090, s.http().port());
+        assertEquals(List.of(java.net.URI.create("http://a:2379"), java.net.URI.create("http://b:2379")),
+                s.store().etcdEndpoints());
+        assertEquals("/x/", s.store().etcdPrefix());
+        assertTrue(s.store().usesEtcd());
+    }
+
+    @Test
+    void badValuesNameTheVariable() {
+        ConfigException e = assertThrows(ConfigException.class, () -> settings(Map.of("ROUTER_HTTP_PORT", "http")));
+        assertTrue(e.getMessage().startsWith("ROUTER_HTTP_PORT"));
+        assertThrows(ConfigException.class, () -> settings(Map.of("ROUTER_HTTP_PORT", "70000")));
+        assertThrows(ConfigException.class, () -> settings(Map.of("OTEL_SDK_DISABLED", "maybe")));
+    }
+
+    @Test
+    void everySettingHasADefaultEntryInApplicationProperties() {
+        Properties defaults = Config.bundledDefaults();
+        for (Setting setting : Setting.values()) {
+            assertTrue(defaults.containsKey(setting.propertyKey()), setting.propertyKey());
+        }
+    }
+}
