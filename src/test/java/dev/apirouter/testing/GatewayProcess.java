@@ -1,0 +1,213 @@
+package dev.apirouter.testing;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * The gateway as a user runs it: {@code java -jar target/api-router.jar} in its own process, with the given
+ * environment, on a free loopback port. Collects every output line with the time it appeared.
+ */
+public final class GatewayProcess implements AutoCloseable {
+    public record Line(long nanosSinceStart, String text) {
+    }
+
+    private final Process process;
+    private final long startNanos;
+    private final int port;
+    private final Path workDir;
+    private final List<Line> lines = new ArrayList<>();
+    private final Thread reader;
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    private GatewayProcess(Process process, long startNanos, int port, Path workDir) {
+        this.process = process;
+        this.startNanos = startNanos;
+        this.port = port;
+        this.workDir = workDir;
+        this.reader = new Thread(this::readOutput, "gateway-output-" + port);
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    public static Path jar() {
+        String jar = System.getProperty("apirouter.jar", "target/api-router.jar");
+        Path path = Path.of(jar).toAbsolutePath();
+        if (!Files.isRegularFile(path)) {
+            throw new IllegalStateException("No gateway jar at " + path + "; run 'mvn package' first");
+        }
+        return path;
+    }
+
+    /** Starts the gateway on a free port with {@code env} added to this process's environment. */
+    public static GatewayProcess start(Map<String, String> env) {
+        try {
+            int port = env.containsKey("ROUTER_HTTP_PORT") ? Integer.parseInt(env.get("ROUTER_HTTP_PORT")) : freePort();
+            Path workDir = Files.createTempDirectory("api-router-e2e");
+            List<String> command = List.of(javaBinary(), "-Xmx512m", "-jar", jar().toString());
+            ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true);
+            Map<String, String> environment = builder.environment();
+            environment.put("ROUTER_HTTP_HOST", "127.0.0.1");
+            environment.put("ROUTER_HTTP_PORT", Integer.toString(port));
+            environment.putAll(env);
+            long start = System.nanoTime();
+            return new GatewayProcess(builder.start(), start, port, workDir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    private static String javaBinary() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    private void readOutput() {
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                synchronized (lines) {
+                    lines.add(new Line(System.nanoTime() - startNanos, line));
+                    lines.notifyAll();
+                }
+            }
+        } catch (IOException e) {
+            // process gone
+        }
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public Path workDir() {
+        return workDir;
+    }
+
+    public URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + port + path);
+    }
+
+    public List<Line> lines() {
+        synchronized (lines) {
+            return List.copyOf(lines);
+        }
+    }
+
+    public String output() {
+        StringBuilder out = new StringBuilder();
+        for (Line l : lines()) {
+            out.append(l.text()).append('\n');
+        }
+        return out.toString();
+    }
+
+    /** Waits (bounded) for an output line matching {@code match}; returns it or null. */
+    public Line awaitLine(Predicate<String> match, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (lines) {
+            while (true) {
+                for (Line l : lines) {
+                    if (match.test(l.text())) {
+                        return l;
+                    }
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return null;
+                }
+                TimeUnit.NANOSECONDS.timedWait(lines, left);
+            }
+        }
+    }
+
+    /** Polls {@code path} until it answers {@code status}; returns the time since start, or -1 on timeout. */
+    public long awaitStatus(String path, int status, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                return -1;
+            }
+            try {
+                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(1)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == status) {
+                    return System.nanoTime() - startNanos;
+                }
+            } catch (IOException e) {
+                // not listening yet
+            }
+            Thread.sleep(25);
+        }
+        return -1;
+    }
+
+    public void awaitReady(Duration timeout) throws InterruptedException {
+        if (awaitStatus("/v1/status/readyz", 200, timeout) < 0) {
+            throw new AssertionError("gateway not ready within " + timeout + "; output:\n" + output());
+        }
+    }
+
+    /** Sends SIGTERM and waits (bounded); returns how long the process took to exit, or null if it did not. */
+    public Duration terminate(Duration timeout) throws InterruptedException {
+        long t0 = System.nanoTime();
+        process.destroy();
+        if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            return Duration.ofNanos(System.nanoTime() - t0);
+        }
+        return null;
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    public int exitValue() {
+        return process.exitValue();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (process.isAlive()) {
+            process.destroy();
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(5, TimeUnit.SECONDS);
+            }
+        }
+        reader.join(2000);
+    }
+
+    public static Map<String, String> env(String... keyValues) {
+        Map<String, String> env = new HashMap<>();
+        for (int i = 0; i < keyValues.length; i += 2) {
+            env.put(keyValues[i], keyValues[i + 1]);
+        }
+        return env;
+    }
+}
