@@ -1,0 +1,1486 @@
+package dev.apirouter.sim;
+
+import com.sun.net.httpserver.Headers;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+
+/**
+ * <b>vLLM simulator &mdash; a development tool, not part of the api-router gateway runtime.</b>
+ *
+ * <p>Imitates the HTTP surface of vLLM's OpenAI-compatible server ({@code vllm serve}) without any model:
+ * {@code POST /v1/chat/completions}, {@code POST /v1/completions} (both with SSE streaming),
+ * {@code POST /v1/embeddings}, {@code GET /v1/models}, {@code GET /health}, {@code GET /version} and a minimal
+ * {@code GET /metrics}. Generated text is deterministic lorem-ipsum words derived from a hash of the prompt,
+ * paced by a configurable delay per token; embeddings are deterministic unit vectors derived from a hash of the
+ * input.
+ *
+ * <p>Uses the JDK only, so it runs as a single-file source program:
+ * {@code java tools/vllm-sim/dev/apirouter/sim/VllmSimulator.java --port 8000}. Tests start it in-process with
+ * {@link #start(Options)}. Per-request fault injection is driven by {@code x-sim-*} request headers (see
+ * {@code tools/vllm-sim/README.md}); {@link #setSimHeader(String, String)} applies one to every request.
+ *
+ * <p>Listens on 127.0.0.1 unless told otherwise. Logs nothing per request unless {@code --verbose}.
+ */
+public final class VllmSimulator implements AutoCloseable {
+
+    /** Served model name when none is configured (vLLM's own default would be the model path). */
+    public static final String DEFAULT_MODEL = "meta-llama/Llama-3.1-8B-Instruct";
+
+    /** Respond with this HTTP status (400..599) and an error JSON body instead of serving the request. */
+    public static final String HEADER_STATUS = "x-sim-status";
+    /** Sleep this many milliseconds before doing anything else (before response headers are sent). */
+    public static final String HEADER_DELAY_BEFORE_HEADERS = "x-sim-delay-before-headers-ms";
+    /** Streams only: send this many SSE events (0 = none, only headers), then go silent. */
+    public static final String HEADER_STALL_AFTER_CHUNKS = "x-sim-stall-after-chunks";
+    /** How long a stall of {@link #HEADER_STALL_AFTER_CHUNKS} lasts before the stream resumes (default: stall max). */
+    public static final String HEADER_STALL_MS = "x-sim-stall-ms";
+    /** Per-request override of the delay between generated tokens, in milliseconds. */
+    public static final String HEADER_TOKEN_DELAY = "x-sim-token-delay-ms";
+
+    /** Upper bound of any single per-token delay. */
+    static final long MAX_TOKEN_DELAY_MS = 60_000;
+    /** Larger request bodies get 413. */
+    static final int MAX_BODY_BYTES = 32 * 1024 * 1024;
+    /** Upper bound of choices per request ({@code n} times the number of prompts). */
+    static final int MAX_CHOICES = 128;
+    static final int MAX_EMBEDDING_DIM = 65_536;
+
+    /** Shape of error bodies. */
+    public enum ErrorFormat {
+        /** vLLM 0.10.1 and later (OpenAI's shape): {@code {"error":{"message","type","param","code"}}}. */
+        NESTED,
+        /** vLLM before 0.10.1: {@code {"object":"error","message","type","param","code"}}. */
+        LEGACY
+    }
+
+    /** Settings of one simulator instance; fluent setters, plain getters. Defaults suit in-process tests. */
+    public static final class Options {
+        private String host = "127.0.0.1";
+        private int port = 0;
+        private List<String> servedModelNames = List.of(DEFAULT_MODEL);
+        private String modelPath;
+        private long tokenDelayMs = 20;
+        private int maxTokens = 16;
+        private int embeddingDim = 16;
+        private int maxModelLen = 131_072;
+        private long stallMaxMs = 300_000;
+        private int maxRecordedRequests = 10_000;
+        private ErrorFormat errorFormat = ErrorFormat.NESTED;
+        private boolean verbose;
+        private int backlog = 4096;
+
+        /** Interface to bind; default 127.0.0.1 (loopback only). */
+        public Options host(String host) {
+            if (host == null || host.isBlank()) throw new IllegalArgumentException("host must not be empty");
+            this.host = host;
+            return this;
+        }
+
+        /** Port to bind; 0 (the default here) picks a free ephemeral port. */
+        public Options port(int port) {
+            if (port < 0 || port > 65535) throw new IllegalArgumentException("port out of range: " + port);
+            this.port = port;
+            return this;
+        }
+
+        /** Names accepted in the request's {@code model}; the first is reported in responses (as vLLM does). */
+        public Options servedModelNames(String... names) {
+            return servedModelNames(List.of(names));
+        }
+
+        public Options servedModelNames(List<String> names) {
+            List<String> copy = new ArrayList<>();
+            for (String n : names) {
+                if (n == null || n.isBlank()) throw new IllegalArgumentException("served model name must not be empty");
+                if (!copy.contains(n)) copy.add(n);
+            }
+            if (copy.isEmpty()) throw new IllegalArgumentException("at least one served model name is needed");
+            this.servedModelNames = List.copyOf(copy);
+            return this;
+        }
+
+        /** The model "path" reported as {@code root} by {@code /v1/models}; default: the first served name. */
+        public Options modelPath(String modelPath) {
+            this.modelPath = modelPath;
+            return this;
+        }
+
+        /** Delay before each generated token (and, for non-stream requests, tokens x delay before answering). */
+        public Options tokenDelayMs(long ms) {
+            if (ms < 0 || ms > MAX_TOKEN_DELAY_MS) throw new IllegalArgumentException("token delay out of range: " + ms);
+            this.tokenDelayMs = ms;
+            return this;
+        }
+
+        /** Completion tokens when the request sets neither {@code max_tokens} nor {@code max_completion_tokens}. */
+        public Options maxTokens(int maxTokens) {
+            if (maxTokens < 1) throw new IllegalArgumentException("max tokens must be at least 1: " + maxTokens);
+            this.maxTokens = maxTokens;
+            return this;
+        }
+
+        public Options embeddingDim(int dim) {
+            if (dim < 1 || dim > MAX_EMBEDDING_DIM) throw new IllegalArgumentException("embedding dim out of range: " + dim);
+            this.embeddingDim = dim;
+            return this;
+        }
+
+        /** Context length: prompt tokens plus max tokens beyond it get vLLM's 400. */
+        public Options maxModelLen(int len) {
+            if (len < 2) throw new IllegalArgumentException("max model len too small: " + len);
+            this.maxModelLen = len;
+            return this;
+        }
+
+        /** Upper bound of a stall and of a delay before headers, in milliseconds (default 5 minutes). */
+        public Options stallMaxMs(long ms) {
+            if (ms < 0) throw new IllegalArgumentException("stall max must not be negative: " + ms);
+            this.stallMaxMs = ms;
+            return this;
+        }
+
+        /** How many of the most recent requests {@link #requests()} keeps; 0 keeps none. */
+        public Options maxRecordedRequests(int n) {
+            if (n < 0) throw new IllegalArgumentException("max recorded requests must not be negative: " + n);
+            this.maxRecordedRequests = n;
+            return this;
+        }
+
+        public Options errorFormat(ErrorFormat format) {
+            this.errorFormat = java.util.Objects.requireNonNull(format);
+            return this;
+        }
+
+        /** Log one line per request to stderr. */
+        public Options verbose(boolean verbose) {
+            this.verbose = verbose;
+            return this;
+        }
+
+        /** Listen backlog (pending connections). */
+        public Options backlog(int backlog) {
+            if (backlog < 1) throw new IllegalArgumentException("backlog must be positive: " + backlog);
+            this.backlog = backlog;
+            return this;
+        }
+
+        public String host() { return host; }
+        public int port() { return port; }
+        public List<String> servedModelNames() { return servedModelNames; }
+        public String modelPath() { return modelPath != null ? modelPath : servedModelNames.get(0); }
+        public long tokenDelayMs() { return tokenDelayMs; }
+        public int maxTokens() { return maxTokens; }
+        public int embeddingDim() { return embeddingDim; }
+        public int maxModelLen() { return maxModelLen; }
+        public long stallMaxMs() { return stallMaxMs; }
+        public int maxRecordedRequests() { return maxRecordedRequests; }
+        public ErrorFormat errorFormat() { return errorFormat; }
+        public boolean verbose() { return verbose; }
+        public int backlog() { return backlog; }
+    }
+
+    /** One request as received: method, raw path, raw query, headers (case-insensitive names), body bytes. */
+    public static final class RecordedRequest {
+        private final String method;
+        private final String path;
+        private final String query;
+        private final Map<String, List<String>> headers;
+        private final byte[] body;
+
+        RecordedRequest(String method, String path, String query, Map<String, List<String>> headers, byte[] body) {
+            this.method = method;
+            this.path = path;
+            this.query = query;
+            this.headers = headers;
+            this.body = body;
+        }
+
+        public String method() { return method; }
+        /** Raw path without the query, e.g. {@code /v1/chat/completions}. */
+        public String path() { return path; }
+        /** Raw query, or null. */
+        public String query() { return query; }
+        /** Unmodifiable; lookups ignore the case of the name. */
+        public Map<String, List<String>> headers() { return headers; }
+
+        /** First value of a header (name case-insensitive), or null. */
+        public String header(String name) {
+            List<String> v = headers.get(name);
+            return v == null || v.isEmpty() ? null : v.get(0);
+        }
+
+        /** A copy of the body bytes. */
+        public byte[] body() { return body.clone(); }
+
+        public String bodyText() { return new String(body, StandardCharsets.UTF_8); }
+
+        @Override
+        public String toString() {
+            return method + " " + path + (query != null ? "?" + query : "") + " (" + body.length + " body bytes)";
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // instance state
+
+    private final Options options;
+    private final HttpServer server;
+    private final ExecutorService executor;
+    private final int port;
+    private final String modelName;           // first served name: reported in responses
+    private final byte[] modelsBody;          // GET /v1/models, precomputed
+    private final String modelJson;           // JSON string literal of modelName
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final CountDownLatch closedLatch = new CountDownLatch(1);
+    private final Map<String, String> simHeaders = new ConcurrentHashMap<>();
+    private final ArrayDeque<RecordedRequest> recorded = new ArrayDeque<>();
+    private final AtomicLong requestCount = new AtomicLong();
+    private final AtomicLong cancelledStreams = new AtomicLong();
+    private final AtomicLong completedStreams = new AtomicLong();
+    private final AtomicInteger activeStreams = new AtomicInteger();
+    private final AtomicInteger running = new AtomicInteger();
+    private volatile int healthStatus = 200;
+
+    private VllmSimulator(Options options) throws IOException {
+        this.options = options;
+        this.modelName = options.servedModelNames().get(0);
+        this.modelJson = Json.quote(modelName);
+        this.modelsBody = buildModelsBody(options).getBytes(StandardCharsets.UTF_8);
+        // Without TCP_NODELAY the JDK server's separate header and body writes meet Nagle + delayed ACK (~40 ms
+        // per small response). Read once when the JDK server classes load, so it only helps if set before.
+        if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+            System.setProperty("sun.net.httpserver.nodelay", "true");
+        }
+        AtomicInteger threadIds = new AtomicInteger();
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
+                new SynchronousQueue<>(), r -> {
+                    Thread t = new Thread(null, r, "vllm-sim-" + threadIds.incrementAndGet(), 512 * 1024);
+                    t.setDaemon(true);
+                    return t;
+                });
+        this.executor = pool;
+        this.server = HttpServer.create(new InetSocketAddress(options.host(), options.port()), options.backlog());
+        this.server.setExecutor(pool);
+        this.server.createContext("/", this::handle);
+        this.server.start();
+        this.port = server.getAddress().getPort();
+    }
+
+    /** Starts a simulator with the given options (port 0 = ephemeral). */
+    public static VllmSimulator start(Options options) throws IOException {
+        return new VllmSimulator(options);
+    }
+
+    /** Starts a simulator with default options on 127.0.0.1 and an ephemeral port. */
+    public static VllmSimulator start() throws IOException {
+        return start(new Options());
+    }
+
+    public Options options() { return options; }
+
+    /** The bound port (the ephemeral one when started with port 0). */
+    public int port() { return port; }
+
+    public String host() { return options.host(); }
+
+    /** {@code http://host:port}, no trailing slash and no {@code /v1} (OpenAI SDKs want {@code baseUrl() + "/v1"}). */
+    public String baseUrl() {
+        String h = options.host();
+        if (h.indexOf(':') >= 0 && !h.startsWith("[")) h = "[" + h + "]";
+        return "http://" + h + ":" + port;
+    }
+
+    /** {@code baseUrl() + path}. */
+    public URI uri(String path) { return URI.create(baseUrl() + path); }
+
+    /** Snapshot of the most recently received requests, oldest first (at most {@code maxRecordedRequests}). */
+    public List<RecordedRequest> requests() {
+        synchronized (recorded) {
+            return List.copyOf(recorded);
+        }
+    }
+
+    /** Requests received since start or the last {@link #reset()}, recorded or not. */
+    public long requestCount() { return requestCount.get(); }
+
+    /** Streams that ended because a write failed (the client went away) before {@code [DONE]}. */
+    public long cancelledStreams() { return cancelledStreams.get(); }
+
+    /** Streams that wrote {@code data: [DONE]}. */
+    public long completedStreams() { return completedStreams.get(); }
+
+    /** Streams whose headers were sent and that have not ended yet. */
+    public int activeStreams() { return activeStreams.get(); }
+
+    /** Waits (bounded) until {@link #cancelledStreams()} is at least {@code atLeast}; true if it got there. */
+    public boolean awaitCancelledStreams(long atLeast, Duration timeout) throws InterruptedException {
+        return await(cancelledStreams::get, atLeast, timeout);
+    }
+
+    /** Waits (bounded) until {@link #completedStreams()} is at least {@code atLeast}; true if it got there. */
+    public boolean awaitCompletedStreams(long atLeast, Duration timeout) throws InterruptedException {
+        return await(completedStreams::get, atLeast, timeout);
+    }
+
+    /** Forgets recorded requests and zeroes the request, cancelled and completed counters. */
+    public void reset() {
+        synchronized (recorded) {
+            recorded.clear();
+        }
+        requestCount.set(0);
+        cancelledStreams.set(0);
+        completedStreams.set(0);
+    }
+
+    /**
+     * Acts as if every request carried header {@code name} (one of the {@code x-sim-*} headers) with
+     * {@code value}; a header on the request itself wins. A null value removes the setting. Handy when the
+     * client under test does not forward {@code x-sim-*} headers.
+     */
+    public void setSimHeader(String name, String value) {
+        String key = name.toLowerCase(java.util.Locale.ROOT);
+        if (value == null) simHeaders.remove(key);
+        else simHeaders.put(key, value);
+    }
+
+    public void clearSimHeaders() { simHeaders.clear(); }
+
+    /** Status that {@code GET /health} answers (200 by default; e.g. 503 to simulate an unhealthy engine). */
+    public void setHealthStatus(int status) {
+        if (status < 200 || status > 599) throw new IllegalArgumentException("status out of range: " + status);
+        this.healthStatus = status;
+    }
+
+    /** Stops listening, drops open connections and interrupts running handlers. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) return;
+        try {
+            server.stop(0);
+        } finally {
+            executor.shutdownNow();
+            try {
+                executor.awaitTermination(2, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            closedLatch.countDown();
+        }
+    }
+
+    private static boolean await(LongSupplier value, long atLeast, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (value.getAsLong() < atLeast) {
+            if (System.nanoTime() - deadline >= 0) return false;
+            Thread.sleep(10);
+        }
+        return true;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // HTTP handling
+
+    /** An error answered as vLLM's error JSON. Stackless: thrown on the request path. */
+    static final class ApiError extends Exception {
+        private static final long serialVersionUID = 1L;
+        final int status;
+        final String type;
+
+        ApiError(int status, String type, String message) {
+            super(message, null, false, false);
+            this.status = status;
+            this.type = type;
+        }
+    }
+
+    static ApiError badRequest(String message) {
+        return new ApiError(400, "BadRequestError", message);
+    }
+
+    private void handle(HttpExchange ex) {
+        String method = ex.getRequestMethod();
+        URI uri = ex.getRequestURI();
+        String path = uri.getRawPath();
+        try {
+            byte[] body = ex.getRequestBody().readNBytes(MAX_BODY_BYTES + 1);
+            requestCount.incrementAndGet();
+            record(method, path, uri.getRawQuery(), ex.getRequestHeaders(), body);
+            if (options.verbose()) System.err.println("vllm-sim: " + method + " " + uri);
+            if (body.length > MAX_BODY_BYTES) {
+                throw new ApiError(413, "BadRequestError", "Request body larger than " + MAX_BODY_BYTES + " bytes");
+            }
+            Headers h = ex.getRequestHeaders();
+            long before = simLong(h, HEADER_DELAY_BEFORE_HEADERS, 0, 0, Long.MAX_VALUE);
+            sleep(Math.min(before, options.stallMaxMs()));
+            String status = simHeader(h, HEADER_STATUS);
+            if (status != null) {
+                int code = parseStatus(status);
+                throw new ApiError(code, errorType(code), "Simulated error (" + HEADER_STATUS + ": " + code + ")");
+            }
+            route(ex, method, path, h, body);
+        } catch (ApiError e) {
+            sendErrorQuietly(ex, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException e) {
+            // the client went away while we were answering; nothing to tell anyone
+        } catch (RuntimeException e) {
+            if (options.verbose()) e.printStackTrace();
+            sendErrorQuietly(ex, new ApiError(500, "InternalServerError", "Simulator failure: " + e));
+        } finally {
+            ex.close();
+        }
+    }
+
+    private void route(HttpExchange ex, String method, String path, Headers h, byte[] body)
+            throws IOException, InterruptedException, ApiError {
+        switch (path) {
+            case "/v1/chat/completions":
+                if (requireMethod(ex, method, "POST")) generate(ex, h, body, true);
+                break;
+            case "/v1/completions":
+                if (requireMethod(ex, method, "POST")) generate(ex, h, body, false);
+                break;
+            case "/v1/embeddings":
+                if (requireMethod(ex, method, "POST")) embeddings(ex, body);
+                break;
+            case "/v1/models":
+                if (requireMethod(ex, method, "GET")) sendJson(ex, 200, modelsBody);
+                break;
+            case "/health":
+                if (requireMethod(ex, method, "GET")) ex.sendResponseHeaders(healthStatus, -1);
+                break;
+            case "/version":
+                if (requireMethod(ex, method, "GET")) sendJson(ex, 200, "{\"version\":\"vllm-sim\"}");
+                break;
+            case "/metrics":
+                if (requireMethod(ex, method, "GET")) sendMetrics(ex);
+                break;
+            default:
+                sendJson(ex, 404, "{\"detail\":\"Not Found\"}");
+        }
+    }
+
+    /** FastAPI's 405 for a known path and another method. */
+    private static boolean requireMethod(HttpExchange ex, String method, String allowed) throws IOException {
+        if (allowed.equals(method)) return true;
+        ex.getResponseHeaders().set("Allow", allowed);
+        sendJson(ex, 405, "{\"detail\":\"Method Not Allowed\"}");
+        return false;
+    }
+
+    private void record(String method, String path, String query, Headers headers, byte[] body) {
+        int max = options.maxRecordedRequests();
+        if (max == 0) return;
+        TreeMap<String, List<String>> copy = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+        for (Map.Entry<String, List<String>> e : headers.entrySet()) {
+            copy.put(e.getKey(), List.copyOf(e.getValue()));
+        }
+        RecordedRequest r = new RecordedRequest(method, path, query, Collections.unmodifiableMap(copy), body);
+        synchronized (recorded) {
+            while (recorded.size() >= max) recorded.pollFirst();
+            recorded.addLast(r);
+        }
+    }
+
+    private String simHeader(Headers h, String name) {
+        String v = h.getFirst(name);
+        if (v == null) v = simHeaders.get(name);
+        return v == null ? null : v.trim();
+    }
+
+    private long simLong(Headers h, String name, long def, long min, long max) throws ApiError {
+        String v = simHeader(h, name);
+        if (v == null || v.isEmpty()) return def;
+        try {
+            long n = Long.parseLong(v);
+            if (n >= min && n <= max) return n;
+        } catch (NumberFormatException ignored) {
+            // answered below
+        }
+        throw badRequest("Invalid header " + name + ": " + v + " (expected an integer in " + min + ".." + max + ")");
+    }
+
+    private static int parseStatus(String v) throws ApiError {
+        try {
+            int code = Integer.parseInt(v);
+            if (code >= 400 && code <= 599) return code;
+        } catch (NumberFormatException ignored) {
+            // answered below
+        }
+        throw badRequest("Invalid header " + HEADER_STATUS + ": " + v + " (expected 400..599)");
+    }
+
+    /** The error type vLLM / the OpenAI SDK would name for a status. */
+    static String errorType(int status) {
+        switch (status) {
+            case 400: return "BadRequestError";
+            case 401: return "AuthenticationError";
+            case 403: return "PermissionDeniedError";
+            case 404: return "NotFoundError";
+            case 409: return "ConflictError";
+            case 422: return "UnprocessableEntityError";
+            case 429: return "RateLimitError";
+            case 500: return "InternalServerError";
+            case 501: return "NotImplementedError";
+            case 503: return "ServiceUnavailableError";
+            default: return status >= 500 ? "InternalServerError" : "BadRequestError";
+        }
+    }
+
+    String errorBody(ApiError e) {
+        String msg = Json.quote(e.getMessage());
+        String type = Json.quote(e.type);
+        if (options.errorFormat() == ErrorFormat.LEGACY) {
+            return "{\"object\":\"error\",\"message\":" + msg + ",\"type\":" + type + ",\"param\":null,\"code\":"
+                    + e.status + "}";
+        }
+        return "{\"error\":{\"message\":" + msg + ",\"type\":" + type + ",\"param\":null,\"code\":" + e.status + "}}";
+    }
+
+    private void sendErrorQuietly(HttpExchange ex, ApiError e) {
+        if (ex.getResponseCode() != -1) return; // headers already sent: nothing sensible left to do
+        try {
+            sendJson(ex, e.status, errorBody(e));
+        } catch (IOException ignored) {
+            // client gone
+        }
+    }
+
+    private static void sendJson(HttpExchange ex, int status, String json) throws IOException {
+        sendJson(ex, status, json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void sendJson(HttpExchange ex, int status, byte[] body) throws IOException {
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        ex.sendResponseHeaders(status, body.length);
+        OutputStream os = ex.getResponseBody();
+        os.write(body);
+        os.close();
+    }
+
+    private static void sleep(long ms) throws InterruptedException {
+        if (ms > 0) Thread.sleep(ms);
+    }
+
+    private void checkModel(Map<String, Object> req) throws ApiError {
+        Object m = req.get("model");
+        if (m == null) return; // vLLM serves its model when the request names none
+        if (!(m instanceof String)) throw badRequest("model: Input should be a valid string");
+        if (!options.servedModelNames().contains(m)) {
+            throw new ApiError(404, "NotFoundError", "The model `" + m + "` does not exist.");
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> parseObject(byte[] body) throws ApiError {
+        Object parsed;
+        try {
+            parsed = Json.parse(new String(body, StandardCharsets.UTF_8));
+        } catch (IllegalArgumentException e) {
+            throw badRequest("Invalid JSON body: " + e.getMessage());
+        }
+        if (!(parsed instanceof Map)) throw badRequest("The request body must be a JSON object");
+        return (Map<String, Object>) parsed;
+    }
+
+    /** An integer request field, or null when absent/null; integral floats are accepted (pydantic lax mode). */
+    static Long optLong(Map<String, Object> req, String field) throws ApiError {
+        Object v = req.get(field);
+        if (v == null) return null;
+        if (v instanceof Long) return (Long) v;
+        if (v instanceof Double) {
+            double d = (Double) v;
+            if (d == Math.rint(d) && Math.abs(d) < 9.0e15) return (long) d;
+        }
+        throw badRequest(field + ": Input should be a valid integer");
+    }
+
+    static boolean optBool(Map<String, Object> req, String field) throws ApiError {
+        Object v = req.get(field);
+        if (v == null) return false;
+        if (v instanceof Boolean) return (Boolean) v;
+        throw badRequest(field + ": Input should be a valid boolean");
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // chat completions and completions
+
+    /** Lorem-ipsum vocabulary: generated text looks unmistakably fake. */
+    private static final String[] WORDS = (
+            "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et "
+            + "dolore magna aliqua ut enim ad minim veniam quis nostrud exercitation ullamco laboris nisi ut aliquip "
+            + "ex ea commodo consequat duis aute irure dolor in reprehenderit in voluptate velit esse cillum dolore "
+            + "eu fugiat nulla pariatur excepteur sint occaecat cupidatat non proident sunt in culpa qui officia "
+            + "deserunt mollit anim id est laborum").split(" ");
+    /** Token texts as they appear inside JSON strings: first token capitalised, later ones with a leading space. */
+    private static final String[] FIRST_TOKENS = new String[WORDS.length];
+    private static final String[] NEXT_TOKENS = new String[WORDS.length];
+
+    static {
+        for (int i = 0; i < WORDS.length; i++) {
+            FIRST_TOKENS[i] = Character.toUpperCase(WORDS[i].charAt(0)) + WORDS[i].substring(1);
+            NEXT_TOKENS[i] = " " + WORDS[i];
+        }
+    }
+
+    /** Token {@code i} of the text generated from {@code seed} (already JSON-safe: plain ASCII letters). */
+    static String token(long seed, int i) {
+        int w = (int) Long.remainderUnsigned(seed + i, WORDS.length);
+        return i == 0 ? FIRST_TOKENS[w] : NEXT_TOKENS[w];
+    }
+
+    /** The whole text of {@code tokens} tokens generated from {@code seed}. */
+    static String text(long seed, int tokens) {
+        StringBuilder sb = new StringBuilder(tokens * 8);
+        for (int i = 0; i < tokens; i++) sb.append(token(seed, i));
+        return sb.toString();
+    }
+
+    /** Approximate token count of a text: one per whitespace-separated word. */
+    static int countWords(CharSequence s) {
+        int n = 0;
+        boolean inWord = false;
+        for (int i = 0, len = s.length(); i < len; i++) {
+            boolean ws = Character.isWhitespace(s.charAt(i));
+            if (!ws && !inWord) n++;
+            inWord = !ws;
+        }
+        return n;
+    }
+
+    /** FNV-1a over the UTF-16 units of a string: a stable seed. */
+    static long hash(CharSequence s) {
+        long h = 0xcbf29ce484222325L;
+        for (int i = 0, len = s.length(); i < len; i++) {
+            h ^= s.charAt(i);
+            h *= 0x100000001b3L;
+        }
+        return h;
+    }
+
+    static long hash(List<Long> tokens) {
+        long h = 0x84222325cbf29ce4L;
+        for (Long t : tokens) {
+            h ^= t;
+            h *= 0x100000001b3L;
+        }
+        return h;
+    }
+
+    /** One prompt of a request: its token count and the seed of the text generated for it. */
+    private static final class Prompt {
+        final int tokens;
+        final long seed;
+
+        Prompt(int tokens, long seed) {
+            this.tokens = tokens;
+            this.seed = seed;
+        }
+    }
+
+    private static String randomId(String prefix) {
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        return prefix + Long.toHexString(r.nextLong() | Long.MIN_VALUE) + Long.toHexString(r.nextLong() | Long.MIN_VALUE);
+    }
+
+    private void generate(HttpExchange ex, Headers h, byte[] body, boolean chat)
+            throws IOException, InterruptedException, ApiError {
+        Map<String, Object> req = parseObject(body);
+        checkModel(req);
+        List<Prompt> prompts = chat ? chatPrompt(req) : completionPrompts(req);
+        int promptTokens = 0;
+        for (Prompt p : prompts) promptTokens += p.tokens;
+        int maxPromptTokens = 0;
+        for (Prompt p : prompts) maxPromptTokens = Math.max(maxPromptTokens, p.tokens);
+
+        Long n = optLong(req, "n");
+        if (n != null && n < 1) throw badRequest("n must be at least 1, got " + n + ".");
+        long choices = (n == null ? 1 : n) * prompts.size();
+        if (choices > MAX_CHOICES) throw badRequest("Too many choices requested (simulator limit " + MAX_CHOICES + ")");
+
+        Long requested = chat ? optLong(req, "max_completion_tokens") : null;
+        if (requested == null) requested = optLong(req, "max_tokens");
+        int maxLen = options.maxModelLen();
+        if (maxPromptTokens >= maxLen) {
+            throw badRequest("This model's maximum context length is " + maxLen + " tokens. However, your request has "
+                    + maxPromptTokens + " input tokens. Please reduce the length of the input messages.");
+        }
+        int maxTokens;
+        if (requested == null) {
+            maxTokens = Math.min(options.maxTokens(), maxLen - maxPromptTokens);
+        } else {
+            if (requested < 1) throw badRequest("max_tokens must be at least 1, got " + requested + ".");
+            if (requested > maxLen - maxPromptTokens) {
+                throw badRequest("'max_tokens' or 'max_completion_tokens' is too large: " + requested + ". This model's "
+                        + "maximum context length is " + maxLen + " tokens and your request has " + maxPromptTokens
+                        + " input tokens (" + requested + " > " + maxLen + " - " + maxPromptTokens + ").");
+            }
+            maxTokens = (int) (long) requested;
+        }
+
+        boolean stream = optBool(req, "stream");
+        boolean includeUsage = false;
+        boolean continuousUsage = false;
+        Object so = req.get("stream_options");
+        if (so != null) {
+            if (!stream) throw badRequest("Stream options can only be defined when `stream=True`.");
+            if (!(so instanceof Map)) throw badRequest("stream_options: Input should be a valid dictionary");
+            @SuppressWarnings("unchecked") Map<String, Object> opts = (Map<String, Object>) so;
+            includeUsage = optBool(opts, "include_usage");
+            continuousUsage = includeUsage && optBool(opts, "continuous_usage_stats");
+        }
+        long tokenDelay = simLong(h, HEADER_TOKEN_DELAY, options.tokenDelayMs(), 0, MAX_TOKEN_DELAY_MS);
+        long stallAfter = simLong(h, HEADER_STALL_AFTER_CHUNKS, -1, 0, Long.MAX_VALUE);
+        long stallMs = Math.min(simLong(h, HEADER_STALL_MS, options.stallMaxMs(), 0, Long.MAX_VALUE),
+                options.stallMaxMs());
+
+        int perPrompt = (int) (choices / prompts.size());
+        long[] seeds = new long[(int) choices];
+        for (int c = 0; c < choices; c++) {
+            seeds[c] = prompts.get(c / perPrompt).seed + 13L * (c % perPrompt);
+        }
+        Generation g = new Generation(chat, randomId(chat ? "chatcmpl-" : "cmpl-"),
+                System.currentTimeMillis() / 1000, seeds, maxTokens, promptTokens);
+        running.incrementAndGet();
+        try {
+            if (stream) {
+                stream(ex, g, includeUsage, continuousUsage, tokenDelay, stallAfter, stallMs);
+            } else {
+                sleep(tokenDelay * maxTokens);
+                sendJson(ex, 200, g.fullResponse());
+            }
+        } finally {
+            running.decrementAndGet();
+        }
+    }
+
+    private static List<Prompt> chatPrompt(Map<String, Object> req) throws ApiError {
+        Object messages = req.get("messages");
+        if (messages == null) throw badRequest("messages: Field required");
+        if (!(messages instanceof List)) throw badRequest("messages: Input should be a valid list");
+        StringBuilder all = new StringBuilder();
+        int tokens = 1; // BOS
+        for (Object m : (List<?>) messages) {
+            if (!(m instanceof Map)) throw badRequest("messages: each message should be an object");
+            Map<?, ?> msg = (Map<?, ?>) m;
+            Object role = msg.get("role");
+            if (!(role instanceof String)) throw badRequest("messages: each message needs a string role");
+            StringBuilder content = new StringBuilder();
+            Object c = msg.get("content");
+            if (c instanceof String) {
+                content.append((String) c);
+            } else if (c instanceof List) {
+                for (Object part : (List<?>) c) {
+                    if (part instanceof Map && ((Map<?, ?>) part).get("text") instanceof String) {
+                        content.append((String) ((Map<?, ?>) part).get("text")).append(' ');
+                    }
+                }
+            }
+            tokens += 4 + countWords(content); // role header and end-of-turn tokens of a chat template
+            all.append(role).append(": ").append(content).append('\n');
+        }
+        return List.of(new Prompt(tokens, hash(all)));
+    }
+
+    private static List<Prompt> completionPrompts(Map<String, Object> req) throws ApiError {
+        Object prompt = req.get("prompt");
+        if (prompt == null) throw badRequest("prompt: Field required");
+        if (prompt instanceof String) return List.of(textPrompt((String) prompt));
+        if (prompt instanceof List) {
+            List<?> list = (List<?>) prompt;
+            if (list.isEmpty()) throw badRequest("Prompt cannot be empty");
+            List<Prompt> out = new ArrayList<>();
+            if (list.get(0) instanceof Long) {
+                out.add(tokenPrompt(list));
+                return out;
+            }
+            for (Object p : list) {
+                if (p instanceof String) out.add(textPrompt((String) p));
+                else if (p instanceof List) out.add(tokenPrompt((List<?>) p));
+                else throw badRequest("prompt: Input should be a string, a list of strings or token ids");
+            }
+            return out;
+        }
+        throw badRequest("prompt: Input should be a string, a list of strings or token ids");
+    }
+
+    private static Prompt textPrompt(String p) {
+        return new Prompt(1 + countWords(p), hash(p));
+    }
+
+    private static Prompt tokenPrompt(List<?> ids) throws ApiError {
+        if (ids.isEmpty()) throw badRequest("Prompt cannot be empty");
+        List<Long> tokens = new ArrayList<>(ids.size());
+        for (Object t : ids) {
+            if (!(t instanceof Long)) throw badRequest("prompt: token ids should be integers");
+            tokens.add((Long) t);
+        }
+        return new Prompt(tokens.size(), hash(tokens));
+    }
+
+    /** One generation request: builds the response body or the stream's events. */
+    private final class Generation {
+        final boolean chat;
+        final String head; // {"id":...,"object":...,"created":...,"model":...,"choices":[   (of stream chunks)
+        final String fullHead; // the same for the non-stream response
+        final long[] seeds;
+        final int maxTokens;
+        final int promptTokens;
+
+        Generation(boolean chat, String id, long created, long[] seeds, int maxTokens, int promptTokens) {
+            this.chat = chat;
+            this.seeds = seeds;
+            this.maxTokens = maxTokens;
+            this.promptTokens = promptTokens;
+            String rest = "\",\"created\":" + created + ",\"model\":" + modelJson + ",\"choices\":[";
+            this.head = "{\"id\":\"" + id + "\",\"object\":\"" + (chat ? "chat.completion.chunk" : "text_completion") + rest;
+            this.fullHead = "{\"id\":\"" + id + "\",\"object\":\"" + (chat ? "chat.completion" : "text_completion") + rest;
+        }
+
+        String usage(int completionTokens) {
+            return "{\"prompt_tokens\":" + promptTokens + ",\"total_tokens\":" + (promptTokens + completionTokens)
+                    + ",\"completion_tokens\":" + completionTokens + ",\"prompt_tokens_details\":null}";
+        }
+
+        String fullResponse() {
+            StringBuilder sb = new StringBuilder(256 + seeds.length * maxTokens * 10);
+            sb.append(fullHead);
+            for (int c = 0; c < seeds.length; c++) {
+                if (c > 0) sb.append(',');
+                sb.append("{\"index\":").append(c);
+                if (chat) {
+                    sb.append(",\"message\":{\"role\":\"assistant\",\"content\":\"").append(text(seeds[c], maxTokens))
+                            .append("\",\"refusal\":null,\"tool_calls\":[],\"reasoning_content\":null}")
+                            .append(",\"logprobs\":null,\"finish_reason\":\"length\",\"stop_reason\":null}");
+                } else {
+                    sb.append(",\"text\":\"").append(text(seeds[c], maxTokens))
+                            .append("\",\"logprobs\":null,\"finish_reason\":\"length\",\"stop_reason\":null")
+                            .append(",\"prompt_logprobs\":null}");
+                }
+            }
+            sb.append("],\"usage\":").append(usage(seeds.length * maxTokens));
+            if (chat) sb.append(",\"prompt_logprobs\":null");
+            sb.append(",\"system_fingerprint\":null}");
+            return sb.toString();
+        }
+
+        /** The chat stream's first event of a choice: the assistant role with empty content. */
+        String roleChunk(int c, boolean continuousUsage) {
+            return head + "{\"index\":" + c + ",\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,"
+                    + "\"finish_reason\":null}]" + (continuousUsage ? ",\"usage\":" + usage(0) : "") + "}";
+        }
+
+        String tokenChunk(StringBuilder sb, int c, int i, boolean continuousUsage) {
+            sb.setLength(0);
+            boolean last = i == maxTokens - 1;
+            sb.append(head).append("{\"index\":").append(c);
+            if (chat) sb.append(",\"delta\":{\"content\":\"").append(token(seeds[c], i)).append("\"}");
+            else sb.append(",\"text\":\"").append(token(seeds[c], i)).append('"');
+            sb.append(",\"logprobs\":null,\"finish_reason\":").append(last ? "\"length\"" : "null");
+            if (last || !chat) sb.append(",\"stop_reason\":null");
+            sb.append("}]");
+            if (continuousUsage) sb.append(",\"usage\":").append(usage(i + 1));
+            return sb.append('}').toString();
+        }
+
+        String usageChunk() {
+            return head + "],\"usage\":" + usage(seeds.length * maxTokens) + "}";
+        }
+    }
+
+    private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] EVENT_END = "\n\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
+
+    /** Writes SSE events one chunk each, stalling once when told to. */
+    private static final class EventWriter {
+        final OutputStream os;
+        final long stallAfter;
+        final long stallMs;
+        long sent;
+
+        EventWriter(OutputStream os, long stallAfter, long stallMs) {
+            this.os = os;
+            this.stallAfter = stallAfter;
+            this.stallMs = stallMs;
+        }
+
+        void event(String json) throws IOException, InterruptedException {
+            beforeEvent();
+            os.write(DATA);
+            os.write(json.getBytes(StandardCharsets.UTF_8));
+            os.write(EVENT_END);
+            os.flush();
+        }
+
+        void done() throws IOException, InterruptedException {
+            beforeEvent();
+            os.write(DONE);
+            os.flush();
+        }
+
+        private void beforeEvent() throws InterruptedException {
+            if (sent++ == stallAfter) sleep(stallMs);
+        }
+    }
+
+    private void stream(HttpExchange ex, Generation g, boolean includeUsage, boolean continuousUsage, long tokenDelay,
+                        long stallAfter, long stallMs) throws IOException, InterruptedException {
+        ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+        ex.sendResponseHeaders(200, 0);
+        activeStreams.incrementAndGet();
+        try {
+            EventWriter w = new EventWriter(ex.getResponseBody(), stallAfter, stallMs);
+            if (stallAfter == 0) {
+                // stalling before the first event: push the headers out now so the client sees a started response
+                w.os.flush();
+            }
+            int choices = g.seeds.length;
+            if (g.chat) {
+                for (int c = 0; c < choices; c++) w.event(g.roleChunk(c, continuousUsage));
+            }
+            StringBuilder sb = new StringBuilder(256);
+            for (int i = 0; i < g.maxTokens; i++) {
+                sleep(tokenDelay);
+                for (int c = 0; c < choices; c++) w.event(g.tokenChunk(sb, c, i, continuousUsage));
+            }
+            if (includeUsage) w.event(g.usageChunk());
+            w.done();
+            completedStreams.incrementAndGet();
+        } catch (IOException e) {
+            if (!closed.get()) {
+                cancelledStreams.incrementAndGet();
+                if (options.verbose()) System.err.println("vllm-sim: stream cancelled (" + e.getMessage() + ")");
+            }
+        } finally {
+            activeStreams.decrementAndGet();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // embeddings
+
+    private void embeddings(HttpExchange ex, byte[] body) throws IOException, ApiError {
+        Map<String, Object> req = parseObject(body);
+        checkModel(req);
+        Object input = req.get("input");
+        if (input == null) throw badRequest("input: Field required");
+        List<Object> items = new ArrayList<>();
+        if (input instanceof String) {
+            items.add(input);
+        } else if (input instanceof List && !((List<?>) input).isEmpty()) {
+            List<?> list = (List<?>) input;
+            if (list.get(0) instanceof Long) items.add(list);
+            else items.addAll(list);
+        } else {
+            throw badRequest("input: Input should be a non-empty string, list of strings or token ids");
+        }
+        Long dims = optLong(req, "dimensions");
+        if (dims != null && (dims < 1 || dims > MAX_EMBEDDING_DIM)) {
+            throw badRequest("dimensions must be in 1.." + MAX_EMBEDDING_DIM + ", got " + dims);
+        }
+        int dim = dims == null ? options.embeddingDim() : (int) (long) dims;
+        Object format = req.get("encoding_format");
+        boolean base64;
+        if (format == null || "float".equals(format)) base64 = false;
+        else if ("base64".equals(format)) base64 = true;
+        else throw badRequest("encoding_format: Input should be 'float' or 'base64'");
+
+        StringBuilder sb = new StringBuilder(128 + items.size() * dim * 14);
+        sb.append("{\"id\":\"").append(randomId("embd-")).append("\",\"object\":\"list\",\"created\":")
+                .append(System.currentTimeMillis() / 1000).append(",\"model\":").append(modelJson).append(",\"data\":[");
+        int tokens = 0;
+        for (int i = 0; i < items.size(); i++) {
+            Object item = items.get(i);
+            long seed;
+            if (item instanceof String) {
+                seed = hash((String) item);
+                tokens += 1 + countWords((String) item);
+            } else if (item instanceof List) {
+                Prompt p = tokenPrompt((List<?>) item);
+                seed = p.seed;
+                tokens += p.tokens;
+            } else {
+                throw badRequest("input: Input should be a non-empty string, list of strings or token ids");
+            }
+            float[] v = embedding(seed, dim);
+            if (i > 0) sb.append(',');
+            sb.append("{\"index\":").append(i).append(",\"object\":\"embedding\",\"embedding\":");
+            if (base64) {
+                ByteBuffer buf = ByteBuffer.allocate(dim * 4).order(ByteOrder.LITTLE_ENDIAN);
+                for (float f : v) buf.putFloat(f);
+                sb.append('"').append(Base64.getEncoder().encodeToString(buf.array())).append('"');
+            } else {
+                sb.append('[');
+                for (int d = 0; d < dim; d++) {
+                    if (d > 0) sb.append(',');
+                    sb.append(v[d]);
+                }
+                sb.append(']');
+            }
+            sb.append('}');
+        }
+        sb.append("],\"usage\":{\"prompt_tokens\":").append(tokens).append(",\"total_tokens\":").append(tokens)
+                .append(",\"completion_tokens\":0,\"prompt_tokens_details\":null}}");
+        sendJson(ex, 200, sb.toString());
+    }
+
+    /** A deterministic unit vector: splitmix64 from the seed, uniform in [-1, 1) per component, normalised. */
+    static float[] embedding(long seed, int dim) {
+        double[] v = new double[dim];
+        double norm = 0;
+        long x = seed;
+        for (int d = 0; d < dim; d++) {
+            x += 0x9E3779B97F4A7C15L;
+            long z = x;
+            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+            z ^= z >>> 31;
+            double u = (z >>> 11) * 0x1.0p-53 * 2 - 1;
+            v[d] = u;
+            norm += u * u;
+        }
+        float[] out = new float[dim];
+        if (norm == 0) {
+            out[0] = 1f;
+            return out;
+        }
+        norm = Math.sqrt(norm);
+        for (int d = 0; d < dim; d++) out[d] = (float) (v[d] / norm);
+        return out;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // models, metrics
+
+    private static String buildModelsBody(Options o) {
+        long created = System.currentTimeMillis() / 1000;
+        String root = Json.quote(o.modelPath());
+        StringBuilder sb = new StringBuilder("{\"object\":\"list\",\"data\":[");
+        List<String> names = o.servedModelNames();
+        for (int i = 0; i < names.size(); i++) {
+            if (i > 0) sb.append(',');
+            sb.append("{\"id\":").append(Json.quote(names.get(i))).append(",\"object\":\"model\",\"created\":")
+                    .append(created).append(",\"owned_by\":\"vllm\",\"root\":").append(root)
+                    .append(",\"parent\":null,\"max_model_len\":").append(o.maxModelLen())
+                    .append(",\"permission\":[{\"id\":\"").append(randomId("modelperm-"))
+                    .append("\",\"object\":\"model_permission\",\"created\":").append(created)
+                    .append(",\"allow_create_engine\":false,\"allow_sampling\":true,\"allow_logprobs\":true,"
+                            + "\"allow_search_indices\":false,\"allow_view\":true,\"allow_fine_tuning\":false,"
+                            + "\"organization\":\"*\",\"group\":null,\"is_blocking\":false}]}");
+        }
+        return sb.append("]}").toString();
+    }
+
+    private void sendMetrics(HttpExchange ex) throws IOException {
+        String labels = "{engine=\"0\",model_name=" + modelJson + "}";
+        String text = "# HELP vllm:num_requests_running Number of requests in model execution batches.\n"
+                + "# TYPE vllm:num_requests_running gauge\n"
+                + "vllm:num_requests_running" + labels + " " + running.get() + ".0\n"
+                + "# HELP vllm:num_requests_waiting Number of requests waiting to be processed.\n"
+                + "# TYPE vllm:num_requests_waiting gauge\n"
+                + "vllm:num_requests_waiting" + labels + " 0.0\n"
+                + "# HELP vllm_sim_requests_total Requests received by the simulator.\n"
+                + "# TYPE vllm_sim_requests_total counter\n"
+                + "vllm_sim_requests_total " + requestCount.get() + ".0\n"
+                + "# HELP vllm_sim_streams_active Streams in progress.\n"
+                + "# TYPE vllm_sim_streams_active gauge\n"
+                + "vllm_sim_streams_active " + activeStreams.get() + ".0\n"
+                + "# HELP vllm_sim_streams_completed_total Streams that ended with [DONE].\n"
+                + "# TYPE vllm_sim_streams_completed_total counter\n"
+                + "vllm_sim_streams_completed_total " + completedStreams.get() + ".0\n"
+                + "# HELP vllm_sim_streams_cancelled_total Streams ended early because the client went away.\n"
+                + "# TYPE vllm_sim_streams_cancelled_total counter\n"
+                + "vllm_sim_streams_cancelled_total " + cancelledStreams.get() + ".0\n";
+        byte[] body = text.getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+        ex.sendResponseHeaders(200, body.length);
+        try (OutputStream os = ex.getResponseBody()) {
+            os.write(body);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // JSON (just enough: objects, arrays, strings, numbers as Long or Double, booleans, null)
+
+    static final class Json {
+        private static final int MAX_DEPTH = 256;
+        private final String s;
+        private int i;
+        private int depth;
+
+        private Json(String s) {
+            this.s = s;
+        }
+
+        /** Parses one JSON value; throws IllegalArgumentException with a position on malformed input. */
+        static Object parse(String text) {
+            Json p = new Json(text);
+            p.skipWs();
+            Object v = p.value();
+            p.skipWs();
+            if (p.i != text.length()) throw p.error("unexpected trailing characters");
+            return v;
+        }
+
+        static String quote(String v) {
+            StringBuilder sb = new StringBuilder(v.length() + 2).append('"');
+            for (int k = 0; k < v.length(); k++) {
+                char c = v.charAt(k);
+                switch (c) {
+                    case '"': sb.append("\\\""); break;
+                    case '\\': sb.append("\\\\"); break;
+                    case '\n': sb.append("\\n"); break;
+                    case '\r': sb.append("\\r"); break;
+                    case '\t': sb.append("\\t"); break;
+                    default:
+                        if (c < 0x20) sb.append(String.format("\\u%04x", (int) c));
+                        else sb.append(c);
+                }
+            }
+            return sb.append('"').toString();
+        }
+
+        private IllegalArgumentException error(String what) {
+            return new IllegalArgumentException(what + " at position " + i);
+        }
+
+        private void skipWs() {
+            while (i < s.length()) {
+                char c = s.charAt(i);
+                if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return;
+                i++;
+            }
+        }
+
+        private Object value() {
+            if (i >= s.length()) throw error("unexpected end of input");
+            char c = s.charAt(i);
+            switch (c) {
+                case '{': return object();
+                case '[': return array();
+                case '"': return string();
+                case 't': return literal("true", Boolean.TRUE);
+                case 'f': return literal("false", Boolean.FALSE);
+                case 'n': return literal("null", null);
+                default:
+                    if (c == '-' || (c >= '0' && c <= '9')) return number();
+                    throw error("unexpected character '" + c + "'");
+            }
+        }
+
+        private Object literal(String word, Object v) {
+            if (!s.startsWith(word, i)) throw error("invalid literal");
+            i += word.length();
+            return v;
+        }
+
+        private Map<String, Object> object() {
+            if (++depth > MAX_DEPTH) throw error("nesting too deep");
+            i++; // {
+            Map<String, Object> m = new LinkedHashMap<>();
+            skipWs();
+            if (i < s.length() && s.charAt(i) == '}') {
+                i++;
+                depth--;
+                return m;
+            }
+            while (true) {
+                skipWs();
+                if (i >= s.length() || s.charAt(i) != '"') throw error("expected a string key");
+                String key = string();
+                skipWs();
+                if (i >= s.length() || s.charAt(i) != ':') throw error("expected ':'");
+                i++;
+                skipWs();
+                m.put(key, value());
+                skipWs();
+                if (i >= s.length()) throw error("unexpected end of input");
+                char c = s.charAt(i++);
+                if (c == '}') break;
+                if (c != ',') throw error("expected ',' or '}'");
+            }
+            depth--;
+            return m;
+        }
+
+        private List<Object> array() {
+            if (++depth > MAX_DEPTH) throw error("nesting too deep");
+            i++; // [
+            List<Object> list = new ArrayList<>();
+            skipWs();
+            if (i < s.length() && s.charAt(i) == ']') {
+                i++;
+                depth--;
+                return list;
+            }
+            while (true) {
+                skipWs();
+                list.add(value());
+                skipWs();
+                if (i >= s.length()) throw error("unexpected end of input");
+                char c = s.charAt(i++);
+                if (c == ']') break;
+                if (c != ',') throw error("expected ',' or ']'");
+            }
+            depth--;
+            return list;
+        }
+
+        private String string() {
+            i++; // opening quote
+            StringBuilder sb = null;
+            int start = i;
+            while (i < s.length()) {
+                char c = s.charAt(i);
+                if (c == '"') {
+                    String out = sb == null ? s.substring(start, i) : sb.append(s, start, i).toString();
+                    i++;
+                    return out;
+                }
+                if (c < 0x20) throw error("control character in string");
+                if (c == '\\') {
+                    if (sb == null) sb = new StringBuilder();
+                    sb.append(s, start, i);
+                    if (++i >= s.length()) break;
+                    char e = s.charAt(i);
+                    switch (e) {
+                        case '"': sb.append('"'); break;
+                        case '\\': sb.append('\\'); break;
+                        case '/': sb.append('/'); break;
+                        case 'b': sb.append('\b'); break;
+                        case 'f': sb.append('\f'); break;
+                        case 'n': sb.append('\n'); break;
+                        case 'r': sb.append('\r'); break;
+                        case 't': sb.append('\t'); break;
+                        case 'u':
+                            if (i + 4 >= s.length()) throw error("truncated \\u escape");
+                            try {
+                                sb.append((char) Integer.parseInt(s.substring(i + 1, i + 5), 16));
+                            } catch (NumberFormatException ex) {
+                                throw error("invalid \\u escape");
+                            }
+                            i += 4;
+                            break;
+                        default:
+                            throw error("invalid escape");
+                    }
+                    start = ++i;
+                    continue;
+                }
+                i++;
+            }
+            throw error("unterminated string");
+        }
+
+        private Object number() {
+            int start = i;
+            if (s.charAt(i) == '-') i++;
+            int digits = i;
+            while (i < s.length() && Character.isDigit(s.charAt(i))) i++;
+            if (i == digits) throw error("invalid number");
+            boolean integral = true;
+            if (i < s.length() && s.charAt(i) == '.') {
+                integral = false;
+                i++;
+                int frac = i;
+                while (i < s.length() && Character.isDigit(s.charAt(i))) i++;
+                if (i == frac) throw error("invalid number");
+            }
+            if (i < s.length() && (s.charAt(i) == 'e' || s.charAt(i) == 'E')) {
+                integral = false;
+                i++;
+                if (i < s.length() && (s.charAt(i) == '+' || s.charAt(i) == '-')) i++;
+                int exp = i;
+                while (i < s.length() && Character.isDigit(s.charAt(i))) i++;
+                if (i == exp) throw error("invalid number");
+            }
+            String num = s.substring(start, i);
+            if (integral) {
+                try {
+                    return Long.parseLong(num);
+                } catch (NumberFormatException tooBig) {
+                    return Double.parseDouble(num);
+                }
+            }
+            return Double.parseDouble(num);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // command line
+
+    static final String USAGE = String.join("\n",
+            "vllm-sim: a simulated vLLM OpenAI-compatible server (dev tool; no model is run).",
+            "",
+            "usage: java tools/vllm-sim/dev/apirouter/sim/VllmSimulator.java [flags]",
+            "",
+            "  --host HOST                interface to bind (default 127.0.0.1)",
+            "  --port PORT                port (default 8000; 0 = any free port)",
+            "  --served-model-name NAME   accepted model name(s): repeatable, comma- or space-separated",
+            "                             (default " + DEFAULT_MODEL + ")",
+            "  --model PATH               model path, reported as root by /v1/models (also the served name",
+            "                             when --served-model-name is absent); may be given positionally",
+            "  --max-tokens N             completion tokens when the request sets none (default 16)",
+            "  --token-delay-ms MS        delay before each generated token (default 20)",
+            "  --embedding-dim N          embedding vector size (default 16)",
+            "  --max-model-len N          context length (default 131072)",
+            "  --stall-max-ms MS          cap of stalls and delays before headers (default 300000)",
+            "  --error-format FORMAT      nested (vLLM >= 0.10.1, default) or legacy (older vLLM)",
+            "  --verbose                  log every request to stderr",
+            "  -h, --help                 this text",
+            "",
+            "fault-injection request headers:",
+            "  x-sim-status: CODE                    answer CODE (400..599) with an error JSON body",
+            "  x-sim-delay-before-headers-ms: MS     sleep before sending response headers",
+            "  x-sim-stall-after-chunks: N           streams: send N events, then go silent",
+            "  x-sim-stall-ms: MS                    length of that stall (default: --stall-max-ms)",
+            "  x-sim-token-delay-ms: MS              override --token-delay-ms for this request");
+
+    /** Parses command-line flags into options (CLI defaults: port 8000, no request recording). */
+    public static Options parseArgs(String... args) {
+        Options o = new Options().port(8000).maxRecordedRequests(0);
+        List<String> names = new ArrayList<>();
+        String model = null;
+        for (int k = 0; k < args.length; k++) {
+            String a = args[k];
+            String inline = null;
+            int eq = a.indexOf('=');
+            if (a.startsWith("--") && eq > 0) {
+                inline = a.substring(eq + 1);
+                a = a.substring(0, eq);
+            }
+            switch (a) {
+                case "--served-model-name": {
+                    List<String> values = new ArrayList<>();
+                    if (inline != null) {
+                        values.add(inline);
+                    } else {
+                        while (k + 1 < args.length && !args[k + 1].startsWith("--")) values.add(args[++k]);
+                    }
+                    if (values.isEmpty()) throw new IllegalArgumentException("--served-model-name needs a value");
+                    for (String v : values) {
+                        for (String n : v.split(",")) {
+                            if (!n.isBlank()) names.add(n.trim());
+                        }
+                    }
+                    break;
+                }
+                case "--verbose":
+                    if (inline != null) throw new IllegalArgumentException("--verbose takes no value");
+                    o.verbose(true);
+                    break;
+                default: {
+                    if (!a.startsWith("-")) {
+                        if (model != null) throw new IllegalArgumentException("unexpected argument: " + a);
+                        model = a;
+                        break;
+                    }
+                    String v = inline;
+                    if (v == null) {
+                        if (k + 1 >= args.length) throw new IllegalArgumentException(a + " needs a value");
+                        v = args[++k];
+                    }
+                    switch (a) {
+                        case "--host": o.host(v); break;
+                        case "--port": o.port(intArg(a, v)); break;
+                        case "--model": model = v; break;
+                        case "--max-tokens": o.maxTokens(intArg(a, v)); break;
+                        case "--token-delay-ms": o.tokenDelayMs(longArg(a, v)); break;
+                        case "--embedding-dim": o.embeddingDim(intArg(a, v)); break;
+                        case "--max-model-len": o.maxModelLen(intArg(a, v)); break;
+                        case "--stall-max-ms": o.stallMaxMs(longArg(a, v)); break;
+                        case "--error-format":
+                            if (v.equalsIgnoreCase("nested")) o.errorFormat(ErrorFormat.NESTED);
+                            else if (v.equalsIgnoreCase("legacy")) o.errorFormat(ErrorFormat.LEGACY);
+                            else throw new IllegalArgumentException("--error-format must be nested or legacy: " + v);
+                            break;
+                        default:
+                            throw new IllegalArgumentException("unknown flag: " + a);
+                    }
+                }
+            }
+        }
+        if (model != null) o.modelPath(model);
+        if (!names.isEmpty()) o.servedModelNames(names);
+        else if (model != null) o.servedModelNames(model);
+        return o;
+    }
+
+    private static int intArg(String flag, String v) {
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(flag + " needs an integer: " + v);
+        }
+    }
+
+    private static long longArg(String flag, String v) {
+        try {
+            return Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(flag + " needs an integer: " + v);
+        }
+    }
+
+    /** Command-line entry point: starts, prints one line, runs until SIGTERM / Ctrl-C. */
+    public static void main(String[] args) throws InterruptedException {
+        for (String a : args) {
+            if (a.equals("-h") || a.equals("--help")) {
+                System.out.println(USAGE);
+                return;
+            }
+        }
+        Options o;
+        try {
+            o = parseArgs(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("vllm-sim: " + e.getMessage() + " (see --help)");
+            System.exit(2);
+            return;
+        }
+        VllmSimulator sim;
+        try {
+            sim = start(o);
+        } catch (IOException e) {
+            System.err.println("vllm-sim: cannot listen on " + o.host() + ":" + o.port() + ": " + e.getMessage());
+            System.exit(1);
+            return;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(sim::close, "vllm-sim-shutdown"));
+        System.out.println("vllm-sim (simulated vLLM, no model) listening on " + sim.baseUrl() + " serving "
+                + String.join(", ", o.servedModelNames()) + " (max tokens " + o.maxTokens() + ", token delay "
+                + o.tokenDelayMs() + " ms)");
+        System.out.flush();
+        sim.closedLatch.await();
+    }
+}
