@@ -233,11 +233,11 @@ public final class StreamingForwarder implements AutoCloseable {
             }
             LOG.warn("Request {} for model '{}': backend {} sent no response within {} ms", request.requestId(),
                     request.model(), backend.url(), firstByteMs);
+            fail(new GatewayException(ErrorCode.UPSTREAM_TIMEOUT, "The backend of model '" + request.model()
+                    + "' did not answer within " + firstByteMs + " ms."));
             if (upstream != null) {
                 upstream.reset();
             }
-            fail(new GatewayException(ErrorCode.UPSTREAM_TIMEOUT, "The backend of model '" + request.model()
-                    + "' did not answer within " + firstByteMs + " ms."));
         }
 
         private void backendFailed(Backend attempted, Throwable cause) {

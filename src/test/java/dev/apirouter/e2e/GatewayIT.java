@@ -316,7 +316,7 @@ class GatewayIT {
         int before = sim.requests().size();
         String body = chat("chat", false);
         String response = raw("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY_ALL
-                + "\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nX-Custom: kept\r\n"
+                + "\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nX-Custom: kept\r\n"
                 + "Content-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
         assertTrue(response.startsWith("HTTP/1.1 200"), response);
         VllmSimulator.RecordedRequest seen = sim.requests().get(before);
@@ -329,11 +329,23 @@ class GatewayIT {
         assertTrue(broken.contains("\"code\":\"invalid_request\""), broken);
     }
 
+    /** Sends a hand-written request; reads one response (by Content-Length, else to the end of the connection). */
     static String raw(String request) throws IOException {
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), gateway.port())) {
             socket.setSoTimeout(10_000);
             socket.getOutputStream().write(request.getBytes(StandardCharsets.UTF_8));
-            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            InputStream in = socket.getInputStream();
+            StringBuilder head = new StringBuilder();
+            while (!head.toString().endsWith("\r\n\r\n")) {
+                int c = in.read();
+                if (c < 0) {
+                    return head.toString();
+                }
+                head.append((char) c);
+            }
+            java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+            byte[] body = length.find() ? in.readNBytes(Integer.parseInt(length.group(1))) : in.readAllBytes();
+            return head + new String(body, StandardCharsets.UTF_8);
         }
     }
 
