@@ -9,7 +9,6 @@ import dev.apirouter.auth.KeyAuthorizer;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.ErrorMapper;
 import dev.apirouter.error.GatewayException;
-import dev.apirouter.forward.BackendDispatchProcessor;
 import dev.apirouter.policy.KeyRecord;
 import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.policy.PolicyDocuments;
@@ -21,6 +20,7 @@ import dev.apirouter.routing.InferenceRequest;
 import io.vertx.core.buffer.Buffer;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
+import org.apache.camel.Processor;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.builder.RouteConfigurationBuilder;
 
@@ -38,10 +38,10 @@ final class GatewayRoutes extends RouteBuilder {
     private final KeyAuthorizer authorizer;
     private final BackendSelector selector;
     private final BackendHealth health;
-    private final BackendDispatchProcessor dispatch;
+    private final Processor dispatch;
 
     GatewayRoutes(PolicyStore store, Clock clock, BackendSelector selector, BackendHealth health,
-                  BackendDispatchProcessor dispatch) {
+                  Processor dispatch) {
         this.store = store;
         this.authorizer = new KeyAuthorizer(clock);
         this.selector = selector;
