@@ -508,6 +508,7 @@ class VllmSimulatorTest {
 
         sim.setSimHeader(VllmSimulator.HEADER_STATUS, "503");
         assertEquals(503, post("/v1/completions", "{\"prompt\":\"x\"}").statusCode());
+        assertEquals(200, get(sim, "/health").statusCode(), "instance-wide faults leave /health alone");
         assertEquals(502, post("/v1/completions", "{\"prompt\":\"x\"}", "x-sim-status", "502").statusCode(),
                 "the request's own header wins");
         sim.setSimHeader(VllmSimulator.HEADER_STATUS, null);
