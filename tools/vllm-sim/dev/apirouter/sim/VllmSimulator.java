@@ -737,7 +737,7 @@ public final class VllmSimulator implements AutoCloseable {
 
         Long n = optLong(req, "n");
         if (n != null && n < 1) throw badRequest("n must be at least 1, got " + n + ".");
-        long choices = (n == null ? 1 : n) * prompts.size();
+        long choices = Math.min(n == null ? 1 : n, MAX_CHOICES + 1L) * prompts.size();
         if (choices > MAX_CHOICES) throw badRequest("Too many choices requested (simulator limit " + MAX_CHOICES + ")");
 
         Long requested = chat ? optLong(req, "max_completion_tokens") : null;
