@@ -361,9 +361,10 @@ public final class VllmSimulator implements AutoCloseable {
     }
 
     /**
-     * Acts as if every request carried header {@code name} (one of the {@code x-sim-*} headers) with
-     * {@code value}; a header on the request itself wins. A null value removes the setting. Handy when the
-     * client under test does not forward {@code x-sim-*} headers.
+     * Acts as if every request to an API path ({@code /v1/...}) carried header {@code name} (one of the
+     * {@code x-sim-*} headers) with {@code value}; a header on the request itself wins. {@code /health} and
+     * {@code /metrics} are not affected (see {@link #setHealthStatus(int)}). A null value removes the setting.
+     * Handy when the client under test does not forward {@code x-sim-*} headers.
      */
     public void setSimHeader(String name, String value) {
         String key = name.toLowerCase(java.util.Locale.ROOT);
@@ -437,10 +438,11 @@ public final class VllmSimulator implements AutoCloseable {
             if (body.length > MAX_BODY_BYTES) {
                 throw new ApiError(413, "BadRequestError", "Request body larger than " + MAX_BODY_BYTES + " bytes");
             }
-            Headers h = ex.getRequestHeaders();
+            // instance-wide sim headers (setSimHeader) apply to the API paths only
+            SimHeaders h = new SimHeaders(ex.getRequestHeaders(), path.startsWith("/v1/") ? simHeaders : Map.of());
             long before = simLong(h, HEADER_DELAY_BEFORE_HEADERS, 0, 0, Long.MAX_VALUE);
             sleep(Math.min(before, options.stallMaxMs()));
-            String status = simHeader(h, HEADER_STATUS);
+            String status = h.get(HEADER_STATUS);
             if (status != null) {
                 int code = parseStatus(status);
                 throw new ApiError(code, errorType(code), "Simulated error (" + HEADER_STATUS + ": " + code + ")");
@@ -460,7 +462,7 @@ public final class VllmSimulator implements AutoCloseable {
         }
     }
 
-    private void route(HttpExchange ex, String method, String path, Headers h, byte[] body)
+    private void route(HttpExchange ex, String method, String path, SimHeaders h, byte[] body)
             throws IOException, InterruptedException, ApiError {
         switch (path) {
             case "/v1/chat/completions":
@@ -511,14 +513,25 @@ public final class VllmSimulator implements AutoCloseable {
         }
     }
 
-    private String simHeader(Headers h, String name) {
-        String v = h.getFirst(name);
-        if (v == null) v = simHeaders.get(name);
-        return v == null ? null : v.trim();
+    /** The x-sim-* headers of one request, falling back to instance-wide defaults. */
+    private static final class SimHeaders {
+        final Headers request;
+        final Map<String, String> defaults;
+
+        SimHeaders(Headers request, Map<String, String> defaults) {
+            this.request = request;
+            this.defaults = defaults;
+        }
+
+        String get(String name) {
+            String v = request.getFirst(name);
+            if (v == null) v = defaults.get(name);
+            return v == null ? null : v.trim();
+        }
     }
 
-    private long simLong(Headers h, String name, long def, long min, long max) throws ApiError {
-        String v = simHeader(h, name);
+    private static long simLong(SimHeaders h, String name, long def, long min, long max) throws ApiError {
+        String v = h.get(name);
         if (v == null || v.isEmpty()) return def;
         try {
             long n = Long.parseLong(v);
@@ -712,7 +725,7 @@ public final class VllmSimulator implements AutoCloseable {
         return prefix + Long.toHexString(r.nextLong() | Long.MIN_VALUE) + Long.toHexString(r.nextLong() | Long.MIN_VALUE);
     }
 
-    private void generate(HttpExchange ex, Headers h, byte[] body, boolean chat)
+    private void generate(HttpExchange ex, SimHeaders h, byte[] body, boolean chat)
             throws IOException, InterruptedException, ApiError {
         Map<String, Object> req = parseObject(body);
         checkModel(req);
@@ -724,7 +737,7 @@ public final class VllmSimulator implements AutoCloseable {
 
         Long n = optLong(req, "n");
         if (n != null && n < 1) throw badRequest("n must be at least 1, got " + n + ".");
-        long choices = (n == null ? 1 : n) * prompts.size();
+        long choices = Math.min(n == null ? 1 : n, MAX_CHOICES + 1L) * prompts.size();
         if (choices > MAX_CHOICES) throw badRequest("Too many choices requested (simulator limit " + MAX_CHOICES + ")");
 
         Long requested = chat ? optLong(req, "max_completion_tokens") : null;
