@@ -9,19 +9,25 @@ import java.util.concurrent.TimeUnit;
 import dev.apirouter.config.Settings;
 import dev.apirouter.forward.BackendDispatchProcessor;
 import dev.apirouter.forward.StreamingForwarder;
+import dev.apirouter.error.ErrorCode;
+import dev.apirouter.forward.ForwardObservers;
+import dev.apirouter.health.BackendHealthMonitor;
+import dev.apirouter.health.BackendProbeRoutes;
+import dev.apirouter.health.PolicyStatus;
 import dev.apirouter.health.Readiness;
+import dev.apirouter.http.ErrorResponses;
+import dev.apirouter.http.RequestIds;
+import dev.apirouter.http.RequestObserver;
+import dev.apirouter.metrics.GatewayMetrics;
 import dev.apirouter.http.GatewayHttpServer;
 import dev.apirouter.http.InflightLimiter;
 import dev.apirouter.policy.FilePolicyStore;
 import dev.apirouter.policy.PolicyStore;
-import dev.apirouter.routing.BackendHealth;
 import dev.apirouter.routing.BackendSelector;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.http.HttpHeaders;
-import org.apache.camel.CamelContext;
-import org.apache.camel.ServiceStatus;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.MainListenerSupport;
 import org.slf4j.Logger;
@@ -35,6 +41,7 @@ final class Gateway {
     static final Duration LISTEN_TIMEOUT = Duration.ofSeconds(10);
     /** Worker threads run the synchronous part of each route; streams do not hold one. */
     static final int WORKER_POOL_SIZE = 64;
+    static final String JSON = "application/json";
     private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
 
     private final Settings settings;
@@ -57,12 +64,10 @@ final class Gateway {
         GatewayHttpServer server = new GatewayHttpServer(vertx, settings.http());
         PolicyStore store = createStore();
         org.apache.camel.main.Main camel = new org.apache.camel.main.Main();
-        Readiness readiness = new Readiness(store, () -> routesStarted(camel), clock::instant);
-        server.statusEndpoint(GatewayHttpServer.READYZ_PATH, ctx -> {
-            Readiness.Answer answer = readiness.evaluate();
-            ctx.response().setStatusCode(answer.ready() ? 200 : 503)
-                    .putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(answer.json());
-        });
+        Settings.Health health = settings.health();
+        BackendHealthMonitor backendHealth = new BackendHealthMonitor(health.unhealthyAfter(), health.healthyAfter(), clock);
+        GatewayMetrics metrics = health.metricsEnabled() ? new GatewayMetrics(limiter, store, backendHealth) : null;
+        statusEndpoints(server, store, backendHealth, metrics, camel);
         int port;
         try {
             port = server.start(LISTEN_TIMEOUT);
@@ -79,15 +84,17 @@ final class Gateway {
         store.start();
         LOG.info("Policy store started: {} ({} ms)", settings.store().describe(), millisSince(stage));
 
-        StreamingForwarder forwarder = new StreamingForwarder(vertx, settings.http().maxConcurrentRequests());
-        server.bindTo(camel::bind, limiter);
+        StreamingForwarder forwarder = new StreamingForwarder(vertx, settings.http().maxConcurrentRequests(),
+                metrics == null ? backendHealth : ForwardObservers.of(backendHealth, metrics));
+        server.bindTo(camel::bind, limiter, metrics == null ? RequestObserver.NONE : metrics);
         camel.configure()
                 .withRoutesIncludePattern(routesPattern())
                 .withShutdownTimeout((int) Math.max(1, settings.shutdownGrace().toSeconds()));
         camel.configure().addRoutesBuilder(GatewayRoutes.errorConfiguration());
         camel.configure().addRoutesBuilder(new GatewayRoutes(store, clock,
                         new BackendSelector(() -> ThreadLocalRandom.current().nextDouble()),
-                        BackendHealth.ALWAYS_HEALTHY, new BackendDispatchProcessor(forwarder)));
+                        backendHealth, new BackendDispatchProcessor(forwarder)));
+        camel.configure().addRoutesBuilder(new BackendProbeRoutes(store, backendHealth, health));
         long camelStage = System.nanoTime();
         camel.addMainListener(new MainListenerSupport() {
             @Override
@@ -114,6 +121,29 @@ final class Gateway {
         }
     }
 
+    private void statusEndpoints(GatewayHttpServer server, PolicyStore store, BackendHealthMonitor backendHealth,
+                                 GatewayMetrics metrics, org.apache.camel.main.Main camel) {
+        Readiness readiness = new Readiness(store, backendHealth, camel::getCamelContext, clock::instant);
+        server.statusEndpoint(GatewayHttpServer.READYZ_PATH, ctx -> {
+            Readiness.Answer answer = readiness.evaluate();
+            ctx.response().setStatusCode(answer.ready() ? 200 : 503)
+                    .putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(answer.json());
+        });
+        PolicyStatus policyStatus = new PolicyStatus(store, backendHealth, settings.adminToken());
+        server.statusEndpoint(GatewayHttpServer.POLICY_STATUS_PATH, ctx -> {
+            if (!policyStatus.authorized(ctx.request().getHeader(HttpHeaders.AUTHORIZATION))) {
+                ErrorResponses.send(ctx.response(), RequestIds.from(null), ErrorCode.UNAUTHORIZED,
+                        "This endpoint needs 'Authorization: Bearer <admin token>'.");
+                return;
+            }
+            ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(policyStatus.json());
+        });
+        if (metrics != null) {
+            server.statusEndpoint(GatewayHttpServer.METRICS_PATH, ctx -> ctx.response()
+                    .putHeader(HttpHeaders.CONTENT_TYPE, GatewayMetrics.CONTENT_TYPE).end(metrics.scrape()));
+        }
+    }
+
     private PolicyStore createStore() {
         Settings.Store store = settings.store();
         return new FilePolicyStore(store.policyFile(), store.policyPoll(), clock);
@@ -126,11 +156,6 @@ final class Gateway {
         }
         LOG.info("Routes directory {} does not exist; using the routes packaged in the jar", settings.routesDir());
         return "classpath:routes/*.yaml";
-    }
-
-    private static boolean routesStarted(org.apache.camel.main.Main camel) {
-        CamelContext context = camel.getCamelContext();
-        return context != null && context.getStatus() == ServiceStatus.Started;
     }
 
     private static void closeQuietly(Vertx vertx) {

@@ -18,15 +18,16 @@ public final class KeyAuthorizer {
 
     /** The key's record, or a 401 naming why (without any key material). */
     public KeyRecord authenticate(Optional<String> presentedKey, PolicyView view) {
-        String key = presentedKey.orElseThrow(() -> new GatewayException(ErrorCode.INVALID_API_KEY,
+        String key = presentedKey.orElseThrow(() -> new GatewayException(ErrorCode.INVALID_API_KEY, "missing_key",
                 "Missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'."));
         KeyRecord record = view.key(ApiKeys.sha256Hex(key))
-                .orElseThrow(() -> new GatewayException(ErrorCode.INVALID_API_KEY, "Incorrect API key provided."));
+                .orElseThrow(() -> new GatewayException(ErrorCode.INVALID_API_KEY, "unknown_key",
+                        "Incorrect API key provided."));
         if (record.disabled()) {
-            throw new GatewayException(ErrorCode.INVALID_API_KEY, "This API key has been disabled.");
+            throw new GatewayException(ErrorCode.INVALID_API_KEY, "disabled", "This API key has been disabled.");
         }
         if (record.expiredAt(clock.instant())) {
-            throw new GatewayException(ErrorCode.INVALID_API_KEY, "This API key has expired.");
+            throw new GatewayException(ErrorCode.INVALID_API_KEY, "expired", "This API key has expired.");
         }
         return record;
     }

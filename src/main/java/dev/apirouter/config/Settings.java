@@ -9,7 +9,12 @@ import java.util.Optional;
 
 /** All settings, bound once at start-up from {@link Config}. */
 public record Settings(Http http, Store store, Path routesDir, Duration shutdownGrace, Optional<String> adminToken,
-                       Telemetry telemetry, Logging logging) {
+                       Telemetry telemetry, Logging logging, Health health) {
+
+    /** Metrics and active backend health probing. */
+    public record Health(boolean metricsEnabled, Duration probeInterval, Duration probeTimeout, int unhealthyAfter,
+                         int healthyAfter) {
+    }
 
     public record Http(String host, int port, long maxBodyBytes, int maxConcurrentRequests) {
     }
@@ -60,8 +65,11 @@ public record Settings(Http http, Store store, Path routesDir, Duration shutdown
                 millis(config, Setting.OTEL_CONNECT_TIMEOUT_MS),
                 millis(config, Setting.OTEL_EXPORT_TIMEOUT_MS));
         Logging logging = new Logging(config.require(Setting.LOG_LEVEL), config.require(Setting.LOG_FORMAT));
+        Health health = new Health(config.booleanValue(Setting.METRICS_ENABLED),
+                millis(config, Setting.BACKEND_PROBE_INTERVAL_MS), millis(config, Setting.BACKEND_PROBE_TIMEOUT_MS),
+                (int) positive(config, Setting.BACKEND_UNHEALTHY_AFTER), (int) positive(config, Setting.BACKEND_HEALTHY_AFTER));
         return new Settings(http, store, Path.of(config.require(Setting.ROUTES_DIR)),
-                millis(config, Setting.SHUTDOWN_GRACE_MS), config.get(Setting.ADMIN_TOKEN), telemetry, logging);
+                millis(config, Setting.SHUTDOWN_GRACE_MS), config.get(Setting.ADMIN_TOKEN), telemetry, logging, health);
     }
 
     private static int port(Config config) {

@@ -3,18 +3,24 @@ package dev.apirouter.error;
 /** The one exception type of the gateway: what went wrong, said the way the client will read it. */
 public final class GatewayException extends RuntimeException {
     private final ErrorCode code;
+    private final String reason;
 
     public GatewayException(ErrorCode code, String message) {
-        super(message, null, false, false);
-        this.code = code;
+        this(code, code.code(), message);
     }
 
-    public GatewayException(ErrorCode code, String message, Throwable cause) {
-        super(message, cause, false, false);
+    /** @param reason a finer, label-safe cause for metrics (e.g. {@code expired} for an invalid key) */
+    public GatewayException(ErrorCode code, String reason, String message) {
+        super(message, null, false, false);
         this.code = code;
+        this.reason = reason;
     }
 
     public ErrorCode code() {
         return code;
+    }
+
+    public String reason() {
+        return reason;
     }
 }

@@ -48,9 +48,11 @@ public final class StreamingForwarder implements AutoCloseable {
 
     private final Vertx vertx;
     private final HttpClient httpClient;
+    private final ForwardObserver observer;
 
-    public StreamingForwarder(Vertx vertx, int maxConnectionsPerBackend) {
+    public StreamingForwarder(Vertx vertx, int maxConnectionsPerBackend, ForwardObserver observer) {
         this.vertx = vertx;
+        this.observer = observer;
         HttpClientOptions options = new HttpClientOptions()
                 .setKeepAlive(true)
                 .setKeepAliveTimeout(KEEP_ALIVE_SECONDS)
@@ -95,6 +97,10 @@ public final class StreamingForwarder implements AutoCloseable {
         private boolean finished;
         private long timer = -1;
         private long lastDataNanos;
+        private final long startNanos = System.nanoTime();
+        private boolean streamed;
+        private boolean opened;
+        private boolean firstChunkSeen;
 
         Call(ForwardRequest request, HttpServerResponse downstream, Promise<ForwardResult> promise) {
             this.request = request;
@@ -127,6 +133,7 @@ public final class StreamingForwarder implements AutoCloseable {
             Backend attempted = backend;
             httpClient.request(options).onComplete(ar -> {
                 if (ar.failed()) {
+                    observer.connectFailed(attempted, ar.cause());
                     backendFailed(attempted, ar.cause());
                 } else {
                     send(ar.result());
@@ -190,10 +197,18 @@ public final class StreamingForwarder implements AutoCloseable {
                 downstream.setChunked(true);
             }
             downstream.putHeader(ExchangeKeys.REQUEST_ID_HEADER, request.requestId());
+            String contentType = response.getHeader(HttpHeaders.CONTENT_TYPE);
+            streamed = contentType != null && contentType.startsWith("text/event-stream");
+            opened = true;
+            observer.streamOpened(streamed);
             lastDataNanos = System.nanoTime();
             armIdleTimer(request.timeouts().idle().toMillis());
             response.handler(chunk -> {
                 lastDataNanos = System.nanoTime();
+                if (!firstChunkSeen) {
+                    firstChunkSeen = true;
+                    observer.firstChunk(request.model(), backend, streamed, lastDataNanos - startNanos);
+                }
                 downstream.write(chunk);
                 if (downstream.writeQueueFull()) {
                     response.pause();
@@ -206,6 +221,7 @@ public final class StreamingForwarder implements AutoCloseable {
                 if (!finished) {
                     finished = true;
                     cancelTimer();
+                    closeStream();
                     downstream.end();
                     promise.tryComplete(new ForwardResult(backend, status, ForwardResult.Outcome.COMPLETED));
                 }
@@ -281,6 +297,13 @@ public final class StreamingForwarder implements AutoCloseable {
             finished = true;
             cancelTimer();
             promise.tryFail(e);
+        }
+
+        private void closeStream() {
+            if (opened) {
+                opened = false;
+                observer.streamClosed(streamed);
+            }
         }
 
         private void cancelTimer() {

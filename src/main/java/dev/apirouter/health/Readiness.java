@@ -2,30 +2,51 @@ package dev.apirouter.health;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.apirouter.policy.Backend;
+import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.policy.PolicyDocuments;
 import dev.apirouter.policy.PolicyStore;
 import dev.apirouter.policy.PolicyView;
 import dev.apirouter.policy.StoreStatus;
+import org.apache.camel.CamelContext;
+import org.apache.camel.ServiceStatus;
+import org.apache.camel.health.HealthCheck;
+import org.apache.camel.health.HealthCheckHelper;
 
 /**
- * Readiness: ready when a usable policy is loaded (at least one model) and the routes are serving. The answer
- * names each check and its state, in the MicroProfile Health shape ({@code {"status":"UP","checks":[...]}}).
+ * Readiness in the MicroProfile Health shape ({@code {"status":"UP","checks":[{"name","status","data"}]}}): the
+ * gateway's own checks (policy store, backends) and Camel's readiness checks (context, routes, consumers).
+ * Ready means a usable policy (at least one model) is loaded and Camel is up. Backend health is reported per model
+ * but never makes the gateway unready: pulling every pod because vLLM is down would turn clear 502/503 answers into
+ * refused connections.
  */
 public final class Readiness {
     private final PolicyStore store;
-    private final BooleanSupplier routesStarted;
+    private final BackendHealthMonitor backends;
+    private final Supplier<CamelContext> camel;
     private final Supplier<Instant> clock;
+    private final java.util.List<Supplier<ExtraCheck>> extraChecks = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    public Readiness(PolicyStore store, BooleanSupplier routesStarted, Supplier<Instant> clock) {
+    public Readiness(PolicyStore store, BackendHealthMonitor backends, Supplier<CamelContext> camel,
+                     Supplier<Instant> clock) {
         this.store = store;
-        this.routesStarted = routesStarted;
+        this.backends = backends;
+        this.camel = camel;
         this.clock = clock;
+    }
+
+    /** A further check that informs but does not decide readiness (e.g. route reloads). */
+    public record ExtraCheck(String name, boolean up, Map<String, Object> data) {
+    }
+
+    public void addInformationalCheck(Supplier<ExtraCheck> check) {
+        extraChecks.add(check);
     }
 
     public record Answer(boolean ready, String json) {
@@ -34,10 +55,14 @@ public final class Readiness {
     public Answer evaluate() {
         ObjectNode root = PolicyDocuments.JSON.createObjectNode();
         ArrayNode checks = PolicyDocuments.JSON.createArrayNode();
-        boolean policyUp = policyCheck(checks.addObject());
-        boolean routesUp = routesStarted.getAsBoolean();
-        checks.addObject().put("name", "camel-routes").put("status", routesUp ? "UP" : "DOWN");
-        boolean ready = policyUp && routesUp;
+        boolean ready = policyCheck(checks.addObject());
+        backendsCheck(checks.addObject());
+        ready &= camelChecks(checks);
+        for (Supplier<ExtraCheck> supplier : extraChecks) {
+            ExtraCheck extra = supplier.get();
+            ObjectNode check = checks.addObject().put("name", extra.name()).put("status", extra.up() ? "UP" : "DOWN");
+            check.set("data", PolicyDocuments.JSON.valueToTree(extra.data()));
+        }
         root.put("status", ready ? "UP" : "DOWN");
         root.set("checks", checks);
         return new Answer(ready, root.toString());
@@ -46,7 +71,7 @@ public final class Readiness {
     private boolean policyCheck(ObjectNode check) {
         StoreStatus status = store.status();
         check.put("name", "policy-store");
-        ObjectNode data = check.putObject("data");
+        ObjectNode data = PolicyDocuments.JSON.createObjectNode();
         data.put("store", status.kind());
         data.put("connected", status.connected());
         data.put("detail", status.detail());
@@ -71,6 +96,46 @@ public final class Readiness {
             data.put("reason", "no policy loaded yet");
         }
         check.put("status", up ? "UP" : "DOWN");
+        check.set("data", data);
+        return up;
+    }
+
+    private void backendsCheck(ObjectNode check) {
+        check.put("name", "backends").put("status", "UP");
+        ObjectNode data = check.putObject("data");
+        store.current().ifPresent(view -> {
+            for (ModelPolicy policy : view.models().values()) {
+                long healthy = policy.backends().stream().filter(backends::isHealthy).count();
+                ObjectNode model = data.putObject(policy.name());
+                model.put("healthy", healthy).put("total", policy.backends().size());
+                ArrayNode unhealthy = model.putArray("unhealthy");
+                policy.backends().stream().filter(b -> !backends.isHealthy(b)).map(Backend::url).forEach(unhealthy::add);
+            }
+        });
+    }
+
+    private boolean camelChecks(ArrayNode checks) {
+        CamelContext context = camel.get();
+        if (context == null || context.getStatus() != ServiceStatus.Started) {
+            checks.addObject().put("name", "context").put("status", "DOWN")
+                    .putObject("data").put("reason", "Camel is " + (context == null ? "not created" : context.getStatus()));
+            return false;
+        }
+        boolean up = true;
+        Collection<HealthCheck.Result> results = HealthCheckHelper.invokeReadiness(context);
+        for (HealthCheck.Result result : results) {
+            boolean checkUp = result.getState() != HealthCheck.State.DOWN;
+            up &= checkUp;
+            ObjectNode check = checks.addObject().put("name", result.getCheck().getId())
+                    .put("status", checkUp ? "UP" : "DOWN");
+            ObjectNode data = check.putObject("data");
+            result.getMessage().ifPresent(m -> data.put("message", m));
+            result.getDetails().forEach((k, v) -> {
+                if (v instanceof Number || v instanceof Boolean || v instanceof CharSequence) {
+                    data.putPOJO(k, v);
+                }
+            });
+        }
         return up;
     }
 }

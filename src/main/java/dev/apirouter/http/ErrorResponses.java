@@ -8,11 +8,11 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
 
 /** Writes a gateway error straight to a Vert.x response, for errors found before any Camel route runs. */
-final class ErrorResponses {
+public final class ErrorResponses {
     private ErrorResponses() {
     }
 
-    static void send(HttpServerResponse response, String requestId, ErrorCode code, String message) {
+    public static void send(HttpServerResponse response, String requestId, ErrorCode code, String message) {
         if (response.headWritten() || response.ended() || response.closed()) {
             return;
         }

@@ -29,6 +29,8 @@ import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
 public final class GatewayHttpServer implements AutoCloseable {
     public static final String HEALTHZ_PATH = "/v1/status/healthz";
     public static final String READYZ_PATH = "/v1/status/readyz";
+    public static final String POLICY_STATUS_PATH = "/v1/status/policy";
+    public static final String METRICS_PATH = "/metrics";
     static final String ROUTER_NAME = "platform-http-router-api-router";
 
     private final Vertx vertx;
@@ -62,7 +64,7 @@ public final class GatewayHttpServer implements AutoCloseable {
     }
 
     /** Makes the server the one {@code platform-http:} routes register on, through the given engine. */
-    public void bindTo(BiConsumer<String, Object> registry, InflightLimiter limiter) {
+    public void bindTo(BiConsumer<String, Object> registry, InflightLimiter limiter, RequestObserver observer) {
         long maxBody = settings.maxBodyBytes();
         registry.accept(ROUTER_NAME, new VertxPlatformHttpRouter(null, vertx, api, ROUTER_NAME) {
             @Override
@@ -70,7 +72,7 @@ public final class GatewayHttpServer implements AutoCloseable {
                 return BodyHandler.create(false).setBodyLimit(maxBody).setMergeFormAttributes(false);
             }
         });
-        registry.accept(PlatformHttpConstants.PLATFORM_HTTP_ENGINE_NAME, new StreamingHttpEngine(ROUTER_NAME, limiter));
+        registry.accept(PlatformHttpConstants.PLATFORM_HTTP_ENGINE_NAME, new StreamingHttpEngine(ROUTER_NAME, limiter, observer));
     }
 
     /** Starts listening; returns the bound port. Bounded: fails after {@code timeout}. */

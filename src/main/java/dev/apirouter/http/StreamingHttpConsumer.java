@@ -26,11 +26,13 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
     private static final Logger LOG = LoggerFactory.getLogger(StreamingHttpConsumer.class);
 
     private final InflightLimiter limiter;
+    private final RequestObserver observer;
 
     StreamingHttpConsumer(PlatformHttpEndpoint endpoint, Processor processor, List<Handler<RoutingContext>> handlers,
-                          String routerName, InflightLimiter limiter) {
+                          String routerName, InflightLimiter limiter, RequestObserver observer) {
         super(endpoint, processor, handlers, routerName);
         this.limiter = limiter;
+        this.observer = observer;
     }
 
     @Override
@@ -46,6 +48,7 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
                     "The gateway is at its limit of " + limiter.limit() + " requests in flight; retry shortly.");
             return;
         }
+        long startNanos = System.nanoTime();
         Exchange exchange = createExchange(false);
         exchange.setPattern(ExchangePattern.InOut);
         Context context = ctx.vertx().getOrCreateContext();
@@ -64,17 +67,18 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
             exchange.setProperty(ExchangeKeys.REQUEST_ID, requestId);
             exchange.setProperty(ExchangeKeys.CLIENT_RESPONSE, ctx.response());
             exchange.setProperty(ExchangeKeys.CLIENT_CONTEXT, context);
-            context.executeBlocking(() -> route(exchange, ctx), false).onFailure(t -> finish(exchange, ctx, t));
+            context.executeBlocking(() -> route(exchange, ctx, startNanos), false)
+                    .onFailure(t -> finish(exchange, ctx, t, startNanos));
         });
     }
 
-    private Void route(Exchange exchange, RoutingContext ctx) throws Exception {
+    private Void route(Exchange exchange, RoutingContext ctx, long startNanos) throws Exception {
         createUoW(exchange);
-        getAsyncProcessor().process(exchange, doneSync -> finish(exchange, ctx, null));
+        getAsyncProcessor().process(exchange, doneSync -> finish(exchange, ctx, null, startNanos));
         return null;
     }
 
-    private void finish(Exchange exchange, RoutingContext ctx, Throwable failure) {
+    private void finish(Exchange exchange, RoutingContext ctx, Throwable failure, long startNanos) {
         try {
             if (failure != null) {
                 exchange.setException(failure);
@@ -86,6 +90,7 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
             LOG.error("Writing the response of {} failed", getEndpoint().getPath(), e);
             ctx.response().reset();
         } finally {
+            observer.completed(exchange, ctx.response().getStatusCode(), System.nanoTime() - startNanos);
             limiter.release();
             doneUoW(exchange);
             releaseExchange(exchange, false);

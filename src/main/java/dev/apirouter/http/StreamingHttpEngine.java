@@ -13,14 +13,16 @@ import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpEngine;
 public final class StreamingHttpEngine extends VertxPlatformHttpEngine {
     private final String routerName;
     private final InflightLimiter limiter;
+    private final RequestObserver observer;
 
-    public StreamingHttpEngine(String routerName, InflightLimiter limiter) {
+    public StreamingHttpEngine(String routerName, InflightLimiter limiter, RequestObserver observer) {
         this.routerName = routerName;
         this.limiter = limiter;
+        this.observer = observer;
     }
 
     @Override
     public PlatformHttpConsumer createConsumer(PlatformHttpEndpoint endpoint, Processor processor) {
-        return new StreamingHttpConsumer(endpoint, processor, getHandlers(), routerName, limiter);
+        return new StreamingHttpConsumer(endpoint, processor, getHandlers(), routerName, limiter, observer);
     }
 }

@@ -1,0 +1,38 @@
+package dev.apirouter.forward;
+
+import java.util.List;
+
+import dev.apirouter.policy.Backend;
+
+/** Several observers seen as one. */
+public final class ForwardObservers implements ForwardObserver {
+    private final List<ForwardObserver> observers;
+
+    private ForwardObservers(List<ForwardObserver> observers) {
+        this.observers = observers;
+    }
+
+    public static ForwardObserver of(ForwardObserver... observers) {
+        return new ForwardObservers(List.of(observers));
+    }
+
+    @Override
+    public void connectFailed(Backend backend, Throwable cause) {
+        observers.forEach(o -> o.connectFailed(backend, cause));
+    }
+
+    @Override
+    public void firstChunk(String model, Backend backend, boolean streamed, long nanos) {
+        observers.forEach(o -> o.firstChunk(model, backend, streamed, nanos));
+    }
+
+    @Override
+    public void streamOpened(boolean streamed) {
+        observers.forEach(o -> o.streamOpened(streamed));
+    }
+
+    @Override
+    public void streamClosed(boolean streamed) {
+        observers.forEach(o -> o.streamClosed(streamed));
+    }
+}

@@ -1,0 +1,75 @@
+package dev.apirouter.health;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Comparator;
+import java.util.Optional;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.apirouter.auth.ApiKeys;
+import dev.apirouter.policy.Backend;
+import dev.apirouter.policy.ModelPolicy;
+import dev.apirouter.policy.PolicyDocuments;
+import dev.apirouter.policy.PolicyStore;
+import dev.apirouter.policy.PolicyView;
+import dev.apirouter.policy.StoreStatus;
+
+/**
+ * {@code /v1/status/policy}: the active models with their backends and health, the store's source and revision,
+ * and the number of keys (never their hashes). Protected by a bearer admin token when one is configured.
+ */
+public final class PolicyStatus {
+    private final PolicyStore store;
+    private final BackendHealthMonitor health;
+    private final Optional<byte[]> adminTokenHash;
+
+    public PolicyStatus(PolicyStore store, BackendHealthMonitor health, Optional<String> adminToken) {
+        this.store = store;
+        this.health = health;
+        this.adminTokenHash = adminToken.map(PolicyStatus::digest);
+    }
+
+    /** True when no admin token is configured, or the request's {@code Authorization} carries it. */
+    public boolean authorized(String authorization) {
+        if (adminTokenHash.isEmpty()) {
+            return true;
+        }
+        Optional<String> presented = ApiKeys.extract(authorization, null);
+        return presented.isPresent() && MessageDigest.isEqual(adminTokenHash.get(), digest(presented.get()));
+    }
+
+    public String json() {
+        ObjectNode root = PolicyDocuments.JSON.createObjectNode();
+        StoreStatus status = store.status();
+        root.put("store", status.kind()).put("connected", status.connected()).put("detail", status.detail());
+        Optional<PolicyView> current = store.current();
+        if (current.isEmpty()) {
+            root.putNull("source");
+            return root.toString();
+        }
+        PolicyView view = current.get();
+        root.put("source", view.source().label()).put("revision", view.revision())
+                .put("updatedAt", view.updatedAt().toString()).put("keys", view.keys().size());
+        ObjectNode rejected = root.putObject("rejected");
+        view.rejected().forEach(rejected::put);
+        ObjectNode models = root.putObject("models");
+        view.models().values().stream().sorted(Comparator.comparing(ModelPolicy::name)).forEach(policy -> {
+            ObjectNode model = models.putObject(policy.name());
+            policy.upstreamModel().ifPresent(u -> model.put("upstreamModel", u));
+            model.putObject("timeouts").put("connectMs", policy.timeouts().connect().toMillis())
+                    .put("firstByteMs", policy.timeouts().firstByte().toMillis())
+                    .put("idleMs", policy.timeouts().idle().toMillis());
+            ArrayNode backends = model.putArray("backends");
+            for (Backend backend : policy.backends()) {
+                backends.addObject().put("url", backend.url()).put("weight", backend.weight())
+                        .put("healthy", health.isHealthy(backend));
+            }
+        });
+        return root.toString();
+    }
+
+    private static byte[] digest(String token) {
+        return ApiKeys.sha256Hex(token).getBytes(StandardCharsets.US_ASCII);
+    }
+}

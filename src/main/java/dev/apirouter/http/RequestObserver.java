@@ -1,0 +1,11 @@
+package dev.apirouter.http;
+
+import org.apache.camel.Exchange;
+
+/** Told about every request the API routes answered, once the response has been handed to the client. */
+public interface RequestObserver {
+    RequestObserver NONE = (exchange, status, nanos) -> {
+    };
+
+    void completed(Exchange exchange, int status, long nanos);
+}

@@ -1,0 +1,142 @@
+package dev.apirouter.metrics;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
+
+import dev.apirouter.ExchangeKeys;
+import dev.apirouter.error.GatewayException;
+import dev.apirouter.forward.ForwardObserver;
+import dev.apirouter.health.BackendHealthMonitor;
+import dev.apirouter.http.InflightLimiter;
+import dev.apirouter.http.RequestObserver;
+import dev.apirouter.policy.Backend;
+import dev.apirouter.policy.ModelPolicy;
+import dev.apirouter.policy.PolicyStore;
+import dev.apirouter.policy.PolicyView;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.apache.camel.Exchange;
+
+/**
+ * The gateway's Prometheus metrics ({@code api_router_*}, units in the names). Labels carry model names from the
+ * policy, backend URLs, statuses and reasons, never key material; a model the policy does not know is labelled
+ * {@code unknown}, so clients cannot grow the label set.
+ */
+public final class GatewayMetrics implements RequestObserver, ForwardObserver {
+    public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+    static final String UNKNOWN = "unknown";
+    static final String NONE = "none";
+    private static final Duration[] LATENCY_SLOS = {Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
+        Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
+        Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10),
+        Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(120)};
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final AtomicInteger openStreams = new AtomicInteger();
+    private final BackendHealthMonitor health;
+    private final MultiGauge backendUp;
+
+    public GatewayMetrics(InflightLimiter limiter, PolicyStore store, BackendHealthMonitor health) {
+        this.health = health;
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmGcMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        Gauge.builder("api_router_requests_in_flight", limiter, InflightLimiter::inflight)
+                .description("Requests in flight, open streams included").register(registry);
+        Gauge.builder("api_router_open_streams", openStreams, AtomicInteger::get)
+                .description("Server-Sent Event streams being relayed").register(registry);
+        policyGauge(store, "api_router_policy_revision", "Revision of the policy in force", PolicyView::revision);
+        policyGauge(store, "api_router_policy_last_update_timestamp_seconds", "When the policy in force was loaded",
+                v -> v.updatedAt().getEpochSecond());
+        policyGauge(store, "api_router_policy_rejected_documents", "Policy documents rejected by validation",
+                v -> v.rejected().size());
+        policyGauge(store, "api_router_policy_models", "Models in the policy in force", v -> v.models().size());
+        policyGauge(store, "api_router_policy_keys", "API keys in the policy in force", v -> v.keys().size());
+        this.backendUp = MultiGauge.builder("api_router_backend_up")
+                .description("1 when the backend is considered healthy").register(registry);
+    }
+
+    private void policyGauge(PolicyStore store, String name, String description,
+                             java.util.function.ToLongFunction<PolicyView> value) {
+        Gauge.builder(name, store, s -> s.current().map(value::applyAsLong).orElse(-1L).doubleValue())
+                .description(description).register(registry);
+    }
+
+    /** Counts spans dropped by the tracer's bounded queue, read from {@code dropped} at scrape time. */
+    public void countDroppedSpans(LongSupplier dropped) {
+        FunctionCounter.builder("api_router_spans_dropped", dropped, LongSupplier::getAsLong)
+                .description("Spans dropped because the export queue was full").register(registry);
+    }
+
+    /** The Prometheus text exposition of every metric. */
+    public String scrape() {
+        List<MultiGauge.Row<?>> rows = new ArrayList<>();
+        health.snapshot().forEach((url, s) -> rows.add(MultiGauge.Row.of(Tags.of("backend", url), s.healthy() ? 1 : 0)));
+        backendUp.register(rows, true);
+        return registry.scrape();
+    }
+
+    @Override
+    public void completed(Exchange exchange, int status, long nanos) {
+        ModelPolicy policy = exchange.getProperty(ExchangeKeys.MODEL_POLICY, ModelPolicy.class);
+        Backend backend = exchange.getProperty(ExchangeKeys.CHOSEN_BACKEND, Backend.class);
+        String model = policy != null ? policy.name() : UNKNOWN;
+        String route = exchange.getFromRouteId() != null ? exchange.getFromRouteId() : UNKNOWN;
+        Counter.builder("api_router_requests").description("Requests answered, by route, model, backend and status")
+                .tags("route", route, "model", model, "backend", backend != null ? backend.url() : NONE,
+                        "status", Integer.toString(status))
+                .register(registry).increment();
+        Timer.builder("api_router_request_duration").description("Time to the last byte of the response")
+                .tags("route", route, "model", model).serviceLevelObjectives(LATENCY_SLOS)
+                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+        Throwable caught = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        if (caught instanceof GatewayException e && (e.code().status() == 401 || e.code().status() == 403)) {
+            Counter.builder("api_router_auth_failures").description("Requests refused by authentication, by reason")
+                    .tags("reason", e.reason()).register(registry).increment();
+        }
+    }
+
+    @Override
+    public void connectFailed(Backend backend, Throwable cause) {
+        Counter.builder("api_router_backend_connect_failures").description("Connections to a backend that failed")
+                .tags("backend", backend.url()).register(registry).increment();
+    }
+
+    @Override
+    public void firstChunk(String model, Backend backend, boolean streamed, long nanos) {
+        Timer.builder("api_router_time_to_first_token").description("Time from forwarding to the first response chunk")
+                .tags("model", model, "streamed", Boolean.toString(streamed)).serviceLevelObjectives(LATENCY_SLOS)
+                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void streamOpened(boolean streamed) {
+        if (streamed) {
+            openStreams.incrementAndGet();
+        }
+    }
+
+    @Override
+    public void streamClosed(boolean streamed) {
+        if (streamed) {
+            openStreams.decrementAndGet();
+        }
+    }
+}
