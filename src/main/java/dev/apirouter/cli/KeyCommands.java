@@ -215,7 +215,9 @@ final class KeyCommands {
         }
         try {
             KeyRecord r = PolicyDocuments.parseKey(hash, doc.get());
-            return new Listed(shown, r.name().isEmpty() ? "-" : r.name(), String.join(",", r.models()),
+            List<String> models = new ArrayList<>(); // as written, not the record's set order
+            doc.get().path("models").forEach(m -> models.add(m.asText()));
+            return new Listed(shown, r.name().isEmpty() ? "-" : r.name(), String.join(",", models),
                     Boolean.toString(r.disabled()), r.expiresAt().map(Instant::toString).orElse("-"), null);
         } catch (InvalidDocumentException e) {
             String name = doc.get().path("name").isTextual() ? doc.get().path("name").asText() : "?";

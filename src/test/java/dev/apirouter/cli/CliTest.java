@@ -293,7 +293,7 @@ class CliTest {
             assertEquals(3, r.code(), r.err());
             assertTrue(r.err().contains("did not answer"), r.err());
             assertTrue(r.out().isEmpty(), "no key printed when it could not be stored: " + r.out());
-            assertTrue(ms < 4000, ms + " ms");
+            assertTrue(ms < 6000, ms + " ms");
         }
 
         List<Socket> held = new ArrayList<>();
@@ -313,8 +313,9 @@ class CliTest {
             Result r = run(env("http://127.0.0.1:" + hung.getLocalPort(), "/x/"), "keys", "list");
             long ms = (System.nanoTime() - t0) / 1_000_000;
             assertEquals(3, r.code(), r.err());
-            assertTrue(r.err().contains("DEADLINE_EXCEEDED"), r.err());
-            assertTrue(ms < 4000, ms + " ms");
+            assertTrue(r.err().contains("DEADLINE_EXCEEDED: no answer within 2500 ms"), r.err());
+            // the call deadline (2.5 s), plus our own bounded wait at most
+            assertTrue(ms < 6000, ms + " ms");
         } finally {
             for (Socket s : held) {
                 s.close();
@@ -370,8 +371,9 @@ class CliTest {
         Map<String, String> env = new HashMap<>();
         env.put("ETCD_ENDPOINTS", endpoints);
         env.put("ROUTER_ETCD_PREFIX", prefix);
-        env.put("ROUTER_ETCD_CONNECT_TIMEOUT_MS", "500");
-        env.put("ROUTER_ETCD_CALL_TIMEOUT_MS", "1000");
+        // generous for a loaded 2-core machine; the unreachable cases are bounded by them
+        env.put("ROUTER_ETCD_CONNECT_TIMEOUT_MS", "1000");
+        env.put("ROUTER_ETCD_CALL_TIMEOUT_MS", "2500");
         return env;
     }
 
