@@ -1,0 +1,152 @@
+package dev.apirouter.cli;
+
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
+
+import dev.apirouter.config.Settings;
+import dev.apirouter.policy.EtcdPolicyStore;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.OptionsUtil;
+import io.etcd.jetcd.options.PutOption;
+
+/**
+ * The few etcd operations the operator commands need, on keys relative to the prefix. Every call is bounded by the
+ * store's connect timeout and call deadline; a failure ends the command with exit code 3.
+ */
+final class EtcdAdmin implements AutoCloseable {
+    private static final int PAGE = 500;
+
+    /** A key under the prefix (relative to it), its value and the revision that last changed it. */
+    record Entry(String key, byte[] value, long modRevision) {
+        String text() {
+            return new String(value, StandardCharsets.UTF_8);
+        }
+    }
+
+    private final Settings.Store settings;
+    private final String prefix;
+    private final Client client;
+
+    EtcdAdmin(Settings.Store settings) {
+        this.settings = settings;
+        this.prefix = settings.etcdPrefix();
+        this.client = EtcdPolicyStore.newClient(settings);
+    }
+
+    String where() {
+        return "etcd " + settings.etcdEndpoints().stream().map(URI::toString).collect(Collectors.joining(","))
+                + " prefix " + prefix;
+    }
+
+    String absolute(String relativeKey) {
+        return prefix + relativeKey;
+    }
+
+    /** Every entry whose key starts with {@code relativePrefix}, in key order, read at one revision. */
+    List<Entry> list(String relativePrefix) throws CliException {
+        ByteSequence start = bytes(prefix + relativePrefix);
+        ByteSequence end = OptionsUtil.prefixEndOf(start);
+        List<Entry> entries = new ArrayList<>();
+        long revision = 0;
+        ByteSequence from = start;
+        while (true) {
+            GetOption.Builder option = GetOption.builder().withRange(end).withLimit(PAGE)
+                    .withSortField(GetOption.SortTarget.KEY).withSortOrder(GetOption.SortOrder.ASCEND);
+            if (revision != 0) {
+                option.withRevision(revision);
+            }
+            GetResponse page = call(client.getKVClient().get(from, option.build()));
+            if (revision == 0) {
+                revision = page.getHeader().getRevision();
+            }
+            List<KeyValue> kvs = page.getKvs();
+            kvs.forEach(kv -> entries.add(entry(kv)));
+            if (!page.isMore() || kvs.isEmpty()) {
+                return entries;
+            }
+            from = kvs.get(kvs.size() - 1).getKey().concat(ByteSequence.from(new byte[] {0}));
+        }
+    }
+
+    Optional<Entry> get(String relativeKey) throws CliException {
+        GetResponse response = call(client.getKVClient().get(bytes(prefix + relativeKey)));
+        return response.getKvs().stream().findFirst().map(this::entry);
+    }
+
+    /** Puts unconditionally; returns the new revision. */
+    long put(String relativeKey, byte[] value) throws CliException {
+        return call(client.getKVClient().put(bytes(prefix + relativeKey), ByteSequence.from(value)))
+                .getHeader().getRevision();
+    }
+
+    /**
+     * Puts only if the key is unchanged since {@code modRevision} (0: only if it does not exist). False when someone
+     * else changed it in between.
+     */
+    boolean putIfUnchanged(String relativeKey, byte[] value, long modRevision) throws CliException {
+        ByteSequence key = bytes(prefix + relativeKey);
+        TxnResponse response = call(client.getKVClient().txn()
+                .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(modRevision)))
+                .Then(Op.put(key, ByteSequence.from(value), PutOption.DEFAULT))
+                .commit());
+        return response.isSucceeded();
+    }
+
+    /** Deletes only if the key is unchanged since {@code modRevision}. */
+    boolean deleteIfUnchanged(String relativeKey, long modRevision) throws CliException {
+        ByteSequence key = bytes(prefix + relativeKey);
+        TxnResponse response = call(client.getKVClient().txn()
+                .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(modRevision)))
+                .Then(Op.delete(key, DeleteOption.DEFAULT))
+                .commit());
+        return response.isSucceeded();
+    }
+
+    /** Deletes; returns how many keys were deleted (0 or 1). */
+    long delete(String relativeKey) throws CliException {
+        return call(client.getKVClient().delete(bytes(prefix + relativeKey))).getDeleted();
+    }
+
+    private <T> T call(CompletableFuture<T> future) throws CliException {
+        try {
+            return EtcdPolicyStore.await(future, settings);
+        } catch (ExecutionException | TimeoutException e) {
+            throw CliException.unreachable(where() + " did not answer: "
+                    + EtcdPolicyStore.describeFailure(e, settings.etcdCallTimeout()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw CliException.unreachable("interrupted while waiting for " + where());
+        }
+    }
+
+    private Entry entry(KeyValue kv) {
+        String key = kv.getKey().toString(StandardCharsets.UTF_8);
+        return new Entry(key.startsWith(prefix) ? key.substring(prefix.length()) : key, kv.getValue().getBytes(),
+                kv.getModRevision());
+    }
+
+    private static ByteSequence bytes(String s) {
+        return ByteSequence.from(s, StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void close() {
+        client.close();
+    }
+}

@@ -1,0 +1,401 @@
+package dev.apirouter.cli;
+
+import java.io.PrintStream;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.apirouter.auth.ApiKeys;
+import dev.apirouter.config.Settings;
+import dev.apirouter.policy.InvalidDocumentException;
+import dev.apirouter.policy.KeyRecord;
+import dev.apirouter.policy.PolicyDocuments;
+
+/** {@code keys create | list | revoke}. */
+final class KeyCommands {
+    static final String KEY_PREFIX = "sk-";
+    static final int HASH_SHOWN = 12;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final Settings.Store store;
+    private final PrintStream out;
+    private final PrintStream err;
+
+    KeyCommands(Settings.Store store, PrintStream out, PrintStream err) {
+        this.store = store;
+        this.out = out;
+        this.err = err;
+    }
+
+    void run(String command, List<String> args) throws CliException {
+        switch (command) {
+            case "create" -> create(CliArgs.parse(args, Set.of("name", "models", "expires-at"), Set.of()));
+            case "list" -> list(CliArgs.parse(args, Set.of(), Set.of("json")));
+            case "revoke" -> revoke(CliArgs.parse(args, Set.of("name", "hash"), Set.of("delete")));
+            default -> throw CliException.usage("unknown command 'keys " + command + "' (create, list, revoke)");
+        }
+    }
+
+    // ------------------------------------------------------------------ create
+
+    private void create(CliArgs args) throws CliException {
+        args.noPositionals();
+        String name = args.required("name");
+        List<String> models = models(args.required("models"));
+        Optional<Instant> expiresAt = Optional.empty();
+        if (args.option("expires-at").isPresent()) {
+            expiresAt = Optional.of(instant(args.option("expires-at").get().trim()));
+            if (!expiresAt.get().isAfter(Instant.now())) {
+                throw CliException.invalid("--expires-at " + expiresAt.get() + " is in the past");
+            }
+        }
+        // written by hand so that the models keep the operator's order
+        ObjectNode doc = PolicyDocuments.JSON.createObjectNode();
+        doc.put("name", name);
+        models.forEach(doc.putArray("models")::add);
+        doc.put("disabled", false);
+        expiresAt.ifPresent(at -> doc.put("expiresAt", at.toString()));
+
+        String key;
+        String hash;
+        if (store.usesEtcd()) {
+            try (EtcdAdmin etcd = new EtcdAdmin(store)) {
+                List<String> sameName = namedKeys(etcd.list("keys/"), name);
+                do {
+                    key = newKey();
+                    hash = ApiKeys.sha256Hex(key);
+                    validate(hash, doc);
+                    // create only: never overwrite a record (a collision is astronomically unlikely)
+                } while (!etcd.putIfUnchanged("keys/" + hash, bytes(doc), 0));
+                out.println(key);
+                out.flush();
+                err.println("Created API key '" + name + "' (record keys/" + shortHash(hash) + ") for "
+                        + String.join(", ", models) + expiresAt.map(at -> ", expires " + at).orElse("")
+                        + " in " + etcd.where() + ".");
+                if (!sameName.isEmpty()) {
+                    err.println("Note: " + sameName.size() + " other key(s) already named '" + name + "' ("
+                            + String.join(", ", sameName) + "); 'keys revoke --name " + name + "' acts on all.");
+                }
+            }
+        } else {
+            key = newKey();
+            hash = ApiKeys.sha256Hex(key);
+            validate(hash, doc);
+            out.println(key);
+            out.flush();
+            err.println("# ETCD_ENDPOINTS is not set: add this record under 'keys:' in the policy file"
+                    + store.policyFile().map(p -> " (" + p + ")").orElse(" (ROUTER_POLICY_FILE)") + ".");
+            err.println("# The key itself is printed once, above; only its SHA-256 goes into the file.");
+            err.println("  " + quoted(hash) + ": " + compact(doc));
+        }
+        err.println("Store the key now: it is shown only once and cannot be recovered.");
+    }
+
+    private static List<String> models(String raw) throws CliException {
+        Set<String> models = new LinkedHashSet<>();
+        for (String m : raw.split(",")) {
+            String model = m.trim();
+            if (model.isEmpty()) {
+                continue;
+            }
+            if (!model.equals(KeyRecord.ALL_MODELS) && !PolicyDocuments.isValidModelName(model)) {
+                throw CliException.invalid("'" + model + "' is not a model name (1-256 printable characters, no"
+                        + " spaces), nor '*'");
+            }
+            models.add(model);
+        }
+        if (models.isEmpty()) {
+            throw CliException.invalid("--models needs at least one model name, or '*' for every model");
+        }
+        return List.copyOf(models);
+    }
+
+    private static Instant instant(String raw) throws CliException {
+        try {
+            return Instant.parse(raw);
+        } catch (DateTimeParseException e) {
+            try {
+                return LocalDate.parse(raw).atStartOfDay(ZoneOffset.UTC).toInstant();
+            } catch (DateTimeParseException e2) {
+                throw CliException.invalid("--expires-at must be an ISO-8601 instant such as 2027-01-01T00:00:00Z"
+                        + " (or a date, 2027-01-01, meaning midnight UTC)");
+            }
+        }
+    }
+
+    static String newKey() {
+        byte[] random = new byte[32];
+        RANDOM.nextBytes(random);
+        return KEY_PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+    }
+
+    private static void validate(String hash, JsonNode doc) throws CliException {
+        try {
+            PolicyDocuments.parseKey(hash, doc);
+        } catch (InvalidDocumentException e) {
+            throw CliException.invalid("invalid key record: " + e.getMessage());
+        }
+    }
+
+    private static List<String> namedKeys(List<EtcdAdmin.Entry> entries, String name) {
+        List<String> hashes = new ArrayList<>();
+        for (EtcdAdmin.Entry e : entries) {
+            if (name.equals(readName(e.value()))) {
+                hashes.add(shortHash(e.key().substring("keys/".length())));
+            }
+        }
+        return hashes;
+    }
+
+    // ------------------------------------------------------------------ list
+
+    /** One key as listed: never the key, never the whole hash. */
+    private record Listed(String hash, String name, String models, String disabled, String expiresAt,
+                          String problem) {
+    }
+
+    private void list(CliArgs args) throws CliException {
+        args.noPositionals();
+        List<Listed> keys = new ArrayList<>();
+        if (store.usesEtcd()) {
+            try (EtcdAdmin etcd = new EtcdAdmin(store)) {
+                for (EtcdAdmin.Entry e : etcd.list("keys/")) {
+                    keys.add(listed(e.key().substring("keys/".length()), parse(e.value())));
+                }
+            }
+        } else {
+            JsonNode file = PolicyFiles.read(store);
+            for (Map.Entry<String, JsonNode> e : iterable(file.path("keys"))) {
+                keys.add(listed(e.getKey(), Optional.of(e.getValue())));
+            }
+        }
+        if (args.flag("json")) {
+            ArrayNode array = PolicyDocuments.JSON.createArrayNode();
+            for (Listed k : keys) {
+                ObjectNode o = array.addObject();
+                o.put("name", k.name());
+                o.put("hash", k.hash());
+                o.put("models", k.models());
+                o.put("disabled", k.disabled());
+                o.put("expiresAt", k.expiresAt());
+                if (k.problem() != null) {
+                    o.put("invalid", k.problem());
+                }
+            }
+            out.println(PolicyFiles.pretty(array));
+            return;
+        }
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"NAME", "HASH", "MODELS", "DISABLED", "EXPIRES_AT"});
+        for (Listed k : keys) {
+            rows.add(new String[] {k.name(), k.hash(),
+                    k.problem() != null ? "(invalid record: " + k.problem() + ")" : k.models(), k.disabled(),
+                    k.expiresAt()});
+        }
+        printTable(rows);
+        err.println(keys.size() + " key(s)" + (store.usesEtcd() ? "" : " in " + PolicyFiles.path(store)));
+    }
+
+    private static Listed listed(String hash, Optional<JsonNode> doc) {
+        String shown = shortHash(hash);
+        if (doc.isEmpty()) {
+            return new Listed(shown, "?", "-", "-", "-", "not JSON");
+        }
+        try {
+            KeyRecord r = PolicyDocuments.parseKey(hash, doc.get());
+            List<String> models = new ArrayList<>(); // as written, not the record's set order
+            doc.get().path("models").forEach(m -> models.add(m.asText()));
+            return new Listed(shown, r.name().isEmpty() ? "-" : r.name(), String.join(",", models),
+                    Boolean.toString(r.disabled()), r.expiresAt().map(Instant::toString).orElse("-"), null);
+        } catch (InvalidDocumentException e) {
+            String name = doc.get().path("name").isTextual() ? doc.get().path("name").asText() : "?";
+            return new Listed(shown, name, "-", "-", "-", e.getMessage());
+        }
+    }
+
+    private void printTable(List<String[]> rows) {
+        int[] width = new int[rows.get(0).length];
+        for (String[] row : rows) {
+            for (int i = 0; i < row.length; i++) {
+                width[i] = Math.max(width[i], row[i].length());
+            }
+        }
+        for (String[] row : rows) {
+            StringBuilder line = new StringBuilder();
+            for (int i = 0; i < row.length; i++) {
+                line.append(row[i]);
+                if (i < row.length - 1) {
+                    line.append(" ".repeat(width[i] - row[i].length() + 2));
+                }
+            }
+            out.println(line.toString().stripTrailing());
+        }
+    }
+
+    // ------------------------------------------------------------------ revoke
+
+    private void revoke(CliArgs args) throws CliException {
+        args.noPositionals();
+        Optional<String> name = args.option("name").map(String::trim).filter(s -> !s.isEmpty());
+        Optional<String> hashPrefix = args.option("hash").map(String::trim).map(s -> s.toLowerCase(java.util.Locale.ROOT));
+        if (name.isPresent() == hashPrefix.isPresent()) {
+            throw CliException.usage("give exactly one of --name NAME or --hash PREFIX");
+        }
+        if (hashPrefix.isPresent() && !hashPrefix.get().matches("[0-9a-f]{6,64}")) {
+            throw CliException.invalid("--hash takes at least 6 hex digits of the key's SHA-256 (see 'keys list')");
+        }
+        boolean delete = args.flag("delete");
+        String what = name.map(n -> "named '" + n + "'").orElseGet(() -> "with hash " + hashPrefix.get() + "…");
+
+        if (!store.usesEtcd()) {
+            revokeInFile(name, hashPrefix, delete, what);
+            return;
+        }
+        try (EtcdAdmin etcd = new EtcdAdmin(store)) {
+            for (int attempt = 0; ; attempt++) {
+                List<EtcdAdmin.Entry> matches = matches(etcd.list("keys/"), name, hashPrefix);
+                if (matches.isEmpty()) {
+                    throw CliException.invalid("no key " + what + " in " + etcd.where());
+                }
+                if (hashPrefix.isPresent() && matches.size() > 1) {
+                    throw CliException.invalid(matches.size() + " keys match hash " + hashPrefix.get()
+                            + "…; give more digits");
+                }
+                boolean raced = false;
+                for (EtcdAdmin.Entry e : matches) {
+                    String hash = e.key().substring("keys/".length());
+                    boolean done = delete ? etcd.deleteIfUnchanged(e.key(), e.modRevision())
+                            : etcd.putIfUnchanged(e.key(), bytes(disabled(e.value())), e.modRevision());
+                    if (!done) {
+                        raced = true;
+                        continue;
+                    }
+                    out.println((delete ? "deleted " : "disabled ") + displayName(e.value()) + " (keys/"
+                            + shortHash(hash) + ")");
+                }
+                if (!raced) {
+                    return;
+                }
+                if (attempt >= 2) {
+                    throw CliException.unreachable("the key record kept changing while being revoked; try again");
+                }
+            }
+        }
+    }
+
+    private void revokeInFile(Optional<String> name, Optional<String> hashPrefix, boolean delete, String what)
+            throws CliException {
+        JsonNode file = PolicyFiles.read(store);
+        List<Map.Entry<String, JsonNode>> found = new ArrayList<>();
+        for (Map.Entry<String, JsonNode> e : iterable(file.path("keys"))) {
+            boolean hit = name.map(n -> n.equals(e.getValue().path("name").asText(null)))
+                    .orElseGet(() -> e.getKey().startsWith(hashPrefix.get()));
+            if (hit) {
+                found.add(e);
+            }
+        }
+        if (found.isEmpty()) {
+            throw CliException.invalid("no key " + what + " in " + PolicyFiles.path(store));
+        }
+        if (delete) {
+            err.println("# ETCD_ENDPOINTS is not set: remove these entries from 'keys:' in " + PolicyFiles.path(store)
+                    + ":");
+            found.forEach(e -> out.println("  " + quoted(e.getKey())));
+        } else {
+            err.println("# ETCD_ENDPOINTS is not set: replace these entries under 'keys:' in "
+                    + PolicyFiles.path(store) + ":");
+            for (Map.Entry<String, JsonNode> e : found) {
+                out.println("  " + quoted(e.getKey()) + ": " + compact(disabledNode(e.getValue())));
+            }
+        }
+        err.println("# The gateway picks the change up without a restart.");
+    }
+
+    private static List<EtcdAdmin.Entry> matches(List<EtcdAdmin.Entry> entries, Optional<String> name,
+                                                 Optional<String> hashPrefix) {
+        List<EtcdAdmin.Entry> matches = new ArrayList<>();
+        for (EtcdAdmin.Entry e : entries) {
+            String hash = e.key().substring("keys/".length());
+            boolean hit = name.map(n -> n.equals(readName(e.value())))
+                    .orElseGet(() -> hash.startsWith(hashPrefix.get()));
+            if (hit) {
+                matches.add(e);
+            }
+        }
+        return matches;
+    }
+
+    /** The record with {@code disabled: true}, other fields kept; a record that is not JSON becomes a bare one. */
+    private static JsonNode disabled(byte[] value) {
+        return disabledNode(parse(value).orElse(null));
+    }
+
+    private static JsonNode disabledNode(JsonNode doc) {
+        ObjectNode o;
+        if (doc != null && doc.isObject()) {
+            o = ((ObjectNode) doc).deepCopy();
+        } else {
+            o = PolicyDocuments.JSON.createObjectNode();
+        }
+        if (!o.path("models").isArray()) {
+            o.putArray("models");
+        }
+        o.put("disabled", true);
+        return o;
+    }
+
+    private static String displayName(byte[] value) {
+        String name = readName(value);
+        return name == null ? "a key" : "'" + name + "'";
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static String readName(byte[] value) {
+        return parse(value).map(d -> d.path("name")).filter(JsonNode::isTextual).map(JsonNode::asText).orElse(null);
+    }
+
+    private static Optional<JsonNode> parse(byte[] value) {
+        try {
+            return Optional.of(PolicyDocuments.readJson(value));
+        } catch (InvalidDocumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    static String shortHash(String hash) {
+        return hash.length() > HASH_SHOWN ? hash.substring(0, HASH_SHOWN) + "…" : hash;
+    }
+
+    private static Iterable<Map.Entry<String, JsonNode>> iterable(JsonNode map) {
+        return map::fields;
+    }
+
+    static byte[] bytes(JsonNode doc) {
+        try {
+            return PolicyDocuments.JSON.writeValueAsBytes(doc);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static String compact(JsonNode doc) {
+        return new String(bytes(doc), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    static String quoted(String s) {
+        return compact(PolicyDocuments.JSON.getNodeFactory().textNode(s));
+    }
+}

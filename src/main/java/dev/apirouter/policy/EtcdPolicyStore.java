@@ -1,0 +1,709 @@
+package dev.apirouter.policy;
+
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+
+import dev.apirouter.config.Settings;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.common.exception.CompactedException;
+import io.etcd.jetcd.common.exception.EtcdException;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.OptionsUtil;
+import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.watch.WatchEvent;
+import io.etcd.jetcd.watch.WatchResponse;
+import io.grpc.Status;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The etcd policy store: reads every document under the prefix (a snapshot), then watches the prefix from the
+ * snapshot's revision + 1 and applies each put and delete to the in-memory view. Requests only ever read that view.
+ *
+ * <p>Nothing here can hang on etcd: the client does not wait for a ready connection, connects with a timeout and
+ * puts a deadline on every unary call; a watch that etcd does not confirm in time counts as a failure. All etcd work
+ * runs on one thread of this store ({@code etcd-policy-store}); watch callbacks, which jetcd runs on a Vert.x event
+ * loop, only hand their response to that thread.
+ *
+ * <p>When etcd fails, the view in force stays, and the store retries in the background with a jittered exponential
+ * backoff (200 ms doubling up to 5 s), rebuilding its client each time so that gRPC's own reconnect backoff (up to
+ * two minutes) never delays recovery. A broken watch resumes from the last applied revision + 1; a compacted one is
+ * replaced by a new snapshot. Failures are logged once, then at most every 30 s, and the recovery once.
+ *
+ * <p>Every applied view is saved as the {@link LastKnownGood last-known-good} copy; when the store starts, a copy
+ * saved earlier for the same prefix is served (source {@link PolicySource#LAST_KNOWN_GOOD}) until etcd answers.
+ */
+public final class EtcdPolicyStore implements PolicyStore {
+    static final Duration DEFAULT_BACKOFF_MIN = Duration.ofMillis(200);
+    static final Duration DEFAULT_BACKOFF_MAX = Duration.ofSeconds(5);
+    static final Duration FAILURE_LOG_INTERVAL = Duration.ofSeconds(30);
+    private static final Logger LOG = LoggerFactory.getLogger(EtcdPolicyStore.class);
+    private static final String MODELS = "models/";
+    private static final String KEYS = "keys/";
+    private static final int SNAPSHOT_PAGE = 500;
+    private static final int MAX_IGNORED_LOGGED = 1000;
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
+
+    private final Settings.Store settings;
+    private final Clock clock;
+    private final LastKnownGood lastKnownGood;
+    private final String prefix;
+    private final ByteSequence prefixBytes;
+    private final String endpoints;
+    private final long backoffMinMs;
+    private final long backoffMaxMs;
+    private final ScheduledExecutorService worker;
+    private final AtomicBoolean started = new AtomicBoolean();
+    private volatile boolean closed;
+
+    // published state, read by any thread
+    private volatile PolicyView view;
+    private volatile boolean connected;
+    private volatile String problem;
+    private volatile Instant unreachableSince;
+    private volatile long appliedRevision;
+    private volatile Instant lastKnownGoodSavedAt;
+    private volatile int snapshots;
+
+    // owned by the worker thread (volatile so that close() can release them)
+    private volatile Client client;
+    private volatile Watch.Watcher watcher;
+    private long watchGeneration;
+    private boolean watchConfirmed;
+    private boolean needSnapshot = true;
+    private long connectEpoch;
+    private int failures;
+    private int compactions;
+    private long lastFailureLogNanos;
+    private long failuresSinceLog;
+    private final Set<String> ignoredLogged = new HashSet<>();
+
+    /** A store for {@code settings} (endpoints, prefix, timeouts, last-known-good file); call {@link #start()}. */
+    public EtcdPolicyStore(Settings.Store settings, Clock clock) {
+        this(settings, clock, DEFAULT_BACKOFF_MIN, DEFAULT_BACKOFF_MAX);
+    }
+
+    /** As {@link #EtcdPolicyStore(Settings.Store, Clock)} with the retry backoff bounds given (tests use short ones). */
+    EtcdPolicyStore(Settings.Store settings, Clock clock, Duration backoffMin, Duration backoffMax) {
+        if (settings.etcdEndpoints().isEmpty()) {
+            throw new IllegalArgumentException("the etcd store needs at least one endpoint");
+        }
+        this.settings = settings;
+        this.clock = clock;
+        this.lastKnownGood = new LastKnownGood(settings.lastKnownGoodFile(), clock);
+        this.prefix = settings.etcdPrefix();
+        this.prefixBytes = bytes(prefix);
+        this.endpoints = settings.etcdEndpoints().stream().map(URI::toString).collect(Collectors.joining(","));
+        this.backoffMinMs = Math.max(1, backoffMin.toMillis());
+        this.backoffMaxMs = Math.max(backoffMinMs, backoffMax.toMillis());
+        this.worker = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "etcd-policy-store");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * A jetcd client that cannot hang: {@code waitForReady(false)} (a call fails at once while etcd is unreachable
+     * instead of waiting for a connection), a connect timeout, a deadline on every unary call, and jetcd's own
+     * retries bounded by that same deadline. The operator commands use it too.
+     */
+    public static Client newClient(Settings.Store settings) {
+        quietJetcdRetryWarnings();
+        Duration call = settings.etcdCallTimeout();
+        return Client.builder()
+                .endpoints(settings.etcdEndpoints().toArray(URI[]::new))
+                .waitForReady(false)
+                .connectTimeout(settings.etcdConnectTimeout())
+                .interceptor(new EtcdDeadlines(call))
+                .retryChronoUnit(ChronoUnit.MILLIS)
+                .retryDelay(100)
+                .retryMaxDelay(1000)
+                .retryMaxAttempts(2)
+                .retryMaxDuration(call)
+                .keepaliveTime(Duration.ofSeconds(10))
+                .keepaliveTimeout(Duration.ofSeconds(5))
+                .keepaliveWithoutCalls(true)
+                .build();
+    }
+
+    /**
+     * jetcd logs two WARN lines for every call that fails after its retries ("retry failure", "maximum number of
+     * auto retries reached"): one pair per attempt, forever, while etcd is down. The store and the operator commands
+     * report those failures themselves, at a bounded rate, so jetcd's call logger is set to ERROR, unless the logging
+     * configuration names a level for it.
+     */
+    private static void quietJetcdRetryWarnings() {
+        if (LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext context) {
+            ch.qos.logback.classic.Logger jetcd = context.getLogger("io.etcd.jetcd.impl");
+            if (jetcd.getLevel() == null) {
+                jetcd.setLevel(ch.qos.logback.classic.Level.ERROR);
+            }
+        }
+    }
+
+    /**
+     * Waits for an etcd call for at most the call timeout plus a second. The deadline interceptor already ends the
+     * call; this bounds our own wait even if the client misbehaved.
+     */
+    public static <T> T await(CompletableFuture<T> call, Settings.Store settings)
+            throws ExecutionException, TimeoutException, InterruptedException {
+        long ms = settings.etcdCallTimeout().toMillis() + 1000;
+        try {
+            return call.get(ms, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | InterruptedException e) {
+            call.cancel(true);
+            throw e;
+        }
+    }
+
+    /** How many full snapshots were read (for tests: tells a resumed watch from a new snapshot). */
+    int snapshotsLoaded() {
+        return snapshots;
+    }
+
+    @Override
+    public Optional<PolicyView> current() {
+        return Optional.ofNullable(view);
+    }
+
+    @Override
+    public void start() {
+        if (closed || !started.compareAndSet(false, true)) {
+            return;
+        }
+        // a local file only: never the network
+        lastKnownGood.load().ifPresent(copy -> {
+            if (!copy.prefix().equals(prefix)) {
+                LOG.warn("Ignoring the last-known-good copy {}: it was saved for etcd prefix '{}', not '{}'",
+                        lastKnownGood.file(), copy.prefix(), prefix);
+                return;
+            }
+            if (view == null) {
+                view = copy.view();
+                lastKnownGoodSavedAt = copy.savedAt();
+                LOG.info("Serving the last-known-good policy (etcd revision {}, saved {}: {} models, {} keys) from {}"
+                                + " until etcd answers", copy.view().revision(), copy.savedAt(),
+                        copy.view().models().size(), copy.view().keys().size(), lastKnownGood.file());
+            }
+        });
+        LOG.info("Policy store: etcd {} prefix {} (connect timeout {} ms, call deadline {} ms)", endpoints, prefix,
+                settings.etcdConnectTimeout().toMillis(), settings.etcdCallTimeout().toMillis());
+        submit(() -> scheduleConnect(0));
+    }
+
+    @Override
+    public StoreStatus status() {
+        PolicyView v = view;
+        long revision = v == null ? 0 : v.revision();
+        Map<String, Object> extra = new LinkedHashMap<>();
+        extra.put("endpoints", endpoints);
+        extra.put("prefix", prefix);
+        extra.put("source", v == null ? "none" : v.source().label());
+        extra.put("revision", revision);
+        if (v != null && !Instant.EPOCH.equals(v.updatedAt())) {
+            extra.put("lastUpdate", v.updatedAt().toString());
+        }
+        extra.put("rejected", v == null ? 0 : v.rejected().size());
+        extra.put("lastKnownGoodFile", lastKnownGood.file().toString());
+        Instant since = unreachableSince;
+        String cause = problem;
+        if (since != null) {
+            extra.put("unreachableSince", since.toString());
+        }
+        if (cause != null) {
+            extra.put("lastError", cause);
+        }
+        String detail;
+        if (closed) {
+            detail = "closed";
+        } else if (!started.get()) {
+            detail = "not started";
+        } else if (connected) {
+            detail = "watching etcd prefix " + prefix + " from revision " + (appliedRevision + 1)
+                    + "; policy at revision " + revision;
+        } else if (cause != null) {
+            detail = "etcd unreachable" + (since != null ? " since " + since : "") + ": " + cause + "; "
+                    + serving(v);
+        } else {
+            detail = "connecting to etcd " + endpoints + "; " + serving(v);
+        }
+        return new StoreStatus("etcd", connected, detail, extra);
+    }
+
+    private String serving(PolicyView v) {
+        if (v == null) {
+            return "no policy loaded yet";
+        }
+        if (v.source() == PolicySource.LAST_KNOWN_GOOD) {
+            Instant saved = lastKnownGoodSavedAt;
+            return "serving last-known-good revision " + v.revision() + (saved != null ? " (saved " + saved + ")" : "");
+        }
+        return "serving the last etcd view (revision " + v.revision() + ") from memory";
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        connected = false;
+        worker.shutdownNow();
+        try {
+            worker.awaitTermination(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        // jetcd's close does not wait on the network, but bound it anyway
+        Watch.Watcher w = watcher;
+        Client c = client;
+        watcher = null;
+        client = null;
+        if (w != null || c != null) {
+            Thread closer = new Thread(() -> {
+                closeQuietly(w);
+                closeQuietly(c);
+            }, "etcd-policy-store-close");
+            closer.setDaemon(true);
+            closer.start();
+            try {
+                closer.join(CLOSE_WAIT.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- worker thread
+
+    private void submit(Runnable task) {
+        try {
+            worker.execute(() -> runSafely(task));
+        } catch (RejectedExecutionException e) {
+            // closed
+        }
+    }
+
+    private void schedule(Runnable task, long delayMs) {
+        try {
+            worker.schedule(() -> runSafely(task), delayMs, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // closed
+        }
+    }
+
+    private void runSafely(Runnable task) {
+        if (closed) {
+            return;
+        }
+        try {
+            task.run();
+        } catch (RuntimeException e) {
+            LOG.error("Unexpected error in the etcd policy store; retrying", e);
+            failed("unexpected error: " + e);
+        }
+    }
+
+    /** Snapshot if needed, then watch from the last applied revision + 1. */
+    private void connect() {
+        try {
+            if (client == null) {
+                client = newClient(settings);
+            }
+            if (needSnapshot) {
+                loadSnapshot();
+                needSnapshot = false;
+            }
+            openWatch(appliedRevision + 1);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            if (closed) {
+                return;
+            }
+            failed(describe(e));
+        }
+    }
+
+    private void loadSnapshot() throws ExecutionException, TimeoutException, InterruptedException {
+        ByteSequence end = OptionsUtil.prefixEndOf(prefixBytes);
+        ByteSequence from = prefixBytes;
+        long revision = 0;
+        List<KeyValue> all = new ArrayList<>();
+        while (true) {
+            GetOption.Builder option = GetOption.builder()
+                    .withRange(end)
+                    .withLimit(SNAPSHOT_PAGE)
+                    .withSortField(GetOption.SortTarget.KEY)
+                    .withSortOrder(GetOption.SortOrder.ASCEND);
+            if (revision != 0) {
+                option.withRevision(revision); // every page from the same revision
+            }
+            GetResponse page = await(client.getKVClient().get(from, option.build()), settings);
+            if (revision == 0) {
+                revision = page.getHeader().getRevision();
+            }
+            List<KeyValue> kvs = page.getKvs();
+            all.addAll(kvs);
+            if (!page.isMore() || kvs.isEmpty()) {
+                break;
+            }
+            from = kvs.get(kvs.size() - 1).getKey().concat(ByteSequence.from(new byte[] {0}));
+        }
+
+        PolicyView base = view != null ? view : PolicyView.empty(PolicySource.ETCD);
+        Set<String> modelNames = new HashSet<>();
+        Set<String> keyHashes = new HashSet<>();
+        for (KeyValue kv : all) {
+            String rel = relative(kv.getKey());
+            if (rel.startsWith(MODELS)) {
+                modelNames.add(rel.substring(MODELS.length()));
+            } else if (rel.startsWith(KEYS)) {
+                keyHashes.add(rel.substring(KEYS.length()));
+            }
+        }
+        // documents absent from the snapshot are gone; an invalid one keeps its previous version
+        PolicyView.Builder builder = base.toBuilder().retainOnly(modelNames, keyHashes);
+        for (KeyValue kv : all) {
+            apply(builder, relative(kv.getKey()), kv.getValue().getBytes());
+        }
+        snapshots++;
+        PolicyView applied = publish(builder, revision);
+        compactions = 0;
+        LOG.info("Policy loaded from etcd {} prefix {} at revision {}: {} models, {} keys, {} rejected documents",
+                endpoints, prefix, revision, applied.models().size(), applied.keys().size(), applied.rejected().size());
+    }
+
+    private void openWatch(long fromRevision) {
+        long generation = ++watchGeneration;
+        watchConfirmed = false;
+        WatchOption option = WatchOption.builder()
+                .isPrefix(true)
+                .withRevision(fromRevision)
+                .withCreateNotify(true)
+                .withRequireLeader(true)
+                .build();
+        // jetcd calls these on a Vert.x event loop: hand over to the worker, never block there
+        Watch.Listener listener = new Watch.Listener() {
+            @Override
+            public void onNext(WatchResponse response) {
+                submit(() -> onWatchResponse(generation, response));
+            }
+
+            @Override
+            public void onError(Throwable error) {
+                submit(() -> onWatchError(generation, error));
+            }
+
+            @Override
+            public void onCompleted() {
+                submit(() -> onWatchEnded(generation));
+            }
+        };
+        watcher = client.getWatchClient().watch(prefixBytes, option, listener);
+        schedule(() -> {
+            if (generation == watchGeneration && !watchConfirmed) {
+                failed("etcd did not confirm the watch within " + settings.etcdCallTimeout().toMillis() + " ms");
+            }
+        }, settings.etcdCallTimeout().toMillis());
+    }
+
+    private void onWatchResponse(long generation, WatchResponse response) {
+        if (generation != watchGeneration) {
+            return;
+        }
+        if (response.isCreatedNotify()) {
+            long current = response.getHeader().getRevision();
+            if (current < appliedRevision) {
+                // etcd went back in time (restored from a backup, or a new cluster): start over
+                LOG.warn("etcd is at revision {}, behind the applied revision {} (restored or replaced?); "
+                        + "re-reading the whole prefix", current, appliedRevision);
+                discardWatch();
+                needSnapshot = true;
+                scheduleConnect(0);
+                return;
+            }
+            confirmed();
+            return;
+        }
+        List<WatchEvent> events = response.getEvents();
+        if (events.isEmpty()) {
+            return;
+        }
+        confirmed();
+        PolicyView.Builder builder = view.toBuilder();
+        long revision = appliedRevision;
+        for (WatchEvent event : events) {
+            KeyValue kv = event.getKeyValue();
+            revision = Math.max(revision, kv.getModRevision());
+            String rel = relative(kv.getKey());
+            switch (event.getEventType()) {
+                case PUT -> apply(builder, rel, kv.getValue().getBytes());
+                case DELETE -> remove(builder, rel);
+                default -> LOG.debug("Ignoring watch event {} on {}", event.getEventType(), shortKey(rel));
+            }
+        }
+        publish(builder, revision);
+        LOG.debug("Applied {} etcd changes up to revision {}", events.size(), revision);
+    }
+
+    private void onWatchError(long generation, Throwable error) {
+        if (generation != watchGeneration) {
+            return;
+        }
+        discardWatch();
+        if (isCompaction(error)) {
+            compactions++;
+            LOG.info("The etcd watch from revision {} was compacted away ({}); re-reading the whole prefix",
+                    appliedRevision + 1, describe(error));
+            needSnapshot = true;
+            if (compactions <= 3) {
+                scheduleConnect(0);
+            } else {
+                failed("the watch keeps being compacted away: " + describe(error));
+            }
+            return;
+        }
+        failed(describe(error));
+    }
+
+    private void onWatchEnded(long generation) {
+        if (generation != watchGeneration) {
+            return;
+        }
+        discardWatch();
+        failed("etcd ended the watch stream");
+    }
+
+    private void confirmed() {
+        watchConfirmed = true;
+        if (connected) {
+            return;
+        }
+        connected = true;
+        if (problem != null) {
+            Instant since = unreachableSince;
+            LOG.info("etcd {} is reachable again after {} failed attempts{}; watching prefix {} from revision {}",
+                    endpoints, failures, since != null ? " (since " + since + ")" : "", prefix, appliedRevision + 1);
+        } else {
+            LOG.info("Watching etcd prefix {} from revision {}", prefix, appliedRevision + 1);
+        }
+        problem = null;
+        unreachableSince = null;
+        failures = 0;
+        failuresSinceLog = 0;
+    }
+
+    /** Drops the watch and the client, then retries after a backoff; the view in force stays. */
+    private void failed(String cause) {
+        if (closed) {
+            return;
+        }
+        connected = false;
+        discardWatch();
+        discardClient();
+        failures++;
+        problem = cause;
+        if (unreachableSince == null) {
+            unreachableSince = clock.instant();
+        }
+        long now = System.nanoTime();
+        if (failures == 1) {
+            LOG.warn("etcd {} unreachable: {}; {}. Retrying in the background.", endpoints, cause, serving(view));
+            lastFailureLogNanos = now;
+            failuresSinceLog = 0;
+        } else if (now - lastFailureLogNanos >= FAILURE_LOG_INTERVAL.toNanos()) {
+            LOG.warn("etcd {} still unreachable since {} ({} failed attempts, {} since the last report): {}; {}",
+                    endpoints, unreachableSince, failures, failuresSinceLog + 1, cause, serving(view));
+            lastFailureLogNanos = now;
+            failuresSinceLog = 0;
+        } else {
+            failuresSinceLog++;
+            LOG.debug("etcd attempt {} failed: {}", failures, cause);
+        }
+        scheduleConnect(backoffMillis(failures));
+    }
+
+    /** Schedules the next connection attempt; an attempt scheduled earlier and not yet run is dropped. */
+    private void scheduleConnect(long delayMs) {
+        long epoch = ++connectEpoch;
+        schedule(() -> {
+            if (epoch == connectEpoch) {
+                connect();
+            }
+        }, delayMs);
+    }
+
+    long backoffMillis(int attempt) {
+        long ceiling = backoffMinMs;
+        for (int i = 1; i < attempt && ceiling < backoffMaxMs; i++) {
+            ceiling *= 2;
+        }
+        ceiling = Math.min(ceiling, backoffMaxMs);
+        // "equal jitter": half fixed, half random, so replicas do not retry in step
+        long half = ceiling / 2;
+        return half + ThreadLocalRandom.current().nextLong(ceiling - half + 1);
+    }
+
+    private void discardWatch() {
+        watchGeneration++; // callbacks of the old watch are ignored from now on
+        watchConfirmed = false;
+        Watch.Watcher w = watcher;
+        watcher = null;
+        closeQuietly(w);
+    }
+
+    private void discardClient() {
+        Client c = client;
+        client = null;
+        closeQuietly(c);
+    }
+
+    // ---------------------------------------------------------------- documents
+
+    private void apply(PolicyView.Builder builder, String rel, byte[] value) {
+        if (rel.startsWith(MODELS)) {
+            builder.putModel(rel.substring(MODELS.length()), value);
+        } else if (rel.startsWith(KEYS)) {
+            builder.putKey(rel.substring(KEYS.length()), value);
+        } else {
+            ignored(rel);
+        }
+    }
+
+    private void remove(PolicyView.Builder builder, String rel) {
+        if (rel.startsWith(MODELS)) {
+            builder.removeModel(rel.substring(MODELS.length()));
+        } else if (rel.startsWith(KEYS)) {
+            builder.removeKey(rel.substring(KEYS.length()));
+        } else {
+            ignored(rel);
+        }
+    }
+
+    private void ignored(String rel) {
+        String shown = shortKey(rel);
+        if (ignoredLogged.size() < MAX_IGNORED_LOGGED && ignoredLogged.add(shown)) {
+            LOG.debug("Ignoring etcd key {}{}: only models/<model> and keys/<sha256> are read", prefix, shown);
+        }
+    }
+
+    /** A key outside the layout is shown by its first segment only: it could be anything, even a pasted key. */
+    private static String shortKey(String rel) {
+        int slash = rel.indexOf('/');
+        String head = slash < 0 ? rel : rel.substring(0, slash + 1);
+        if (head.length() > 16) {
+            head = head.substring(0, 16);
+        }
+        return head.length() < rel.length() ? head + "…" : head;
+    }
+
+    private PolicyView publish(PolicyView.Builder builder, long revision) {
+        builder.newRejections().forEach(r ->
+                LOG.error("Policy document rejected, its previous version stays: {}", r));
+        PolicyView applied = builder.build(PolicySource.ETCD, revision, clock.instant());
+        view = applied;
+        appliedRevision = revision;
+        if (lastKnownGood.save(applied, prefix)) {
+            lastKnownGoodSavedAt = clock.instant();
+        }
+        return applied;
+    }
+
+    private String relative(ByteSequence key) {
+        String k = key.toString(StandardCharsets.UTF_8);
+        return k.startsWith(prefix) ? k.substring(prefix.length()) : k;
+    }
+
+    private static ByteSequence bytes(String s) {
+        return ByteSequence.from(s, StandardCharsets.UTF_8);
+    }
+
+    // ---------------------------------------------------------------- errors
+
+    private static boolean isCompaction(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof CompactedException) {
+                return true;
+            }
+            String m = t.getMessage();
+            if (m != null && m.contains("compacted")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private String describe(Throwable error) {
+        return describeFailure(error, settings.etcdCallTimeout());
+    }
+
+    /** A short, single-line account of an etcd failure, without key material (etcd errors carry none). */
+    public static String describeFailure(Throwable error, Duration callTimeout) {
+        Throwable t = error;
+        while ((t instanceof ExecutionException || t instanceof java.util.concurrent.CompletionException)
+                && t.getCause() != null) {
+            t = t.getCause();
+        }
+        if (t instanceof TimeoutException) {
+            return "no answer within " + callTimeout.toMillis() + " ms";
+        }
+        if (t instanceof CompactedException c) {
+            return "revision compacted at " + c.getCompactedRevision();
+        }
+        Status status = Status.fromThrowable(t);
+        String text;
+        if (status.getCode() == Status.Code.DEADLINE_EXCEEDED) {
+            text = "DEADLINE_EXCEEDED: no answer within " + callTimeout.toMillis() + " ms";
+        } else if (status.getCode() != Status.Code.UNKNOWN || status.getDescription() != null) {
+            text = status.getCode() + (status.getDescription() != null ? ": " + status.getDescription() : "");
+            Throwable cause = status.getCause();
+            if (cause != null && cause.getMessage() != null) {
+                text += " (" + cause.getMessage() + ")";
+            }
+        } else if (t instanceof EtcdException e) {
+            text = e.getErrorCode() + ": " + e.getMessage();
+        } else {
+            text = t.getClass().getSimpleName() + (t.getMessage() != null ? ": " + t.getMessage() : "");
+        }
+        text = text.replace('\n', ' ');
+        return text.length() > 300 ? text.substring(0, 300) + "…" : text;
+    }
+
+    private static void closeQuietly(AutoCloseable closeable) {
+        if (closeable == null) {
+            return;
+        }
+        try {
+            closeable.close();
+        } catch (Exception e) {
+            LOG.debug("Closing {} failed: {}", closeable.getClass().getSimpleName(), e.toString());
+        }
+    }
+}
