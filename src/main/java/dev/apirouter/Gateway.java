@@ -21,6 +21,7 @@ import dev.apirouter.http.RequestObserver;
 import dev.apirouter.metrics.GatewayMetrics;
 import dev.apirouter.http.GatewayHttpServer;
 import dev.apirouter.http.InflightLimiter;
+import dev.apirouter.policy.EtcdPolicyStore;
 import dev.apirouter.policy.FilePolicyStore;
 import dev.apirouter.policy.PolicyStore;
 import dev.apirouter.routing.BackendSelector;
@@ -68,6 +69,8 @@ final class Gateway {
         BackendHealthMonitor backendHealth = new BackendHealthMonitor(health.unhealthyAfter(), health.healthyAfter(), clock);
         GatewayMetrics metrics = health.metricsEnabled() ? new GatewayMetrics(limiter, store, backendHealth) : null;
         statusEndpoints(server, store, backendHealth, metrics, camel);
+        server.routesStartedWhen(() -> camel.getCamelContext() != null
+                && camel.getCamelContext().getStatus() == org.apache.camel.ServiceStatus.Started);
         int port;
         try {
             port = server.start(LISTEN_TIMEOUT);
@@ -146,6 +149,9 @@ final class Gateway {
 
     private PolicyStore createStore() {
         Settings.Store store = settings.store();
+        if (store.usesEtcd()) {
+            return new EtcdPolicyStore(store, clock);
+        }
         return new FilePolicyStore(store.policyFile(), store.policyPoll(), clock);
     }
 

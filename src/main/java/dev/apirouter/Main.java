@@ -1,5 +1,6 @@
 package dev.apirouter;
 
+import dev.apirouter.cli.Cli;
 import dev.apirouter.config.Config;
 import dev.apirouter.config.ConfigException;
 import dev.apirouter.config.Settings;
@@ -23,6 +24,11 @@ public final class Main {
         } catch (RuntimeException e) {
             System.err.println("api-router: " + e.getMessage());
             System.exit(2);
+            return;
+        }
+        if (Cli.isCommand(args)) {
+            Cli.quietLogging();
+            System.exit(Cli.run(args, config, System.out, System.err));
             return;
         }
         Logger log = LoggerFactory.getLogger(Main.class);

@@ -17,6 +17,7 @@ public enum ErrorCode {
     NO_POLICY(503, "api_error", "no_policy"),
     OVERLOADED(503, "api_error", "overloaded"),
     SHUTTING_DOWN(503, "api_error", "shutting_down"),
+    STARTING(503, "api_error", "starting"),
     UPSTREAM_TIMEOUT(504, "api_error", "upstream_timeout");
 
     private final int status;

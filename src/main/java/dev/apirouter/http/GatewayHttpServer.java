@@ -3,6 +3,7 @@ package dev.apirouter.http;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import java.util.function.BooleanSupplier;
 
 import dev.apirouter.ExchangeKeys;
 import dev.apirouter.config.Settings;
@@ -38,6 +39,7 @@ public final class GatewayHttpServer implements AutoCloseable {
     private final Router root;
     private final Router api;
     private HttpServer server;
+    private volatile BooleanSupplier routesStarted = () -> true;
 
     public GatewayHttpServer(Vertx vertx, Settings.Http settings) {
         this.vertx = vertx;
@@ -48,7 +50,13 @@ public final class GatewayHttpServer implements AutoCloseable {
                 .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
                 .end("{\"status\":\"UP\"}"));
         for (Router r : new Router[] {root, api}) {
-            r.errorHandler(404, ctx -> fail(ctx, ErrorCode.NOT_FOUND, "Unknown path: " + ctx.request().path()));
+            r.errorHandler(404, ctx -> {
+                if (routesStarted.getAsBoolean()) {
+                    fail(ctx, ErrorCode.NOT_FOUND, "Unknown path: " + ctx.request().path());
+                } else {
+                    fail(ctx, ErrorCode.STARTING, "The gateway is starting; retry shortly.");
+                }
+            });
             r.errorHandler(405, ctx -> fail(ctx, ErrorCode.METHOD_NOT_ALLOWED,
                     "Method " + ctx.request().method() + " is not allowed on " + ctx.request().path() + "."));
             r.errorHandler(413, ctx -> fail(ctx, ErrorCode.REQUEST_TOO_LARGE,
@@ -56,6 +64,11 @@ public final class GatewayHttpServer implements AutoCloseable {
             r.errorHandler(400, ctx -> fail(ctx, ErrorCode.INVALID_REQUEST, "The request is malformed."));
             r.errorHandler(500, ctx -> fail(ctx, ErrorCode.INTERNAL_ERROR, "The gateway failed to handle the request."));
         }
+    }
+
+    /** Until {@code started} says so, unknown paths answer 503 {@code starting} rather than 404. */
+    public void routesStartedWhen(BooleanSupplier started) {
+        this.routesStarted = started;
     }
 
     /** Adds a GET status endpoint answered by Vert.x directly, available before the Camel routes start. */
