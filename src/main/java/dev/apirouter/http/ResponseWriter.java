@@ -61,7 +61,8 @@ final class ResponseWriter {
         } else if (body instanceof String text) {
             response.end(text);
         } else {
-            response.end(Buffer.buffer(converter.tryConvertTo(byte[].class, exchange, body)));
+            byte[] bytes = converter.tryConvertTo(byte[].class, exchange, body);
+            response.end(bytes != null ? Buffer.buffer(bytes) : Buffer.buffer(body.toString()));
         }
     }
 }
