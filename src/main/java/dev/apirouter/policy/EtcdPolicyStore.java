@@ -68,6 +68,7 @@ public final class EtcdPolicyStore implements PolicyStore {
     private static final int SNAPSHOT_PAGE = 500;
     private static final int MAX_IGNORED_LOGGED = 1000;
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
+    private static final Duration RETIRE_DELAY = Duration.ofSeconds(1);
 
     private final Settings.Store settings;
     private final Clock clock;
@@ -93,6 +94,7 @@ public final class EtcdPolicyStore implements PolicyStore {
     // owned by the worker thread (volatile so that close() can release them)
     private volatile Client client;
     private volatile Watch.Watcher watcher;
+    private final Set<Client> retiring = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private long watchGeneration;
     private boolean watchConfirmed;
     private boolean needSnapshot = true;
@@ -148,7 +150,7 @@ public final class EtcdPolicyStore implements PolicyStore {
                 .retryMaxDuration(call)
                 .keepaliveTime(Duration.ofSeconds(10))
                 .keepaliveTimeout(Duration.ofSeconds(5))
-                .keepaliveWithoutCalls(true)
+                .keepaliveWithoutCalls(false) // etcd refuses pings without a stream (GOAWAY too_many_pings)
                 .build();
     }
 
@@ -282,13 +284,17 @@ public final class EtcdPolicyStore implements PolicyStore {
         }
         // jetcd's close does not wait on the network, but bound it anyway
         Watch.Watcher w = watcher;
-        Client c = client;
+        List<Client> clients = new ArrayList<>(retiring);
+        retiring.clear();
+        if (client != null) {
+            clients.add(client);
+        }
         watcher = null;
         client = null;
-        if (w != null || c != null) {
+        if (w != null || !clients.isEmpty()) {
             Thread closer = new Thread(() -> {
                 closeQuietly(w);
-                closeQuietly(c);
+                clients.forEach(EtcdPolicyStore::closeQuietly);
             }, "etcd-policy-store-close");
             closer.setDaemon(true);
             closer.start();
@@ -395,7 +401,6 @@ public final class EtcdPolicyStore implements PolicyStore {
         }
         snapshots++;
         PolicyView applied = publish(builder, revision);
-        compactions = 0;
         LOG.info("Policy loaded from etcd {} prefix {} at revision {}: {} models, {} keys, {} rejected documents",
                 endpoints, prefix, revision, applied.models().size(), applied.keys().size(), applied.rejected().size());
     }
@@ -470,6 +475,7 @@ public final class EtcdPolicyStore implements PolicyStore {
             }
         }
         publish(builder, revision);
+        compactions = 0;
         LOG.debug("Applied {} etcd changes up to revision {}", events.size(), revision);
     }
 
@@ -479,15 +485,13 @@ public final class EtcdPolicyStore implements PolicyStore {
         }
         discardWatch();
         if (isCompaction(error)) {
+            // only a watch that starts behind the compacted revision gets this: read everything again, at once the
+            // first times (compaction raced the snapshot at worst), with backoff should it keep happening
             compactions++;
             LOG.info("The etcd watch from revision {} was compacted away ({}); re-reading the whole prefix",
                     appliedRevision + 1, describe(error));
             needSnapshot = true;
-            if (compactions <= 3) {
-                scheduleConnect(0);
-            } else {
-                failed("the watch keeps being compacted away: " + describe(error));
-            }
+            scheduleConnect(compactions <= 3 ? 0 : backoffMillis(compactions - 3));
             return;
         }
         failed(describe(error));
@@ -579,10 +583,22 @@ public final class EtcdPolicyStore implements PolicyStore {
         closeQuietly(w);
     }
 
+    /**
+     * Drops the client. It is closed a little later: jetcd reschedules a failed watch on the client's own executor
+     * right after our listener returns, and closing the client before that makes gRPC log the rejected task as
+     * SEVERE. The watch itself is already closed, so the rescheduled resume does nothing.
+     */
     private void discardClient() {
         Client c = client;
         client = null;
-        closeQuietly(c);
+        if (c != null) {
+            retiring.add(c);
+            schedule(() -> {
+                if (retiring.remove(c)) {
+                    closeQuietly(c);
+                }
+            }, RETIRE_DELAY.toMillis());
+        }
     }
 
     // ---------------------------------------------------------------- documents
