@@ -69,6 +69,7 @@ public final class EtcdPolicyStore implements PolicyStore {
     private static final int MAX_IGNORED_LOGGED = 1000;
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
     private static final Duration RETIRE_DELAY = Duration.ofSeconds(1);
+    private static final Duration STABLE_CONNECTION = Duration.ofSeconds(10);
 
     private final Settings.Store settings;
     private final Clock clock;
@@ -103,6 +104,8 @@ public final class EtcdPolicyStore implements PolicyStore {
     private int compactions;
     private long lastFailureLogNanos;
     private long failuresSinceLog;
+    private boolean outageReported;
+    private long confirmedAtNanos;
     private final Set<String> ignoredLogged = new HashSet<>();
 
     /** A store for {@code settings} (endpoints, prefix, timeouts, last-known-good file); call {@link #start()}. */
@@ -232,6 +235,9 @@ public final class EtcdPolicyStore implements PolicyStore {
             extra.put("lastUpdate", v.updatedAt().toString());
         }
         extra.put("rejected", v == null ? 0 : v.rejected().size());
+        if (v != null && !v.rejected().isEmpty()) {
+            extra.put("rejectedDocuments", v.rejected()); // document id (hash prefix for keys) -> reason
+        }
         extra.put("lastKnownGoodFile", lastKnownGood.file().toString());
         Instant since = unreachableSince;
         String cause = problem;
@@ -511,42 +517,57 @@ public final class EtcdPolicyStore implements PolicyStore {
             return;
         }
         connected = true;
+        confirmedAtNanos = System.nanoTime();
         if (problem != null) {
             Instant since = unreachableSince;
-            LOG.info("etcd {} is reachable again after {} failed attempts{}; watching prefix {} from revision {}",
-                    endpoints, failures, since != null ? " (since " + since + ")" : "", prefix, appliedRevision + 1);
+            String message = "etcd {} is reachable again after {} failed attempts{}; watching prefix {} from revision {}";
+            Object[] args = {endpoints, failures, since != null ? " (since " + since + ")" : "", prefix,
+                    appliedRevision + 1};
+            if (outageReported) {
+                LOG.info(message, args);
+            } else {
+                LOG.debug(message, args); // a short outage inside the quiet period of the failure log
+            }
         } else {
             LOG.info("Watching etcd prefix {} from revision {}", prefix, appliedRevision + 1);
         }
         problem = null;
         unreachableSince = null;
-        failures = 0;
-        failuresSinceLog = 0;
+        outageReported = false;
     }
 
-    /** Drops the watch and the client, then retries after a backoff; the view in force stays. */
+    /**
+     * Drops the watch and the client, then retries after a backoff; the view in force stays. Logged as a warning at
+     * most every 30 s, whether etcd stays down or keeps flapping; the backoff starts again only after a connection
+     * that lasted.
+     */
     private void failed(String cause) {
         if (closed) {
             return;
+        }
+        long now = System.nanoTime();
+        boolean newOutage = problem == null;
+        if (newOutage) {
+            unreachableSince = clock.instant();
+            if (confirmedAtNanos == 0 || now - confirmedAtNanos >= STABLE_CONNECTION.toNanos()) {
+                failures = 0;
+            }
         }
         connected = false;
         discardWatch();
         discardClient();
         failures++;
         problem = cause;
-        if (unreachableSince == null) {
-            unreachableSince = clock.instant();
-        }
-        long now = System.nanoTime();
-        if (failures == 1) {
-            LOG.warn("etcd {} unreachable: {}; {}. Retrying in the background.", endpoints, cause, serving(view));
+        if (lastFailureLogNanos == 0 || now - lastFailureLogNanos >= FAILURE_LOG_INTERVAL.toNanos()) {
+            if (newOutage) {
+                LOG.warn("etcd {} unreachable: {}; {}. Retrying in the background.", endpoints, cause, serving(view));
+            } else {
+                LOG.warn("etcd {} still unreachable since {} ({} failed attempts, {} since the last report): {}; {}",
+                        endpoints, unreachableSince, failures, failuresSinceLog + 1, cause, serving(view));
+            }
             lastFailureLogNanos = now;
             failuresSinceLog = 0;
-        } else if (now - lastFailureLogNanos >= FAILURE_LOG_INTERVAL.toNanos()) {
-            LOG.warn("etcd {} still unreachable since {} ({} failed attempts, {} since the last report): {}; {}",
-                    endpoints, unreachableSince, failures, failuresSinceLog + 1, cause, serving(view));
-            lastFailureLogNanos = now;
-            failuresSinceLog = 0;
+            outageReported = true;
         } else {
             failuresSinceLog++;
             LOG.debug("etcd attempt {} failed: {}", failures, cause);

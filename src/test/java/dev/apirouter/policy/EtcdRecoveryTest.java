@@ -98,6 +98,38 @@ class EtcdRecoveryTest {
     }
 
     @Test
+    void aFlappingConnectionIsReportedOnceAndNoChangeIsLost() throws Exception {
+        ch.qos.logback.classic.Logger storeLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(EtcdPolicyStore.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logs =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logs.start();
+        storeLog.addAppender(logs);
+        try (EtcdProcess etcd = EtcdProcess.start();
+             TcpProxy proxy = new TcpProxy(etcd.clientPort());
+             EtcdPolicyStore store = store(settings(List.of(proxy.endpoint()), P, tmp))) {
+            store.start();
+            awaitView(store, v -> v.source() == PolicySource.ETCD);
+            long last = 0;
+            for (int i = 0; i < 4; i++) {
+                awaitTrue(() -> store.status().connected(), "connected");
+                proxy.cut();
+                awaitTrue(() -> !store.status().connected(), "store sees the partition");
+                last = etcd.put(P + "models/m" + i, MODEL_V1);
+                proxy.restore();
+            }
+            long expected = last;
+            PolicyView after = awaitView(store, v -> v.revision() == expected);
+            assertEquals(java.util.Set.of("m0", "m1", "m2", "m3"), after.models().keySet());
+        } finally {
+            storeLog.detachAppender(logs);
+        }
+        long warnings = logs.list.stream()
+                .filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN)).count();
+        assertEquals(1, warnings, logs.list.toString());
+    }
+
+    @Test
     void aCompactedRevisionMakesTheStoreReadANewSnapshotAndWatchAgain() throws Exception {
         try (EtcdProcess etcd = EtcdProcess.start();
              TcpProxy proxy = new TcpProxy(etcd.clientPort());
