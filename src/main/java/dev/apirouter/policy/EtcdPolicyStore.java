@@ -53,7 +53,8 @@ import org.slf4j.LoggerFactory;
  * <p>When etcd fails, the view in force stays, and the store retries in the background with a jittered exponential
  * backoff (200 ms doubling up to 5 s), rebuilding its client each time so that gRPC's own reconnect backoff (up to
  * two minutes) never delays recovery. A broken watch resumes from the last applied revision + 1; a compacted one is
- * replaced by a new snapshot. Failures are logged once, then at most every 30 s, and the recovery once.
+ * replaced by a new snapshot. Failures are logged as a warning at most every 30 s (even when etcd flaps), and the
+ * recovery of a reported outage once.
  *
  * <p>Every applied view is saved as the {@link LastKnownGood last-known-good} copy; when the store starts, a copy
  * saved earlier for the same prefix is served (source {@link PolicySource#LAST_KNOWN_GOOD}) until etcd answers.
@@ -109,6 +110,11 @@ public final class EtcdPolicyStore implements PolicyStore {
     private final Set<String> ignoredLogged = new HashSet<>();
 
     /** A store for {@code settings} (endpoints, prefix, timeouts, last-known-good file); call {@link #start()}. */
+    public EtcdPolicyStore(Settings.Store settings) {
+        this(settings, Clock.systemUTC());
+    }
+
+    /** As {@link #EtcdPolicyStore(Settings.Store)}, timestamps (view updates, outages) from {@code clock}. */
     public EtcdPolicyStore(Settings.Store settings, Clock clock) {
         this(settings, clock, DEFAULT_BACKOFF_MIN, DEFAULT_BACKOFF_MAX);
     }
