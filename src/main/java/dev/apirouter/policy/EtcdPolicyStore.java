@@ -53,7 +53,8 @@ import org.slf4j.LoggerFactory;
  * <p>When etcd fails, the view in force stays, and the store retries in the background with a jittered exponential
  * backoff (200 ms doubling up to 5 s), rebuilding its client each time so that gRPC's own reconnect backoff (up to
  * two minutes) never delays recovery. A broken watch resumes from the last applied revision + 1; a compacted one is
- * replaced by a new snapshot. Failures are logged once, then at most every 30 s, and the recovery once.
+ * replaced by a new snapshot. Failures are logged as a warning at most every 30 s (even when etcd flaps), and the
+ * recovery of a reported outage once.
  *
  * <p>Every applied view is saved as the {@link LastKnownGood last-known-good} copy; when the store starts, a copy
  * saved earlier for the same prefix is served (source {@link PolicySource#LAST_KNOWN_GOOD}) until etcd answers.
@@ -68,6 +69,8 @@ public final class EtcdPolicyStore implements PolicyStore {
     private static final int SNAPSHOT_PAGE = 500;
     private static final int MAX_IGNORED_LOGGED = 1000;
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
+    private static final Duration RETIRE_DELAY = Duration.ofSeconds(1);
+    private static final Duration STABLE_CONNECTION = Duration.ofSeconds(10);
 
     private final Settings.Store settings;
     private final Clock clock;
@@ -93,6 +96,7 @@ public final class EtcdPolicyStore implements PolicyStore {
     // owned by the worker thread (volatile so that close() can release them)
     private volatile Client client;
     private volatile Watch.Watcher watcher;
+    private final Set<Client> retiring = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private long watchGeneration;
     private boolean watchConfirmed;
     private boolean needSnapshot = true;
@@ -101,9 +105,16 @@ public final class EtcdPolicyStore implements PolicyStore {
     private int compactions;
     private long lastFailureLogNanos;
     private long failuresSinceLog;
+    private boolean outageReported;
+    private long confirmedAtNanos;
     private final Set<String> ignoredLogged = new HashSet<>();
 
     /** A store for {@code settings} (endpoints, prefix, timeouts, last-known-good file); call {@link #start()}. */
+    public EtcdPolicyStore(Settings.Store settings) {
+        this(settings, Clock.systemUTC());
+    }
+
+    /** As {@link #EtcdPolicyStore(Settings.Store)}, timestamps (view updates, outages) from {@code clock}. */
     public EtcdPolicyStore(Settings.Store settings, Clock clock) {
         this(settings, clock, DEFAULT_BACKOFF_MIN, DEFAULT_BACKOFF_MAX);
     }
@@ -148,7 +159,7 @@ public final class EtcdPolicyStore implements PolicyStore {
                 .retryMaxDuration(call)
                 .keepaliveTime(Duration.ofSeconds(10))
                 .keepaliveTimeout(Duration.ofSeconds(5))
-                .keepaliveWithoutCalls(true)
+                .keepaliveWithoutCalls(false) // etcd refuses pings without a stream (GOAWAY too_many_pings)
                 .build();
     }
 
@@ -230,6 +241,9 @@ public final class EtcdPolicyStore implements PolicyStore {
             extra.put("lastUpdate", v.updatedAt().toString());
         }
         extra.put("rejected", v == null ? 0 : v.rejected().size());
+        if (v != null && !v.rejected().isEmpty()) {
+            extra.put("rejectedDocuments", v.rejected()); // document id (hash prefix for keys) -> reason
+        }
         extra.put("lastKnownGoodFile", lastKnownGood.file().toString());
         Instant since = unreachableSince;
         String cause = problem;
@@ -282,13 +296,17 @@ public final class EtcdPolicyStore implements PolicyStore {
         }
         // jetcd's close does not wait on the network, but bound it anyway
         Watch.Watcher w = watcher;
-        Client c = client;
+        List<Client> clients = new ArrayList<>(retiring);
+        retiring.clear();
+        if (client != null) {
+            clients.add(client);
+        }
         watcher = null;
         client = null;
-        if (w != null || c != null) {
+        if (w != null || !clients.isEmpty()) {
             Thread closer = new Thread(() -> {
                 closeQuietly(w);
-                closeQuietly(c);
+                clients.forEach(EtcdPolicyStore::closeQuietly);
             }, "etcd-policy-store-close");
             closer.setDaemon(true);
             closer.start();
@@ -395,7 +413,6 @@ public final class EtcdPolicyStore implements PolicyStore {
         }
         snapshots++;
         PolicyView applied = publish(builder, revision);
-        compactions = 0;
         LOG.info("Policy loaded from etcd {} prefix {} at revision {}: {} models, {} keys, {} rejected documents",
                 endpoints, prefix, revision, applied.models().size(), applied.keys().size(), applied.rejected().size());
     }
@@ -470,6 +487,7 @@ public final class EtcdPolicyStore implements PolicyStore {
             }
         }
         publish(builder, revision);
+        compactions = 0;
         LOG.debug("Applied {} etcd changes up to revision {}", events.size(), revision);
     }
 
@@ -479,15 +497,13 @@ public final class EtcdPolicyStore implements PolicyStore {
         }
         discardWatch();
         if (isCompaction(error)) {
+            // only a watch that starts behind the compacted revision gets this: read everything again, at once the
+            // first times (compaction raced the snapshot at worst), with backoff should it keep happening
             compactions++;
             LOG.info("The etcd watch from revision {} was compacted away ({}); re-reading the whole prefix",
                     appliedRevision + 1, describe(error));
             needSnapshot = true;
-            if (compactions <= 3) {
-                scheduleConnect(0);
-            } else {
-                failed("the watch keeps being compacted away: " + describe(error));
-            }
+            scheduleConnect(compactions <= 3 ? 0 : backoffMillis(compactions - 3));
             return;
         }
         failed(describe(error));
@@ -507,42 +523,57 @@ public final class EtcdPolicyStore implements PolicyStore {
             return;
         }
         connected = true;
+        confirmedAtNanos = System.nanoTime();
         if (problem != null) {
             Instant since = unreachableSince;
-            LOG.info("etcd {} is reachable again after {} failed attempts{}; watching prefix {} from revision {}",
-                    endpoints, failures, since != null ? " (since " + since + ")" : "", prefix, appliedRevision + 1);
+            String message = "etcd {} is reachable again after {} failed attempts{}; watching prefix {} from revision {}";
+            Object[] args = {endpoints, failures, since != null ? " (since " + since + ")" : "", prefix,
+                    appliedRevision + 1};
+            if (outageReported) {
+                LOG.info(message, args);
+            } else {
+                LOG.debug(message, args); // a short outage inside the quiet period of the failure log
+            }
         } else {
             LOG.info("Watching etcd prefix {} from revision {}", prefix, appliedRevision + 1);
         }
         problem = null;
         unreachableSince = null;
-        failures = 0;
-        failuresSinceLog = 0;
+        outageReported = false;
     }
 
-    /** Drops the watch and the client, then retries after a backoff; the view in force stays. */
+    /**
+     * Drops the watch and the client, then retries after a backoff; the view in force stays. Logged as a warning at
+     * most every 30 s, whether etcd stays down or keeps flapping; the backoff starts again only after a connection
+     * that lasted.
+     */
     private void failed(String cause) {
         if (closed) {
             return;
+        }
+        long now = System.nanoTime();
+        boolean newOutage = problem == null;
+        if (newOutage) {
+            unreachableSince = clock.instant();
+            if (confirmedAtNanos == 0 || now - confirmedAtNanos >= STABLE_CONNECTION.toNanos()) {
+                failures = 0;
+            }
         }
         connected = false;
         discardWatch();
         discardClient();
         failures++;
         problem = cause;
-        if (unreachableSince == null) {
-            unreachableSince = clock.instant();
-        }
-        long now = System.nanoTime();
-        if (failures == 1) {
-            LOG.warn("etcd {} unreachable: {}; {}. Retrying in the background.", endpoints, cause, serving(view));
+        if (lastFailureLogNanos == 0 || now - lastFailureLogNanos >= FAILURE_LOG_INTERVAL.toNanos()) {
+            if (newOutage) {
+                LOG.warn("etcd {} unreachable: {}; {}. Retrying in the background.", endpoints, cause, serving(view));
+            } else {
+                LOG.warn("etcd {} still unreachable since {} ({} failed attempts, {} since the last report): {}; {}",
+                        endpoints, unreachableSince, failures, failuresSinceLog + 1, cause, serving(view));
+            }
             lastFailureLogNanos = now;
             failuresSinceLog = 0;
-        } else if (now - lastFailureLogNanos >= FAILURE_LOG_INTERVAL.toNanos()) {
-            LOG.warn("etcd {} still unreachable since {} ({} failed attempts, {} since the last report): {}; {}",
-                    endpoints, unreachableSince, failures, failuresSinceLog + 1, cause, serving(view));
-            lastFailureLogNanos = now;
-            failuresSinceLog = 0;
+            outageReported = true;
         } else {
             failuresSinceLog++;
             LOG.debug("etcd attempt {} failed: {}", failures, cause);
@@ -579,10 +610,22 @@ public final class EtcdPolicyStore implements PolicyStore {
         closeQuietly(w);
     }
 
+    /**
+     * Drops the client. It is closed a little later: jetcd reschedules a failed watch on the client's own executor
+     * right after our listener returns, and closing the client before that makes gRPC log the rejected task as
+     * SEVERE. The watch itself is already closed, so the rescheduled resume does nothing.
+     */
     private void discardClient() {
         Client c = client;
         client = null;
-        closeQuietly(c);
+        if (c != null) {
+            retiring.add(c);
+            schedule(() -> {
+                if (retiring.remove(c)) {
+                    closeQuietly(c);
+                }
+            }, RETIRE_DELAY.toMillis());
+        }
     }
 
     // ---------------------------------------------------------------- documents

@@ -176,6 +176,7 @@ class EtcdPolicyStoreTest {
             assertTrue(after.rejected().containsKey(PolicyView.keyDocument(KEY_A)), after.rejected().toString());
             assertTrue(after.rejected().containsKey("keys/not-a-ha…"), after.rejected().toString());
             assertEquals(4, store.status().extra().get("rejected"));
+            assertEquals(after.rejected(), store.status().extra().get("rejectedDocuments"));
             // no document id or reason carries a whole key hash
             after.rejected().forEach((id, reason) -> {
                 assertFalse(id.contains(KEY_A) || reason.contains(KEY_A), id + ": " + reason);

@@ -98,6 +98,38 @@ class EtcdRecoveryTest {
     }
 
     @Test
+    void aFlappingConnectionIsReportedOnceAndNoChangeIsLost() throws Exception {
+        ch.qos.logback.classic.Logger storeLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(EtcdPolicyStore.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logs =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logs.start();
+        storeLog.addAppender(logs);
+        try (EtcdProcess etcd = EtcdProcess.start();
+             TcpProxy proxy = new TcpProxy(etcd.clientPort());
+             EtcdPolicyStore store = store(settings(List.of(proxy.endpoint()), P, tmp))) {
+            store.start();
+            awaitView(store, v -> v.source() == PolicySource.ETCD);
+            long last = 0;
+            for (int i = 0; i < 4; i++) {
+                awaitTrue(() -> store.status().connected(), "connected");
+                proxy.cut();
+                awaitTrue(() -> !store.status().connected(), "store sees the partition");
+                last = etcd.put(P + "models/m" + i, MODEL_V1);
+                proxy.restore();
+            }
+            long expected = last;
+            PolicyView after = awaitView(store, v -> v.revision() == expected);
+            assertEquals(java.util.Set.of("m0", "m1", "m2", "m3"), after.models().keySet());
+        } finally {
+            storeLog.detachAppender(logs);
+        }
+        long warnings = logs.list.stream()
+                .filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN)).count();
+        assertEquals(1, warnings, logs.list.toString());
+    }
+
+    @Test
     void aCompactedRevisionMakesTheStoreReadANewSnapshotAndWatchAgain() throws Exception {
         try (EtcdProcess etcd = EtcdProcess.start();
              TcpProxy proxy = new TcpProxy(etcd.clientPort());
@@ -135,7 +167,16 @@ class EtcdRecoveryTest {
     }
 
     @Test
-    void startedWithEtcdDownItServesNothingThenLoadsWhenEtcdComesUp() throws Exception {
+    void startedWithEtcdDownItServesNothingThenLoadsWhenEtcdComesUpAndLogsAtABoundedRate() throws Exception {
+        ch.qos.logback.classic.Logger storeLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(EtcdPolicyStore.class);
+        ch.qos.logback.classic.Logger jetcdLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger("io.etcd.jetcd.impl.KVImpl");
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logs =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logs.start();
+        storeLog.addAppender(logs);
+        jetcdLog.addAppender(logs);
         try (EtcdProcess etcd = EtcdProcess.start()) {
             etcd.put(P + "models/a", MODEL_V1);
             etcd.stop();
@@ -150,13 +191,24 @@ class EtcdRecoveryTest {
                 assertTrue(status.detail().endsWith("no policy loaded yet"), status.detail());
                 assertTrue(status.detail().contains("UNAVAILABLE"), status.detail());
                 assertTrue(store.current().isEmpty());
+                Thread.sleep(2000); // several retries (backoff 50 to 500 ms here)
 
                 etcd.restart();
                 PolicyView view = awaitView(store, v -> v.model("a").isPresent());
                 assertEquals(PolicySource.ETCD, view.source());
                 awaitTrue(() -> store.status().connected(), "connected");
             }
+        } finally {
+            storeLog.detachAppender(logs);
+            jetcdLog.detachAppender(logs);
         }
+        List<String> warnings = logs.list.stream()
+                .filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN))
+                .map(e -> e.getLoggerName() + ": " + e.getFormattedMessage()).toList();
+        // one warning for the whole outage (the next would come after 30 s), none from jetcd's retries
+        assertEquals(1, warnings.size(), String.join("\n", warnings));
+        assertTrue(warnings.get(0).contains("unreachable"), warnings.get(0));
+        assertEquals(1, logs.list.stream().filter(e -> e.getFormattedMessage().contains("reachable again")).count());
     }
 
     @Test

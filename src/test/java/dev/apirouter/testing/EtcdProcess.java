@@ -67,6 +67,12 @@ public final class EtcdProcess implements AutoCloseable {
 
     /** Starts a fresh etcd on free loopback ports and waits (bounded) until it answers. */
     public static EtcdProcess start() throws IOException {
+        for (String binary : List.of(ETCD, ETCDCTL)) {
+            if (!Files.isExecutable(Path.of(binary))) {
+                throw new IllegalStateException(binary + " is missing: install Debian's etcd-server and etcd-client"
+                        + " (apt-get install -y etcd-server etcd-client), or set ETCD_BIN / ETCDCTL_BIN");
+            }
+        }
         IOException last = null;
         for (int attempt = 0; attempt < 3; attempt++) {
             Path root = Files.createTempDirectory("etcd-test-");
