@@ -125,6 +125,7 @@ function strictCheck(typed, errors) {
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
     types: [],
+    lib: ["lib.es2022.d.ts"],
   };
   const host = ts.createCompilerHost(options);
   const getSourceFile = host.getSourceFile.bind(host);
