@@ -9,9 +9,10 @@
 //     with ajv (types, required fields, enums, formats such as quantity and int-or-string);
 //  2. strict: no field that the API does not define. kubernetes-models' JSON Schemas allow unknown properties (as the
 //     API server's default does), so a misspelt `readinesProbe` would pass check 1. The same package ships TypeScript
-//     interfaces generated from the same spec; each object is type-checked as a literal of its interface, and
-//     TypeScript's excess-property check rejects unknown fields at any depth (what `kubectl --validate=strict` and
-//     `kubeconform -strict` do).
+//     interfaces generated from the same spec: each object becomes a literal of its interface in an in-memory
+//     TypeScript program; every field of every nested object literal is looked up in the type the API expects there
+//     (unknown field: error, what `kubectl --validate=strict` and `kubeconform -strict` do); TypeScript's type
+//     check also reports wrong types, missing required fields and values outside an enum, with the line.
 // Exit code 0: all valid; 1: some object invalid (each error printed as "<kind>/<name>: <message>"); 2: usage or
 // environment error.
 import { readFileSync } from "node:fs";
@@ -136,14 +137,61 @@ function strictCheck(typed, errors) {
   const fileExists = host.fileExists.bind(host);
   host.fileExists = (name) => path.resolve(name) === fileName || fileExists(name);
   const program = ts.createProgram([fileName], options, host);
-  const diagnostics = ts.getPreEmitDiagnostics(program);
-  for (const d of diagnostics) {
+  const where = (node) => {
+    const { line } = sourceFile.getLineAndCharacterOfPosition(node.getStart(sourceFile));
+    return { owner: owners[line], at: lines[line].trim().replace(/[,{[]$/, "") };
+  };
+  const sourceFile = program.getSourceFile(fileName);
+  const checker = program.getTypeChecker();
+
+  // Unknown fields, found by walking every object literal against its contextual (expected) type. Done apart from
+  // TypeScript's own excess-property errors, which it drops when the same literal also has a type error.
+  const knows = (type, name) => {
+    let sawObject = false;
+    for (const t of type.isUnion() ? type.types : [type]) {
+      if (t.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Null)) {
+        continue;
+      }
+      if (!(t.flags & ts.TypeFlags.Object) && !t.isIntersection()) {
+        return true; // any, unknown or a primitive: nothing to say about fields
+      }
+      sawObject = true;
+      if (checker.getPropertyOfType(t, name) || checker.getIndexInfosOfType(t).length > 0) {
+        return true;
+      }
+    }
+    return !sawObject;
+  };
+  const visit = (node) => {
+    if (ts.isObjectLiteralExpression(node)) {
+      const expected = checker.getContextualType(node);
+      if (expected) {
+        for (const prop of node.properties) {
+          if (ts.isPropertyAssignment(prop) && ts.isStringLiteral(prop.name) && !knows(expected, prop.name.text)) {
+            const { owner, at } = where(prop);
+            const typeName = checker.typeToString(checker.getNonNullableType(expected));
+            errors.push(`${owner ? label(owner) : "?"}: strict: unknown field "${prop.name.text}" in ${typeName} `
+                + `(at ${at})`);
+          }
+        }
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+
+  // Type errors (wrong types, missing required fields, values outside an enum). 2353 and 2561 are TypeScript's
+  // excess-property errors, already reported above.
+  for (const d of ts.getPreEmitDiagnostics(program)) {
+    if (d.code === 2353 || d.code === 2561) {
+      continue;
+    }
     const message = ts.flattenDiagnosticMessageText(d.messageText, "\n").split("\n").pop().trim();
     if (d.file && path.resolve(d.file.fileName) === fileName && d.start !== undefined) {
       const { line } = d.file.getLineAndCharacterOfPosition(d.start);
       const owner = owners[line];
-      const where = lines[line].trim().replace(/[,{[]$/, "");
-      errors.push(`${owner ? label(owner) : "import"}: strict: ${message} (at ${where})`);
+      const at = lines[line].trim().replace(/[,{[]$/, "");
+      errors.push(`${owner ? label(owner) : "import"}: types: ${message} (at ${at})`);
     } else {
       errors.push(`typescript: ${message}`);
     }
