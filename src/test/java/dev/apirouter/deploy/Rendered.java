@@ -51,7 +51,8 @@ final class Rendered {
         assertTrue(Files.isRegularFile(Tools.repo().resolve(dir).resolve("kustomization.yaml")),
                 dir + "/kustomization.yaml is missing");
         String kubectl = Tools.require("kubectl", "renders the kustomizations").toString();
-        Tools.Result result = Tools.run(List.of(kubectl, "kustomize", dir), null, Duration.ofSeconds(60));
+        Tools.Result result = Tools.run(List.of(kubectl, "kustomize", dir), null, Duration.ofSeconds(60),
+                Map.of("KUBECONFIG", offlineKubeconfig()));
         if (result.exitCode() != 0) {
             fail("kubectl kustomize " + dir + " failed:\n" + result.describe());
         }
@@ -67,6 +68,39 @@ final class Rendered {
             fail("kubectl kustomize " + dir + " printed YAML that does not parse: " + e);
         }
         return new Rendered(dir, result.stdout(), List.copyOf(objects));
+    }
+
+    private static String kubeconfig;
+
+    /**
+     * A kubeconfig whose only cluster is a closed local port. Rendering needs no cluster, but some kubectl builds
+     * (Google Cloud SDK's version dispatcher) ask the current cluster for its version first: this keeps them off the
+     * developer's real cluster and off whatever listens on localhost:8080, kubectl's default.
+     */
+    private static synchronized String offlineKubeconfig() {
+        if (kubeconfig == null) {
+            try {
+                java.nio.file.Path file = Files.createTempFile("offline", ".kubeconfig");
+                file.toFile().deleteOnExit();
+                Files.writeString(file, """
+                        apiVersion: v1
+                        kind: Config
+                        clusters:
+                          - name: offline
+                            cluster:
+                              server: http://127.0.0.1:9
+                        contexts:
+                          - name: offline
+                            context:
+                              cluster: offline
+                        current-context: offline
+                        """);
+                kubeconfig = file.toString();
+            } catch (IOException e) {
+                fail("cannot write a kubeconfig: " + e);
+            }
+        }
+        return kubeconfig;
     }
 
     Stream<JsonNode> ofKind(String kind) {

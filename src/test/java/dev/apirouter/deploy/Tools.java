@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -72,6 +73,11 @@ final class Tools {
 
     /** Runs a command in the repository with the given stdin; fails the test if it outlives the timeout. */
     static Result run(List<String> command, String stdin, Duration timeout) {
+        return run(command, stdin, timeout, Map.of());
+    }
+
+    /** As {@link #run(List, String, Duration)}, with extra environment variables. */
+    static Result run(List<String> command, String stdin, Duration timeout, Map<String, String> env) {
         Path out = null;
         Path err = null;
         Path in = null;
@@ -80,6 +86,7 @@ final class Tools {
             err = Files.createTempFile("deploy-check", ".err");
             ProcessBuilder builder = new ProcessBuilder(command).directory(repo().toFile())
                     .redirectOutput(out.toFile()).redirectError(err.toFile());
+            builder.environment().putAll(env);
             if (stdin != null) {
                 in = Files.createTempFile("deploy-check", ".in");
                 Files.writeString(in, stdin, StandardCharsets.UTF_8);
