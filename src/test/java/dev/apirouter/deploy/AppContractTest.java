@@ -8,7 +8,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.apirouter.config.Config;
+import dev.apirouter.config.ConfigException;
 import dev.apirouter.config.Setting;
+import dev.apirouter.config.Settings;
 import dev.apirouter.http.GatewayHttpServer;
 import java.io.IOException;
 import java.net.URI;
@@ -60,6 +63,39 @@ class AppContractTest {
             assertTrue(unknown.isEmpty(), dir + ": " + wc.getKey().path("kind").asText() + "/"
                     + Rendered.name(wc.getKey()) + " sets env vars the app does not read: " + unknown
                     + " (it reads " + known + "; JVM standard variables allowed: " + App.JVM_STANDARD_VARIABLES + ")");
+        }
+    }
+
+    /**
+     * The app's own binding ({@code Settings.from}) accepts every app container's environment, and what it binds is
+     * what the rest of the pod assumes: the port, the routes and data directories, JSON logs.
+     */
+    @ParameterizedTest
+    @FieldSource("ALL")
+    void theAppAcceptsTheEnvironmentItIsGiven(String dir) {
+        Rendered r = Rendered.of(dir);
+        for (Map.Entry<JsonNode, JsonNode> wc : r.appContainers().toList()) {
+            String where = dir + " " + Rendered.name(wc.getKey());
+            Map<String, String> env = new TreeMap<>();
+            // values that only the cluster resolves (Secrets, field refs) become a placeholder
+            App.environment(r, wc.getValue()).forEach((k, v) -> env.put(k, v.literal() != null ? v.literal() : "x"));
+            Settings settings;
+            try {
+                settings = Settings.from(new Config(env, Config.bundledDefaults()));
+            } catch (ConfigException e) {
+                settings = fail(where + ": the app would refuse to start: " + e.getMessage());
+            }
+            assertEquals("json", env.get(Setting.LOG_FORMAT.envVar()), where + ": LOG_FORMAT=json in Kubernetes");
+            Path dataDir = Path.of(App.effective(App.environment(r, wc.getValue()), Setting.DATA_DIR).orElseThrow());
+            assertTrue(settings.store().lastKnownGoodFile().startsWith(dataDir),
+                    where + ": the last-known-good copy is written outside ROUTER_DATA_DIR: "
+                            + settings.store().lastKnownGoodFile());
+            if (Rendered.name(wc.getKey()).equals("api-router")) {
+                assertEquals(appPort(r, wc.getValue()), settings.http().port());
+                assertTrue(mountAt(wc.getValue(), settings.routesDir().toString()).isPresent(),
+                        where + ": the app reads routes from " + settings.routesDir() + ", where nothing is mounted");
+                assertTrue(settings.adminToken().isPresent(), where + ": no admin token: /v1/status/policy is open");
+            }
         }
     }
 
