@@ -3,6 +3,8 @@ package dev.apirouter.metrics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
@@ -50,6 +52,19 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver {
     private final AtomicInteger openStreams = new AtomicInteger();
     private final BackendHealthMonitor health;
     private final MultiGauge backendUp;
+    // meters by label values, so the hot path does one map lookup instead of building a meter id
+    private final Map<RequestKey, Counter> requests = new ConcurrentHashMap<>();
+    private final Map<RouteModel, Timer> durations = new ConcurrentHashMap<>();
+    private final Map<ModelStreamed, Timer> timeToFirstToken = new ConcurrentHashMap<>();
+
+    private record RequestKey(String route, String model, String backend, int status) {
+    }
+
+    private record RouteModel(String route, String model) {
+    }
+
+    private record ModelStreamed(String model, boolean streamed) {
+    }
 
     public GatewayMetrics(InflightLimiter limiter, PolicyStore store, BackendHealthMonitor health) {
         this.health = health;
@@ -99,13 +114,14 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver {
         Backend backend = exchange.getProperty(ExchangeKeys.CHOSEN_BACKEND, Backend.class);
         String model = policy != null ? policy.name() : UNKNOWN;
         String route = exchange.getFromRouteId() != null ? exchange.getFromRouteId() : UNKNOWN;
-        Counter.builder("api_router_requests").description("Requests answered, by route, model, backend and status")
-                .tags("route", route, "model", model, "backend", backend != null ? backend.url() : NONE,
-                        "status", Integer.toString(status))
-                .register(registry).increment();
-        Timer.builder("api_router_request_duration").description("Time to the last byte of the response")
-                .tags("route", route, "model", model).serviceLevelObjectives(LATENCY_SLOS)
-                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+        String backendUrl = backend != null ? backend.url() : NONE;
+        requests.computeIfAbsent(new RequestKey(route, model, backendUrl, status), k -> Counter.builder("api_router_requests")
+                .description("Requests answered, by route, model, backend and status")
+                .tags("route", k.route(), "model", k.model(), "backend", k.backend(), "status", Integer.toString(k.status()))
+                .register(registry)).increment();
+        durations.computeIfAbsent(new RouteModel(route, model), k -> Timer.builder("api_router_request_duration")
+                .description("Time to the last byte of the response").tags("route", k.route(), "model", k.model())
+                .serviceLevelObjectives(LATENCY_SLOS).register(registry)).record(nanos, TimeUnit.NANOSECONDS);
         Throwable caught = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
         if (caught instanceof GatewayException e && (e.code().status() == 401 || e.code().status() == 403)) {
             Counter.builder("api_router_auth_failures").description("Requests refused by authentication, by reason")
@@ -121,9 +137,11 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver {
 
     @Override
     public void firstChunk(String model, Backend backend, boolean streamed, long nanos) {
-        Timer.builder("api_router_time_to_first_token").description("Time from forwarding to the first response chunk")
-                .tags("model", model, "streamed", Boolean.toString(streamed)).serviceLevelObjectives(LATENCY_SLOS)
-                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+        timeToFirstToken.computeIfAbsent(new ModelStreamed(model, streamed),
+                k -> Timer.builder("api_router_time_to_first_token")
+                        .description("Time from forwarding to the first response chunk")
+                        .tags("model", k.model(), "streamed", Boolean.toString(k.streamed())).serviceLevelObjectives(LATENCY_SLOS)
+                        .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     @Override
