@@ -1,6 +1,5 @@
 package dev.apirouter;
 
-import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
@@ -14,6 +13,7 @@ import dev.apirouter.http.GatewayHttpServer;
 import dev.apirouter.http.InflightLimiter;
 import dev.apirouter.policy.FilePolicyStore;
 import dev.apirouter.policy.PolicyStore;
+import dev.apirouter.reload.RouteReloader;
 import dev.apirouter.routing.BackendHealth;
 import dev.apirouter.routing.BackendSelector;
 import io.vertx.core.Vertx;
@@ -58,6 +58,11 @@ final class Gateway {
         PolicyStore store = createStore();
         org.apache.camel.main.Main camel = new org.apache.camel.main.Main();
         Readiness readiness = new Readiness(store, () -> routesStarted(camel), clock::instant);
+        RouteReloader routeReloader = RouteReloader.forRoutesDir(settings.routesDir());
+        readiness.addCheck(() -> {
+            var status = routeReloader.status();
+            return new Readiness.Check("routes-reload", status.up(), status.details());
+        });
         server.statusEndpoint(GatewayHttpServer.READYZ_PATH, ctx -> {
             Readiness.Answer answer = readiness.evaluate();
             ctx.response().setStatusCode(answer.ready() ? 200 : 503)
@@ -82,7 +87,6 @@ final class Gateway {
         StreamingForwarder forwarder = new StreamingForwarder(vertx, settings.http().maxConcurrentRequests());
         server.bindTo(camel::bind, limiter);
         camel.configure()
-                .withRoutesIncludePattern(routesPattern())
                 .withShutdownTimeout((int) Math.max(1, settings.shutdownGrace().toSeconds()));
         camel.configure().addRoutesBuilder(GatewayRoutes.errorConfiguration());
         camel.configure().addRoutesBuilder(new GatewayRoutes(store, clock,
@@ -92,8 +96,14 @@ final class Gateway {
         camel.addMainListener(new MainListenerSupport() {
             @Override
             public void afterStart(BaseMainSupport main) {
+                routeReloader.start(main.getCamelContext()); // the YAML routes, loaded and then watched
                 LOG.info("Routes started ({} ms); api-router ready to serve on port {} ({} ms since start)",
                         millisSince(camelStage), port, millisSince(startNanos));
+            }
+
+            @Override
+            public void beforeStop(BaseMainSupport main) {
+                routeReloader.close();
             }
 
             @Override
@@ -117,15 +127,6 @@ final class Gateway {
     private PolicyStore createStore() {
         Settings.Store store = settings.store();
         return new FilePolicyStore(store.policyFile(), store.policyPoll(), clock);
-    }
-
-    /** The routes directory when it exists, else the copies packaged in the jar. */
-    private String routesPattern() {
-        if (Files.isDirectory(settings.routesDir())) {
-            return "file:" + settings.routesDir().toAbsolutePath() + "/*.yaml";
-        }
-        LOG.info("Routes directory {} does not exist; using the routes packaged in the jar", settings.routesDir());
-        return "classpath:routes/*.yaml";
     }
 
     private static boolean routesStarted(org.apache.camel.main.Main camel) {

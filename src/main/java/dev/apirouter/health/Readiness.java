@@ -2,7 +2,9 @@ package dev.apirouter.health;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -21,6 +23,7 @@ public final class Readiness {
     private final PolicyStore store;
     private final BooleanSupplier routesStarted;
     private final Supplier<Instant> clock;
+    private final List<Supplier<Check>> extraChecks = new CopyOnWriteArrayList<>();
 
     public Readiness(PolicyStore store, BooleanSupplier routesStarted, Supplier<Instant> clock) {
         this.store = store;
@@ -31,6 +34,15 @@ public final class Readiness {
     public record Answer(boolean ready, String json) {
     }
 
+    /** One more named check: {@code up} counts for readiness, {@code data} is shown as its details. */
+    public record Check(String name, boolean up, Map<String, Object> data) {
+    }
+
+    /** Adds a check evaluated on every readiness request (e.g. {@code routes-reload}). */
+    public void addCheck(Supplier<Check> check) {
+        extraChecks.add(check);
+    }
+
     public Answer evaluate() {
         ObjectNode root = PolicyDocuments.JSON.createObjectNode();
         ArrayNode checks = PolicyDocuments.JSON.createArrayNode();
@@ -38,6 +50,12 @@ public final class Readiness {
         boolean routesUp = routesStarted.getAsBoolean();
         checks.addObject().put("name", "camel-routes").put("status", routesUp ? "UP" : "DOWN");
         boolean ready = policyUp && routesUp;
+        for (Supplier<Check> supplier : extraChecks) {
+            Check check = supplier.get();
+            ObjectNode node = checks.addObject().put("name", check.name()).put("status", check.up() ? "UP" : "DOWN");
+            node.set("data", PolicyDocuments.JSON.valueToTree(check.data()));
+            ready &= check.up();
+        }
         root.put("status", ready ? "UP" : "DOWN");
         root.set("checks", checks);
         return new Answer(ready, root.toString());
