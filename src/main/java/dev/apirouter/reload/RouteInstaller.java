@@ -224,8 +224,11 @@ final class RouteInstaller {
             }
             removeRoute(r.routeId());
             it.remove();
-            LOG.info("Route {} of {} (generation {}) removed: its in-flight requests are done", r.publicId(), r.file(),
-                    r.generation());
+            LOG.debug("Route {} of {} (generation {}) removed", r.publicId(), r.file(), r.generation());
+            if (retiring.stream().noneMatch(o -> o.file().equals(r.file()) && o.generation() == r.generation())) {
+                LOG.info("Generation {} of {} removed: the requests it had accepted are done", r.generation(),
+                        r.file());
+            }
         }
     }
 
