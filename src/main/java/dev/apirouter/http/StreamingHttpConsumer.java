@@ -171,9 +171,9 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
             ctx.response().reset();
         } finally {
             limiter.release();
-            pending.decrementAndGet();
             doneUoW(exchange);
             releaseExchange(exchange, false);
+            pending.decrementAndGet(); // last: the reloader may remove the route once this is 0
         }
     }
 }

@@ -11,9 +11,9 @@ import dev.apirouter.reload.RouteDirectory.Observation;
 /**
  * Turns successive scans of the routes directory into file changes. A change is reported once the directory has
  * shown the same thing twice in a row (one poll interval), so a file caught half-written, or a link caught between
- * two states, is not acted on; an entry that could not be read changes nothing. Removals come first (a route moved
- * from one file to another frees its id and path before the other file is loaded), then additions and changes, each
- * in file name order.
+ * two states, is not acted on; an entry that could not be read changes nothing. Additions and changes come first,
+ * then removals, each in file name order (a renamed file's routes are up under the new name before the old name's
+ * retire: the reloader lets the added file take the ids and paths of the files removed in the same change).
  */
 final class ChangeDetector {
     enum Kind { UPSERT, REMOVE }
@@ -51,7 +51,7 @@ final class ChangeDetector {
             }
         }
         previous = Map.copyOf(scan);
-        removals.addAll(upserts);
-        return removals;
+        upserts.addAll(removals);
+        return upserts;
     }
 }

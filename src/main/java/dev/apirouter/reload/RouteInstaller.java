@@ -94,6 +94,8 @@ final class RouteInstaller {
     private final Map<String, Generation> installed = new LinkedHashMap<>();
     private final Map<String, Integer> lastGeneration = new HashMap<>();
     private final List<Retiring> retiring = new ArrayList<>();
+    /** {@code retiring.size()}, readable from any thread (status requests). */
+    private volatile int retiringCount;
 
     RouteInstaller(CamelContext context) {
         this.context = context;
@@ -107,21 +109,27 @@ final class RouteInstaller {
     }
 
     int retiringCount() {
-        return retiring.size();
+        return retiringCount;
     }
 
     /**
      * Makes {@code content} the running version of {@code file}. On failure nothing has changed and the previous
-     * generation (if any) keeps serving.
+     * generation (if any) keeps serving. The routes of the files in {@code leaving} (removed in the same change, to
+     * be retired right after) do not count as taken ids and paths, so a renamed file takes over without a gap.
      */
-    Generation install(String file, String location, byte[] content) throws RouteFileError {
+    Generation install(String file, String location, byte[] content, Set<String> leaving) throws RouteFileError {
         if (content.length > RouteDirectory.MAX_FILE_BYTES) {
             throw new RouteFileError(file, 0, 0, "the file is larger than " + RouteDirectory.MAX_FILE_BYTES
                     + " bytes", Kind.INVALID);
         }
+        if (new String(content, java.nio.charset.StandardCharsets.UTF_8).isBlank()) {
+            // most likely caught while being rewritten; removing routes is done by removing the file
+            throw new RouteFileError(file, 0, 0, "the file is empty (delete the file to remove its routes)",
+                    Kind.INVALID);
+        }
         List<RouteDefinition> definitions = parse(file, location, content);
         Generation old = installed.get(file);
-        List<String> publicIds = publicIds(file, definitions);
+        List<String> publicIds = publicIds(file, definitions, leaving);
         int number = nextFreeGeneration(file, publicIds);
 
         List<Boolean> autoStartup = new ArrayList<>();
@@ -152,7 +160,7 @@ final class RouteInstaller {
             routes.add(new InstalledRoute(publicIds.get(i), definition.getId(), line(definition), http));
         }
         try {
-            checkPaths(file, old, routes);
+            checkPaths(file, old, routes, leaving);
         } catch (RouteFileError e) {
             discard(definitions);
             throw e;
@@ -205,6 +213,7 @@ final class RouteInstaller {
             Route route = context.getRoute(r.routeId());
             if (route == null) {
                 it.remove();
+                retiringCount = retiring.size();
                 continue;
             }
             int busy = StreamingHttpEngine.pendingRequests(route.getConsumer())
@@ -224,6 +233,7 @@ final class RouteInstaller {
             }
             removeRoute(r.routeId());
             it.remove();
+            retiringCount = retiring.size();
             LOG.debug("Route {} of {} (generation {}) removed", r.publicId(), r.file(), r.generation());
             if (retiring.stream().noneMatch(o -> o.file().equals(r.file()) && o.generation() == r.generation())) {
                 LOG.info("Generation {} of {} removed: the requests it had accepted are done", r.generation(),
@@ -297,7 +307,8 @@ final class RouteInstaller {
 
     // --- ids
 
-    private List<String> publicIds(String file, List<RouteDefinition> definitions) throws RouteFileError {
+    private List<String> publicIds(String file, List<RouteDefinition> definitions, Set<String> leaving)
+            throws RouteFileError {
         String stem = file.substring(0, file.length() - RouteDirectory.EXTENSION.length());
         Map<String, RouteDefinition> seen = new HashMap<>();
         List<String> ids = new ArrayList<>();
@@ -310,7 +321,7 @@ final class RouteInstaller {
                         + "' (also at line " + line(twin) + ")", Kind.INVALID);
             }
             for (Generation other : installed.values()) {
-                if (!other.file().equals(file) && other.publicIds().contains(id)) {
+                if (!other.file().equals(file) && !leaving.contains(other.file()) && other.publicIds().contains(id)) {
                     throw new RouteFileError(file, line(definition), 0, "duplicate route id '" + id
                             + "': a route of " + other.file() + " already has it", Kind.CONFLICT);
                 }
@@ -405,7 +416,17 @@ final class RouteInstaller {
         }
     }
 
-    private void checkPaths(String file, Generation old, List<InstalledRoute> routes) throws RouteFileError {
+    private void checkPaths(String file, Generation old, List<InstalledRoute> routes, Set<String> leaving)
+            throws RouteFileError {
+        Set<String> notCounted = new LinkedHashSet<>();
+        routes.forEach(r -> notCounted.add(r.routeId()));
+        if (old != null) {
+            old.routes().forEach(r -> notCounted.add(r.routeId()));
+        }
+        retiring.forEach(r -> notCounted.add(r.routeId()));
+        for (String gone : leaving) {
+            installed(gone).ifPresent(g -> g.routes().forEach(r -> notCounted.add(r.routeId())));
+        }
         for (int i = 0; i < routes.size(); i++) {
             InstalledRoute route = routes.get(i);
             if (route.http() == null) {
@@ -419,14 +440,9 @@ final class RouteInstaller {
                             + route.http().describe(), Kind.INVALID);
                 }
             }
-            Set<String> ours = new LinkedHashSet<>();
-            routes.forEach(r -> ours.add(r.routeId()));
-            if (old != null) {
-                old.routes().forEach(r -> ours.add(r.routeId()));
-            }
-            retiring.forEach(r -> ours.add(r.routeId()));
             for (Route other : context.getRoutes()) {
-                if (ours.contains(other.getRouteId()) || !(other.getEndpoint() instanceof PlatformHttpEndpoint endpoint)
+                if (notCounted.contains(other.getRouteId())
+                        || !(other.getEndpoint() instanceof PlatformHttpEndpoint endpoint)
                         || !HttpPath.of(endpoint).clashesWith(route.http())) {
                     continue;
                 }
@@ -500,6 +516,7 @@ final class RouteInstaller {
             }
             retiring.add(new Retiring(r.routeId(), r.publicId(), old.file(), old.number(), deadline, new Instant[1]));
         }
+        retiringCount = retiring.size();
     }
 
     /** Removes routes that were created for a generation that is not going to run. */

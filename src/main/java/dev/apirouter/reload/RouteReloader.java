@@ -10,9 +10,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -121,7 +123,7 @@ public final class RouteReloader implements AutoCloseable {
             detector.seed(scan);
             scan.forEach((name, observation) -> {
                 if (observation instanceof Content content) {
-                    apply(new Change(name, ChangeDetector.Kind.UPSERT, content), true);
+                    apply(new Change(name, ChangeDetector.Kind.UPSERT, content), Set.of(), true);
                 }
             });
         } else {
@@ -191,8 +193,11 @@ public final class RouteReloader implements AutoCloseable {
                 return;
             }
             boolean changed = false;
-            for (Change change : detector.detect(scan, actedDigests())) {
-                changed |= apply(change, false);
+            List<Change> changes = detector.detect(scan, actedDigests());
+            Set<String> leaving = new HashSet<>();
+            changes.stream().filter(c -> c.kind() == ChangeDetector.Kind.REMOVE).forEach(c -> leaving.add(c.file()));
+            for (Change change : changes) {
+                changed |= apply(change, leaving, false);
             }
             if (changed) {
                 retryConflicts();
@@ -210,7 +215,7 @@ public final class RouteReloader implements AutoCloseable {
     }
 
     /** Applies one change; true when something changed (a file loaded or removed). */
-    private boolean apply(Change change, boolean initial) {
+    private boolean apply(Change change, Set<String> leaving, boolean initial) {
         String file = change.file();
         if (change.kind() == ChangeDetector.Kind.REMOVE) {
             Generation removed = installer.remove(file).orElse(null);
@@ -222,10 +227,10 @@ public final class RouteReloader implements AutoCloseable {
                     : ": routes " + removed.publicIds() + " retire once their in-flight requests are done");
             return true;
         }
-        return load(file, dir.resolve(file).toUri().toString(), change.content(), initial);
+        return load(file, dir.resolve(file).toUri().toString(), change.content(), leaving, initial);
     }
 
-    private boolean load(String file, String location, Content content, boolean initial) {
+    private boolean load(String file, String location, Content content, Set<String> leaving, boolean initial) {
         long t0 = System.nanoTime();
         FileState state;
         synchronized (this) {
@@ -233,7 +238,7 @@ public final class RouteReloader implements AutoCloseable {
             state.actedDigest = content.digest();
         }
         try {
-            Generation generation = installer.install(file, location, content.bytes());
+            Generation generation = installer.install(file, location, content.bytes(), leaving);
             synchronized (this) {
                 state.serving = generation;
                 state.loadedAt = clock.instant();
@@ -280,7 +285,7 @@ public final class RouteReloader implements AutoCloseable {
         }
         boolean changed = false;
         for (Map.Entry<String, Content> e : retry) {
-            changed |= load(e.getKey(), dir.resolve(e.getKey()).toUri().toString(), e.getValue(), false);
+            changed |= load(e.getKey(), dir.resolve(e.getKey()).toUri().toString(), e.getValue(), Set.of(), false);
         }
         if (changed) {
             retryConflicts();
@@ -303,7 +308,7 @@ public final class RouteReloader implements AutoCloseable {
             String location = resource.getLocation();
             String file = location.substring(location.lastIndexOf('/') + 1);
             try (InputStream in = resource.getInputStream()) {
-                load(file, location, Content.of(in.readAllBytes()), true);
+                load(file, location, Content.of(in.readAllBytes()), Set.of(), true);
             } catch (IOException e) {
                 LOG.error("Route file {} cannot be read: {}", location, e.toString());
             }

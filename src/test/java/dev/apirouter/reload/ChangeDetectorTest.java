@@ -100,13 +100,13 @@ class ChangeDetectorTest {
     }
 
     @Test
-    void removalsComeFirstThenChangesByName() {
+    void changesComeFirstThenRemovalsByName() {
         detector.seed(scan("a.yaml", "a", "c.yaml", "c"));
         acted.put("a.yaml", content("a").digest());
         acted.put("c.yaml", content("c").digest());
         Map<String, Observation> next = scan("b.yaml", "b", "c.yaml", "c2", "d.yaml", "d");
         assertEquals(List.of(), detect(next));
-        assertEquals(List.of("REMOVE a.yaml", "UPSERT b.yaml", "UPSERT c.yaml", "UPSERT d.yaml"), detect(next));
+        assertEquals(List.of("UPSERT b.yaml", "UPSERT c.yaml", "UPSERT d.yaml", "REMOVE a.yaml"), detect(next));
     }
 
     @Test

@@ -257,6 +257,64 @@ class RouteReloaderTest {
     }
 
     @Test
+    void aRenamedFileTakesOverWithoutAGap() throws Exception {
+        write("a.yaml", route("a", "/a", "GET", "v1"));
+        start();
+        List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        AtomicBoolean running = new AtomicBoolean(true);
+        ExecutorService clients = Executors.newFixedThreadPool(4);
+        List<Future<?>> futures = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            futures.add(clients.submit(() -> {
+                long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+                while (running.get() && System.nanoTime() < end) {
+                    HttpResponse<String> r = gateway.get("/a");
+                    if (r.statusCode() != 200) {
+                        failures.add(r.statusCode() + " " + r.body());
+                    }
+                }
+                return null;
+            }));
+        }
+        try {
+            Thread.sleep(200);
+            Files.move(dir.resolve("a.yaml"), dir.resolve("b.yaml"), StandardCopyOption.ATOMIC_MOVE);
+            long deadline = System.nanoTime() + RELOADED.toNanos();
+            while (gateway.reloader.status().files().containsKey("a.yaml") && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            Thread.sleep(300);
+        } finally {
+            running.set(false);
+            for (Future<?> f : futures) {
+                f.get(20, TimeUnit.SECONDS);
+            }
+            clients.shutdownNow();
+        }
+        assertEquals(List.of(), failures);
+        assertEquals(List.of("b.yaml"), List.copyOf(gateway.reloader.status().files().keySet()));
+        assertEquals(List.of("a"), gateway.reloader.status().files().get("b.yaml").routes());
+        assertEquals(0, gateway.reloader.status().failures());
+    }
+
+    @Test
+    void routesWithoutIdGetOneAndAnEmptyFileIsRejected() throws Exception {
+        write("a.yaml", route("a", "/a", "GET", "a1"));
+        write("noid.yaml", route("x", "/n", "GET", "n1").replace("    id: x\n", "")
+                + route("y", "/m", "GET", "m1").replace("    id: y\n", ""));
+        start();
+        assertEquals(List.of("noid-1", "noid-2"), gateway.reloader.status().files().get("noid.yaml").routes());
+        assertEquals("m1", gateway.get("/m").body());
+        write("a.yaml", "\n");
+        long deadline = System.nanoTime() + RELOADED.toNanos();
+        while (gateway.reloader.status().failures() == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertTrue(gateway.reloader.status().files().get("a.yaml").error().contains("the file is empty"));
+        assertEquals("a1", gateway.get("/a").body(), "an empty file is taken for one being written: nothing changes");
+    }
+
+    @Test
     void aFileThatClashedIsLoadedOnceTheOtherFileGivesWay() throws Exception {
         write("a.yaml", route("a", "/a", "GET", "a1"));
         start();
