@@ -61,6 +61,7 @@ final class RouteFileError extends Exception {
         if (text == null || text.isBlank()) {
             return "unknown error";
         }
-        return text.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+        String line = text.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+        return line.endsWith(".") ? line.substring(0, line.length() - 1) : line;
     }
 }
