@@ -57,7 +57,11 @@ class RouteReloadIT {
     static final String KEY = "sk-test-route-reload";
     static final ObjectMapper JSON = new ObjectMapper();
     static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    static final Duration RELOADED = Duration.ofSeconds(2);
+    /**
+     * How long a reload may take to show. The gateway reloads a file within about 0.5 s (bench/route-reload.sh;
+     * RouteReloaderTest holds it to 2 s); the margin is for machines busy with other work.
+     */
+    static final Duration RELOADED = Duration.ofSeconds(5);
     static final String STEPS = "      steps:\n"
             + "        - to: direct:auth-validate\n"
             + "        - to: direct:policy-enrich\n"

@@ -41,7 +41,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(60)
 class RouteReloaderTest {
     static final Duration POLL = Duration.ofMillis(50);
-    static final Duration RELOADED = Duration.ofSeconds(2);
+    /** The requirement: a changed file serves within 2 s. */
+    static final Duration WITHIN = Duration.ofSeconds(2);
+    /** Other waits: bounded, with a margin for machines busy with other work. */
+    static final Duration RELOADED = Duration.ofSeconds(5);
 
     @TempDir
     Path dir;
@@ -121,8 +124,8 @@ class RouteReloaderTest {
         Route b = gateway.camel.getRoute("b");
         Route builtIn = gateway.camel.getRoute("step");
         write("a.yaml", route("a", "/a", "GET", "a2"));
-        long ms = awaitBody("/a", "a2");
-        assertTrue(ms >= 0, "not reloaded within " + RELOADED);
+        long ms = gateway.await("/a", r -> r.statusCode() == 200 && r.body().equals("a2"), WITHIN);
+        assertTrue(ms >= 0, "not reloaded within " + WITHIN);
         assertSame(b, gateway.camel.getRoute("b"), "the other file's routes are untouched");
         assertSame(builtIn, gateway.camel.getRoute("step"), "the Java DSL routes are untouched");
         assertNotNull(gateway.camel.getRoute("a#2"));
