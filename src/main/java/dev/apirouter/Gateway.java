@@ -1,6 +1,5 @@
 package dev.apirouter;
 
-import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
@@ -24,6 +23,7 @@ import dev.apirouter.http.InflightLimiter;
 import dev.apirouter.policy.EtcdPolicyStore;
 import dev.apirouter.policy.FilePolicyStore;
 import dev.apirouter.policy.PolicyStore;
+import dev.apirouter.reload.RouteReloader;
 import dev.apirouter.routing.BackendSelector;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -68,9 +68,9 @@ final class Gateway {
         Settings.Health health = settings.health();
         BackendHealthMonitor backendHealth = new BackendHealthMonitor(health.unhealthyAfter(), health.healthyAfter(), clock);
         GatewayMetrics metrics = health.metricsEnabled() ? new GatewayMetrics(limiter, store, backendHealth) : null;
-        statusEndpoints(server, store, backendHealth, metrics, camel);
-        server.routesStartedWhen(() -> camel.getCamelContext() != null
-                && camel.getCamelContext().getStatus() == org.apache.camel.ServiceStatus.Started);
+        RouteReloader routeReloader = RouteReloader.forRoutesDir(settings.routesDir());
+        statusEndpoints(server, store, backendHealth, metrics, camel, routeReloader);
+        server.routesStartedWhen(() -> routeReloader.status().initialLoadDone());
         int port;
         try {
             port = server.start(LISTEN_TIMEOUT);
@@ -91,7 +91,6 @@ final class Gateway {
                 metrics == null ? backendHealth : ForwardObservers.of(backendHealth, metrics));
         server.bindTo(camel::bind, limiter, metrics == null ? RequestObserver.NONE : metrics);
         camel.configure()
-                .withRoutesIncludePattern(routesPattern())
                 .withShutdownTimeout((int) Math.max(1, settings.shutdownGrace().toSeconds()));
         camel.configure().addRoutesBuilder(GatewayRoutes.errorConfiguration());
         camel.configure().addRoutesBuilder(new GatewayRoutes(store, clock,
@@ -102,8 +101,14 @@ final class Gateway {
         camel.addMainListener(new MainListenerSupport() {
             @Override
             public void afterStart(BaseMainSupport main) {
+                routeReloader.start(main.getCamelContext()); // the YAML routes, loaded and then watched
                 LOG.info("Routes started ({} ms); api-router ready to serve on port {} ({} ms since start)",
                         millisSince(camelStage), port, millisSince(startNanos));
+            }
+
+            @Override
+            public void beforeStop(BaseMainSupport main) {
+                routeReloader.close();
             }
 
             @Override
@@ -125,8 +130,12 @@ final class Gateway {
     }
 
     private void statusEndpoints(GatewayHttpServer server, PolicyStore store, BackendHealthMonitor backendHealth,
-                                 GatewayMetrics metrics, org.apache.camel.main.Main camel) {
+                                 GatewayMetrics metrics, org.apache.camel.main.Main camel, RouteReloader routeReloader) {
         Readiness readiness = new Readiness(store, backendHealth, camel::getCamelContext, clock::instant);
+        readiness.addCheck(() -> {
+            var status = routeReloader.status();
+            return new Readiness.Check("routes-reload", status.up(), status.details());
+        });
         server.statusEndpoint(GatewayHttpServer.READYZ_PATH, ctx -> {
             Readiness.Answer answer = readiness.evaluate();
             ctx.response().setStatusCode(answer.ready() ? 200 : 503)
@@ -153,15 +162,6 @@ final class Gateway {
             return new EtcdPolicyStore(store, clock);
         }
         return new FilePolicyStore(store.policyFile(), store.policyPoll(), clock);
-    }
-
-    /** The routes directory when it exists, else the copies packaged in the jar. */
-    private String routesPattern() {
-        if (Files.isDirectory(settings.routesDir())) {
-            return "file:" + settings.routesDir().toAbsolutePath() + "/*.yaml";
-        }
-        LOG.info("Routes directory {} does not exist; using the routes packaged in the jar", settings.routesDir());
-        return "classpath:routes/*.yaml";
     }
 
     private static void closeQuietly(Vertx vertx) {

@@ -3,7 +3,9 @@ package dev.apirouter.health;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -31,7 +33,7 @@ public final class Readiness {
     private final BackendHealthMonitor backends;
     private final Supplier<CamelContext> camel;
     private final Supplier<Instant> clock;
-    private final java.util.List<Supplier<ExtraCheck>> extraChecks = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Supplier<Check>> extraChecks = new CopyOnWriteArrayList<>();
 
     public Readiness(PolicyStore store, BackendHealthMonitor backends, Supplier<CamelContext> camel,
                      Supplier<Instant> clock) {
@@ -41,15 +43,16 @@ public final class Readiness {
         this.clock = clock;
     }
 
-    /** A further check that informs but does not decide readiness (e.g. route reloads). */
-    public record ExtraCheck(String name, boolean up, Map<String, Object> data) {
-    }
-
-    public void addInformationalCheck(Supplier<ExtraCheck> check) {
-        extraChecks.add(check);
-    }
-
     public record Answer(boolean ready, String json) {
+    }
+
+    /** One more named check: {@code up} counts for readiness, {@code data} is shown as its details. */
+    public record Check(String name, boolean up, Map<String, Object> data) {
+    }
+
+    /** Adds a check evaluated on every readiness request (e.g. {@code routes-reload}). */
+    public void addCheck(Supplier<Check> check) {
+        extraChecks.add(check);
     }
 
     public Answer evaluate() {
@@ -58,10 +61,11 @@ public final class Readiness {
         boolean ready = policyCheck(checks.addObject());
         backendsCheck(checks.addObject());
         ready &= camelChecks(checks);
-        for (Supplier<ExtraCheck> supplier : extraChecks) {
-            ExtraCheck extra = supplier.get();
-            ObjectNode check = checks.addObject().put("name", extra.name()).put("status", extra.up() ? "UP" : "DOWN");
-            check.set("data", PolicyDocuments.JSON.valueToTree(extra.data()));
+        for (Supplier<Check> supplier : extraChecks) {
+            Check check = supplier.get();
+            ObjectNode node = checks.addObject().put("name", check.name()).put("status", check.up() ? "UP" : "DOWN");
+            node.set("data", PolicyDocuments.JSON.valueToTree(check.data()));
+            ready &= check.up();
         }
         root.put("status", ready ? "UP" : "DOWN");
         root.set("checks", checks);

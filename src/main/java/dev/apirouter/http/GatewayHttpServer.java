@@ -86,6 +86,8 @@ public final class GatewayHttpServer implements AutoCloseable {
             }
         });
         registry.accept(PlatformHttpConstants.PLATFORM_HTTP_ENGINE_NAME, new StreamingHttpEngine(ROUTER_NAME, limiter, observer));
+        // endpoints that let a reloaded route's new generation start beside the old one (see RouteReloader)
+        registry.accept(MultiConsumerPlatformHttpComponent.NAME, new MultiConsumerPlatformHttpComponent());
     }
 
     /** Starts listening; returns the bound port. Bounded: fails after {@code timeout}. */

@@ -1,6 +1,9 @@
 package dev.apirouter.http;
 
 import java.util.List;
+import java.util.Locale;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import dev.apirouter.ExchangeKeys;
 import dev.apirouter.error.ErrorCode;
@@ -21,29 +24,110 @@ import org.slf4j.LoggerFactory;
  * (routes may block), the thread is released as soon as the route goes asynchronous (the streaming forwarder),
  * and a response that the forwarder has already written ({@link ExchangeKeys#RESPONSE_COMMITTED}) is left alone.
  * Requests beyond the in-flight limit are shed with a 503 before an exchange is created.
+ * <p>
+ * During a route reload two generations of a route run on the same endpoint: the older consumer hands each new
+ * request to the newest ({@link ConsumerHandover}); once retired it is suspended (stopping a consumer would stop
+ * its route's processors under the requests still in flight) and counts the requests it accepted until they are
+ * answered ({@link #pending()}), so that the reloader removes its route only once they are done.
  */
 final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
     private static final Logger LOG = LoggerFactory.getLogger(StreamingHttpConsumer.class);
 
     private final InflightLimiter limiter;
     private final RequestObserver observer;
+    private final ConsumerHandover handover;
+    private final String handoverKey;
+    private final AtomicInteger pending = new AtomicInteger();
 
     StreamingHttpConsumer(PlatformHttpEndpoint endpoint, Processor processor, List<Handler<RoutingContext>> handlers,
-                          String routerName, InflightLimiter limiter, RequestObserver observer) {
+                          String routerName, InflightLimiter limiter, ConsumerHandover handover,
+                          RequestObserver observer) {
         super(endpoint, processor, handlers, routerName);
         this.limiter = limiter;
+        this.handover = handover;
+        this.handoverKey = handoverKey(endpoint);
         this.observer = observer;
+    }
+
+    /** Consumers with the same key are generations of one route: same path, methods and content types. */
+    static String handoverKey(PlatformHttpEndpoint endpoint) {
+        TreeSet<String> methods = new TreeSet<>();
+        if (endpoint.getHttpMethodRestrict() != null) {
+            for (String m : endpoint.getHttpMethodRestrict().split(",")) {
+                methods.add(m.trim().toUpperCase(Locale.ROOT));
+            }
+        }
+        return endpoint.getPath() + (endpoint.isMatchOnUriPrefix() ? "*" : "") + " " + methods + " "
+                + endpoint.getConsumes() + " " + endpoint.getProduces();
+    }
+
+    /** Requests this consumer accepted that are not answered yet. */
+    int pending() {
+        return pending.get();
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        super.doStart();
+        handover.started(handoverKey, this);
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        handover.stopped(handoverKey, this);
+        super.doStop();
+    }
+
+    /** Suspended (a retired generation): no new requests, while those accepted finish on the running route. */
+    @Override
+    protected void doSuspend() throws Exception {
+        handover.stopped(handoverKey, this);
+        super.doSuspend();
+    }
+
+    @Override
+    protected void doResume() throws Exception {
+        super.doResume();
+        handover.started(handoverKey, this);
     }
 
     @Override
     protected void handleRequest(RoutingContext ctx) {
-        String requestId = RequestIds.from(ctx.request().getHeader(ExchangeKeys.REQUEST_ID_HEADER));
-        if (isSuspended() || !isRunAllowed()) {
-            ErrorResponses.send(ctx.response(), requestId, ErrorCode.SHUTTING_DOWN,
-                    "The gateway is shutting down; retry the request.");
+        for (int attempt = 0; attempt < 3; attempt++) {
+            StreamingHttpConsumer newest = handover.newest(handoverKey);
+            StreamingHttpConsumer target = newest != null ? newest : this;
+            if (target.admit()) {
+                target.serve(ctx); // the newest generation of this route serves new requests
+                return;
+            }
+            if (newest == null) {
+                break;
+            }
+            // the newest generation was retired meanwhile: look again
+        }
+        if (getEndpoint().getCamelContext().isStarted()) {
+            ctx.next(); // the route was retired by a reload (not a shutdown): unknown path from now on
             return;
         }
+        ErrorResponses.send(ctx.response(), RequestIds.from(ctx.request().getHeader(ExchangeKeys.REQUEST_ID_HEADER)),
+                ErrorCode.SHUTTING_DOWN, "The gateway is shutting down; retry the request.");
+    }
+
+    /** Counts a request as accepted if this consumer takes requests (checked after counting, for the reloader). */
+    private boolean admit() {
+        pending.incrementAndGet();
+        if (isSuspendingOrSuspended() || !isRunAllowed()) {
+            pending.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    /** Routes an admitted request. */
+    private void serve(RoutingContext ctx) {
+        String requestId = RequestIds.from(ctx.request().getHeader(ExchangeKeys.REQUEST_ID_HEADER));
         if (!limiter.tryAcquire()) {
+            pending.decrementAndGet();
             ErrorResponses.send(ctx.response(), requestId, ErrorCode.OVERLOADED,
                     "The gateway is at its limit of " + limiter.limit() + " requests in flight; retry shortly.");
             return;
@@ -55,6 +139,7 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
         processHttpRequest(exchange, ctx).onComplete(read -> {
             if (read.failed()) {
                 limiter.release();
+                pending.decrementAndGet();
                 releaseExchange(exchange, false);
                 ctx.fail(read.cause());
                 return;
@@ -94,6 +179,7 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
             limiter.release();
             doneUoW(exchange);
             releaseExchange(exchange, false);
+            pending.decrementAndGet(); // last: the reloader may remove the route once this is 0
         }
     }
 }

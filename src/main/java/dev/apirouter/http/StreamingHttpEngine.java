@@ -1,8 +1,10 @@
 package dev.apirouter.http;
 
+import org.apache.camel.Consumer;
 import org.apache.camel.Processor;
 import org.apache.camel.component.platform.http.PlatformHttpEndpoint;
 import org.apache.camel.component.platform.http.spi.PlatformHttpConsumer;
+import org.apache.camel.component.platform.http.spi.PlatformHttpConsumerAware;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpEngine;
 
 /**
@@ -14,6 +16,7 @@ public final class StreamingHttpEngine extends VertxPlatformHttpEngine {
     private final String routerName;
     private final InflightLimiter limiter;
     private final RequestObserver observer;
+    private final ConsumerHandover handover = new ConsumerHandover();
 
     public StreamingHttpEngine(String routerName, InflightLimiter limiter, RequestObserver observer) {
         this.routerName = routerName;
@@ -23,6 +26,16 @@ public final class StreamingHttpEngine extends VertxPlatformHttpEngine {
 
     @Override
     public PlatformHttpConsumer createConsumer(PlatformHttpEndpoint endpoint, Processor processor) {
-        return new StreamingHttpConsumer(endpoint, processor, getHandlers(), routerName, limiter, observer);
+        return new StreamingHttpConsumer(endpoint, processor, getHandlers(), routerName, limiter, handover, observer);
+    }
+
+    /**
+     * Requests accepted by a route's platform-http consumer and not answered yet (streams included); 0 for any other
+     * consumer. The route reloader removes a retired route once this and the route's in-flight count are 0.
+     */
+    public static int pendingRequests(Consumer routeConsumer) {
+        Consumer consumer = routeConsumer instanceof PlatformHttpConsumerAware aware
+                ? aware.getPlatformHttpConsumer() : routeConsumer;
+        return consumer instanceof StreamingHttpConsumer streaming ? streaming.pending() : 0;
     }
 }

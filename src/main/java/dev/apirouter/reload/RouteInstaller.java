@@ -1,0 +1,613 @@
+package dev.apirouter.reload;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import dev.apirouter.http.StreamingHttpEngine;
+import dev.apirouter.reload.RouteFileError.Kind;
+import org.apache.camel.CamelContext;
+import org.apache.camel.FailedToCreateRouteException;
+import org.apache.camel.Route;
+import org.apache.camel.RoutesBuilder;
+import org.apache.camel.ServiceStatus;
+import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.builder.RouteConfigurationBuilder;
+import org.apache.camel.component.platform.http.PlatformHttpEndpoint;
+import org.apache.camel.model.Model;
+import org.apache.camel.model.ProcessorDefinition;
+import org.apache.camel.model.RouteDefinition;
+import org.apache.camel.model.RoutesDefinition;
+import org.apache.camel.spi.RoutesBuilderLoader;
+import org.apache.camel.support.CamelContextHelper;
+import org.apache.camel.support.PluginHelper;
+import org.apache.camel.support.ResourceHelper;
+import org.apache.camel.support.service.ServiceHelper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.snakeyaml.engine.v2.exceptions.Mark;
+import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
+
+/**
+ * Installs one route file's routes into the running CamelContext as a new generation, beside the previous one, and
+ * retires the previous one without cutting anything short. Not thread-safe: the reloader calls it from one thread.
+ * <ol>
+ * <li>Parse the YAML (syntax errors and unknown DSL keys, with line and column).</li>
+ * <li>Check route ids: unique in the file, not used by another file or a built-in (Java DSL) route.</li>
+ * <li>Create the routes under internal ids (the YAML id for a file's first generation, {@code id#N} after), not
+ * started: Camel resolves every endpoint and bean here, so an unknown component or bean fails now.</li>
+ * <li>Check HTTP paths: no two files serve the same path and method.</li>
+ * <li>Start them. Their platform-http consumers join the old ones on the same endpoints and take the new requests
+ * over at once (see {@code ConsumerHandover}); routes on other endpoints ({@code direct:}...) are switched stop
+ * then start, as such endpoints take one consumer.</li>
+ * <li>Retire the old generation: suspend its consumers only (no new requests reach it; requests already routed to
+ * its Vert.x routes are handed to the new one) and remove each old route once the requests it accepted are
+ * answered, streams included, bounded by {@link #DRAIN_LIMIT}.</li>
+ * </ol>
+ * Any failure before the last step removes what was created and restarts what was stopped: the previous routes
+ * keep serving.
+ */
+final class RouteInstaller {
+    static final String PROPERTY_ROUTE_ID = "apirouter.route-id";
+    static final String PROPERTY_FILE = "apirouter.route-file";
+    static final String PROPERTY_GENERATION = "apirouter.route-generation";
+    static final String GENERATION_SEPARATOR = "#";
+    /** An old generation still busy after this is removed anyway. */
+    static final Duration DRAIN_LIMIT = Duration.ofMinutes(10);
+    /** How long an old non-HTTP route (e.g. {@code direct:}) may take to finish its exchanges before the switch. */
+    static final Duration EXCLUSIVE_STOP_TIMEOUT = Duration.ofSeconds(10);
+
+    private static final Logger LOG = LoggerFactory.getLogger(RouteInstaller.class);
+    private static final Pattern FAILED_AT = Pattern.compile("at: >>> (.*?) <<< in route");
+    private static final Pattern LINE_COLUMN = Pattern.compile("line (\\d+), column (\\d+)");
+
+    /** One route of an installed generation. */
+    record InstalledRoute(String publicId, String routeId, int line, HttpPath http) {
+    }
+
+    /** What a file has running now. */
+    record Generation(String file, int number, List<InstalledRoute> routes) {
+        List<String> publicIds() {
+            return routes.stream().map(InstalledRoute::publicId).toList();
+        }
+    }
+
+    private record Retiring(String routeId, String publicId, String file, int generation, Instant deadline,
+                            Instant[] idleSince) {
+    }
+
+    private final CamelContext context;
+    private final Model model;
+    private final Map<String, Generation> installed = new LinkedHashMap<>();
+    private final Map<String, Integer> lastGeneration = new HashMap<>();
+    private final List<Retiring> retiring = new ArrayList<>();
+    /** {@code retiring.size()}, readable from any thread (status requests). */
+    private volatile int retiringCount;
+
+    RouteInstaller(CamelContext context) {
+        this.context = context;
+        this.model = context.getCamelContextExtension().getContextPlugin(Model.class);
+        // line numbers on every step, for the position of a failed step
+        context.setSourceLocationEnabled(true);
+    }
+
+    Optional<Generation> installed(String file) {
+        return Optional.ofNullable(installed.get(file));
+    }
+
+    int retiringCount() {
+        return retiringCount;
+    }
+
+    /**
+     * Makes {@code content} the running version of {@code file}. On failure nothing has changed and the previous
+     * generation (if any) keeps serving. The routes of the files in {@code leaving} (removed in the same change, to
+     * be retired right after) do not count as taken ids and paths, so a renamed file takes over without a gap.
+     */
+    Generation install(String file, String location, byte[] content, Set<String> leaving) throws RouteFileError {
+        if (content.length > RouteDirectory.MAX_FILE_BYTES) {
+            throw new RouteFileError(file, 0, 0, "the file is larger than " + RouteDirectory.MAX_FILE_BYTES
+                    + " bytes", Kind.INVALID);
+        }
+        if (new String(content, java.nio.charset.StandardCharsets.UTF_8).isBlank()) {
+            // most likely caught while being rewritten; removing routes is done by removing the file
+            throw new RouteFileError(file, 0, 0, "the file is empty (delete the file to remove its routes)",
+                    Kind.INVALID);
+        }
+        List<RouteDefinition> definitions = parse(file, location, content);
+        Generation old = installed.get(file);
+        List<String> publicIds = publicIds(file, definitions, leaving);
+        int number = nextFreeGeneration(file, publicIds);
+
+        List<Boolean> autoStartup = new ArrayList<>();
+        for (int i = 0; i < definitions.size(); i++) {
+            RouteDefinition definition = definitions.get(i);
+            autoStartup.add(autoStartup(definition));
+            definition.setId(routeId(publicIds.get(i), number));
+            definition.setAutoStartup("false");
+            definition.routeProperty(PROPERTY_ROUTE_ID, publicIds.get(i));
+            definition.routeProperty(PROPERTY_FILE, file);
+            definition.routeProperty(PROPERTY_GENERATION, Integer.toString(number));
+            if (definition.getGroup() == null) {
+                definition.setGroup(file);
+            }
+        }
+        try {
+            model.addRouteDefinitions(definitions);
+        } catch (Exception e) {
+            discard(definitions);
+            throw creationError(file, definitions, publicIds, e);
+        }
+        List<InstalledRoute> routes = new ArrayList<>();
+        for (int i = 0; i < definitions.size(); i++) {
+            RouteDefinition definition = definitions.get(i);
+            Route route = context.getRoute(definition.getId());
+            HttpPath http = route != null && route.getEndpoint() instanceof PlatformHttpEndpoint endpoint
+                    ? HttpPath.of(endpoint) : null;
+            routes.add(new InstalledRoute(publicIds.get(i), definition.getId(), line(definition), http));
+        }
+        try {
+            checkPaths(file, old, routes, leaving);
+        } catch (RouteFileError e) {
+            discard(definitions);
+            throw e;
+        }
+
+        List<String> stoppedOld = old == null ? List.of() : stopExclusiveConsumers(old);
+        for (int i = 0; i < routes.size(); i++) {
+            if (!autoStartup.get(i)) {
+                continue;
+            }
+            InstalledRoute route = routes.get(i);
+            try {
+                context.getRouteController().startRoute(route.routeId());
+                if (context.getRouteController().getRouteStatus(route.routeId()) != ServiceStatus.Started) {
+                    throw new IllegalStateException("the route did not start");
+                }
+            } catch (Exception e) {
+                discard(definitions);
+                restart(stoppedOld);
+                throw new RouteFileError(file, route.line(), 0, "route '" + route.publicId() + "' failed to start: "
+                        + rootMessage(e), Kind.CONFLICT);
+            }
+        }
+        Generation generation = new Generation(file, number, List.copyOf(routes));
+        installed.put(file, generation);
+        lastGeneration.put(file, number);
+        if (old != null) {
+            retire(old);
+        }
+        return generation;
+    }
+
+    /** Retires the file's routes; they finish what they accepted. Returns the generation removed, if any. */
+    Optional<Generation> remove(String file) {
+        Generation old = installed.remove(file);
+        if (old != null) {
+            stopExclusiveConsumers(old);
+            retire(old);
+        }
+        return Optional.ofNullable(old);
+    }
+
+    /**
+     * Removes the retired routes whose accepted requests are all answered (seen idle on two calls in a row, so a
+     * response being written is not cut), or that are past {@link #DRAIN_LIMIT}.
+     */
+    void drain(Instant now) {
+        for (Iterator<Retiring> it = retiring.iterator(); it.hasNext(); ) {
+            Retiring r = it.next();
+            Route route = context.getRoute(r.routeId());
+            if (route == null) {
+                it.remove();
+                retiringCount = retiring.size();
+                continue;
+            }
+            int busy = StreamingHttpEngine.pendingRequests(route.getConsumer())
+                    + context.getInflightRepository().size(r.routeId());
+            boolean overdue = now.isAfter(r.deadline());
+            if (busy > 0 && !overdue) {
+                r.idleSince()[0] = null;
+                continue;
+            }
+            if (busy == 0 && r.idleSince()[0] == null) {
+                r.idleSince()[0] = now;
+                continue;
+            }
+            if (busy > 0) {
+                LOG.warn("Route {} of {} (generation {}) still has {} requests in flight after {}; removing it anyway",
+                        r.publicId(), r.file(), r.generation(), busy, DRAIN_LIMIT);
+            }
+            removeRoute(r.routeId());
+            it.remove();
+            retiringCount = retiring.size();
+            LOG.debug("Route {} of {} (generation {}) removed", r.publicId(), r.file(), r.generation());
+            if (retiring.stream().noneMatch(o -> o.file().equals(r.file()) && o.generation() == r.generation())) {
+                LOG.info("Generation {} of {} removed: the requests it had accepted are done", r.generation(),
+                        r.file());
+            }
+        }
+    }
+
+    // --- parsing
+
+    private List<RouteDefinition> parse(String file, String location, byte[] content) throws RouteFileError {
+        RoutesBuilder builder;
+        RoutesDefinition routes;
+        try {
+            RoutesBuilderLoader loader = PluginHelper.getRoutesLoader(context).getRoutesLoader("yaml");
+            builder = loader.loadRoutesBuilder(ResourceHelper.fromBytes(location, content));
+            if (!(builder instanceof RouteBuilder routeBuilder)) {
+                throw new RouteFileError(file, 0, 0, "not a YAML route file", Kind.INVALID);
+            }
+            routes = routeBuilder.configureRoutes(context);
+            boolean configurations = false;
+            if (builder instanceof RouteConfigurationBuilder configurationBuilder) {
+                configurationBuilder.configuration();
+                configurations = !configurationBuilder.getRouteConfigurationCollection().getRouteConfigurations()
+                        .isEmpty();
+            }
+            if (configurations || !routeBuilder.getRestCollection().getRests().isEmpty()
+                    || !routeBuilder.getRouteTemplateCollection().getRouteTemplates().isEmpty()
+                    || !routeBuilder.getTemplatedRouteCollection().getTemplatedRoutes().isEmpty()) {
+                throw new RouteFileError(file, 0, 0, "route files hold routes only ('- route:' or '- from:'); rest, "
+                        + "routeConfiguration, routeTemplate and templatedRoute are not supported here", Kind.INVALID);
+            }
+        } catch (RouteFileError e) {
+            throw e;
+        } catch (Exception e) {
+            throw parseError(file, e);
+        }
+        List<RouteDefinition> definitions = new ArrayList<>(routes.getRoutes());
+        for (RouteDefinition definition : definitions) {
+            if (definition.getInput() == null || definition.getInput().getEndpointUri() == null
+                    && definition.getInput().getUri() == null) {
+                throw new RouteFileError(file, line(definition), 0, "a route has no 'from'", Kind.INVALID);
+            }
+        }
+        return definitions;
+    }
+
+    static RouteFileError parseError(String file, Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof MarkedYamlEngineException marked) {
+                Optional<Mark> mark = marked.getProblemMark().or(marked::getContextMark);
+                String problem = marked.getProblem() != null ? marked.getProblem() : firstLine(marked.getMessage());
+                String context = marked.getContext();
+                if (context != null && marked.getContextMark().isPresent() && marked.getProblemMark().isPresent()) {
+                    Mark start = marked.getContextMark().get();
+                    context += " (from line " + (start.getLine() + 1) + ", column " + (start.getColumn() + 1) + ")";
+                }
+                String reason = context != null ? context + ": " + problem : problem;
+                return new RouteFileError(file, mark.map(m -> m.getLine() + 1).orElse(0),
+                        mark.map(m -> m.getColumn() + 1).orElse(0), reason, Kind.INVALID);
+            }
+        }
+        String message = rootMessage(e);
+        Matcher m = LINE_COLUMN.matcher(String.valueOf(e.getMessage()));
+        if (m.find()) {
+            return new RouteFileError(file, Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
+                    firstLine(e.getMessage()), Kind.INVALID);
+        }
+        return new RouteFileError(file, 0, 0, message, Kind.INVALID);
+    }
+
+    // --- ids
+
+    private List<String> publicIds(String file, List<RouteDefinition> definitions, Set<String> leaving)
+            throws RouteFileError {
+        String stem = file.substring(0, file.length() - RouteDirectory.EXTENSION.length());
+        Map<String, RouteDefinition> seen = new HashMap<>();
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < definitions.size(); i++) {
+            RouteDefinition definition = definitions.get(i);
+            String id = definition.getId() != null ? definition.getId() : stem + "-" + (i + 1);
+            RouteDefinition twin = seen.put(id, definition);
+            if (twin != null) {
+                throw new RouteFileError(file, line(definition), 0, "duplicate route id '" + id
+                        + "' (also at line " + line(twin) + ")", Kind.INVALID);
+            }
+            for (Generation other : installed.values()) {
+                if (!other.file().equals(file) && !leaving.contains(other.file()) && other.publicIds().contains(id)) {
+                    throw new RouteFileError(file, line(definition), 0, "duplicate route id '" + id
+                            + "': a route of " + other.file() + " already has it", Kind.CONFLICT);
+                }
+            }
+            if (isBuiltIn(id)) {
+                throw new RouteFileError(file, line(definition), 0, "duplicate route id '" + id
+                        + "': a built-in route already has it", Kind.CONFLICT);
+            }
+            ids.add(id);
+        }
+        return ids;
+    }
+
+    /** A route that no route file made (the Java DSL steps), with this id. */
+    private boolean isBuiltIn(String id) {
+        Route route = context.getRoute(id);
+        return route != null && !isManaged(route.getRouteId());
+    }
+
+    private boolean isManaged(String routeId) {
+        for (Generation g : installed.values()) {
+            for (InstalledRoute r : g.routes()) {
+                if (r.routeId().equals(routeId)) {
+                    return true;
+                }
+            }
+        }
+        return retiring.stream().anyMatch(r -> r.routeId().equals(routeId));
+    }
+
+    private int nextFreeGeneration(String file, List<String> publicIds) {
+        int number = lastGeneration.getOrDefault(file, 0) + 1;
+        while (true) {
+            boolean free = true;
+            for (String id : publicIds) {
+                String routeId = routeId(id, number);
+                if (context.getRoute(routeId) != null || model.getRouteDefinition(routeId) != null) {
+                    free = false;
+                    break;
+                }
+            }
+            if (free) {
+                return number;
+            }
+            number++;
+        }
+    }
+
+    static String routeId(String publicId, int generation) {
+        return generation == 1 ? publicId : publicId + GENERATION_SEPARATOR + generation;
+    }
+
+    private boolean autoStartup(RouteDefinition definition) {
+        if (definition.getAutoStartup() == null) {
+            return true;
+        }
+        Boolean value = CamelContextHelper.parseBoolean(context, definition.getAutoStartup());
+        return value == null || value;
+    }
+
+    // --- paths
+
+    /** The HTTP path and methods of a platform-http route, for clash detection. */
+    record HttpPath(String path, boolean prefix, Set<String> methods) {
+        private static final Pattern PARAMETER = Pattern.compile("\\{[^/}]*}");
+
+        static HttpPath of(PlatformHttpEndpoint endpoint) {
+            Set<String> methods = new TreeSet<>();
+            if (endpoint.getHttpMethodRestrict() != null) {
+                for (String m : endpoint.getHttpMethodRestrict().split(",")) {
+                    if (!m.isBlank()) {
+                        methods.add(m.trim().toUpperCase(Locale.ROOT));
+                    }
+                }
+            }
+            return new HttpPath(endpoint.getPath(), endpoint.isMatchOnUriPrefix(), methods);
+        }
+
+        boolean clashesWith(HttpPath other) {
+            if (prefix != other.prefix || !PARAMETER.matcher(path).replaceAll("{}")
+                    .equals(PARAMETER.matcher(other.path).replaceAll("{}"))) {
+                return false;
+            }
+            if (methods.isEmpty() || other.methods.isEmpty()) {
+                return true;
+            }
+            return methods.stream().anyMatch(other.methods::contains);
+        }
+
+        String describe() {
+            return (methods.isEmpty() ? "any method" : String.join(",", methods)) + " " + path + (prefix ? "*" : "");
+        }
+    }
+
+    private void checkPaths(String file, Generation old, List<InstalledRoute> routes, Set<String> leaving)
+            throws RouteFileError {
+        Set<String> notCounted = new LinkedHashSet<>();
+        routes.forEach(r -> notCounted.add(r.routeId()));
+        if (old != null) {
+            old.routes().forEach(r -> notCounted.add(r.routeId()));
+        }
+        retiring.forEach(r -> notCounted.add(r.routeId()));
+        for (String gone : leaving) {
+            installed(gone).ifPresent(g -> g.routes().forEach(r -> notCounted.add(r.routeId())));
+        }
+        for (int i = 0; i < routes.size(); i++) {
+            InstalledRoute route = routes.get(i);
+            if (route.http() == null) {
+                continue;
+            }
+            for (int j = 0; j < i; j++) {
+                InstalledRoute before = routes.get(j);
+                if (before.http() != null && before.http().clashesWith(route.http())) {
+                    throw new RouteFileError(file, route.line(), 0, "path clash: route '" + route.publicId()
+                            + "' and route '" + before.publicId() + "' (line " + before.line() + ") both serve "
+                            + route.http().describe(), Kind.INVALID);
+                }
+            }
+            for (Route other : context.getRoutes()) {
+                if (notCounted.contains(other.getRouteId())
+                        || !(other.getEndpoint() instanceof PlatformHttpEndpoint endpoint)
+                        || !HttpPath.of(endpoint).clashesWith(route.http())) {
+                    continue;
+                }
+                throw new RouteFileError(file, route.line(), 0, "path clash: route '" + route.publicId() + "' serves "
+                        + route.http().describe() + ", already served by " + owner(other.getRouteId()), Kind.CONFLICT);
+            }
+        }
+    }
+
+    private String owner(String routeId) {
+        for (Generation g : installed.values()) {
+            for (InstalledRoute r : g.routes()) {
+                if (r.routeId().equals(routeId)) {
+                    return "route '" + r.publicId() + "' of " + g.file();
+                }
+            }
+        }
+        return "built-in route '" + routeId + "'";
+    }
+
+    // --- lifecycle
+
+    /** Stops the old generation's started routes whose endpoint takes a single consumer (not platform-http). */
+    private List<String> stopExclusiveConsumers(Generation old) {
+        List<String> stopped = new ArrayList<>();
+        for (InstalledRoute r : old.routes()) {
+            if (r.http() != null || context.getRouteController().getRouteStatus(r.routeId()) != ServiceStatus.Started) {
+                continue;
+            }
+            try {
+                boolean graceful = context.getRouteController().stopRoute(r.routeId(),
+                        EXCLUSIVE_STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS, false);
+                if (!graceful) {
+                    LOG.warn("Route {} of {} had exchanges in flight after {}; stopped anyway", r.publicId(),
+                            old.file(), EXCLUSIVE_STOP_TIMEOUT);
+                }
+                stopped.add(r.routeId());
+            } catch (Exception e) {
+                LOG.warn("Stopping route {} of {} failed: {}", r.publicId(), old.file(), rootMessage(e));
+            }
+        }
+        return stopped;
+    }
+
+    private void restart(List<String> routeIds) {
+        for (String id : routeIds) {
+            try {
+                context.getRouteController().startRoute(id);
+            } catch (Exception e) {
+                LOG.error("Restarting route {} after a failed reload failed: {}", id, rootMessage(e));
+            }
+        }
+    }
+
+    /**
+     * Suspends the generation's consumers (nothing new reaches it; stopping them would stop the routes' processors
+     * under the requests in flight) and queues its routes for removal when idle.
+     */
+    private void retire(Generation old) {
+        Instant deadline = Instant.now().plus(DRAIN_LIMIT);
+        for (InstalledRoute r : old.routes()) {
+            Route route = context.getRoute(r.routeId());
+            if (route == null) {
+                continue;
+            }
+            try {
+                ServiceHelper.suspendService(route.getConsumer());
+            } catch (RuntimeException e) {
+                LOG.warn("Suspending the consumer of route {} of {} failed: {}", r.publicId(), old.file(),
+                        rootMessage(e));
+            }
+            retiring.add(new Retiring(r.routeId(), r.publicId(), old.file(), old.number(), deadline, new Instant[1]));
+        }
+        retiringCount = retiring.size();
+    }
+
+    /** Removes routes that were created for a generation that is not going to run. */
+    private void discard(List<RouteDefinition> definitions) {
+        for (RouteDefinition definition : definitions) {
+            String id = definition.getId();
+            try {
+                removeRoute(id);
+                RouteDefinition left = model.getRouteDefinition(id);
+                if (left != null) {
+                    model.removeRouteDefinition(left);
+                }
+            } catch (Exception e) {
+                LOG.warn("Removing route {} after a failed reload failed: {}", id, rootMessage(e));
+            }
+        }
+    }
+
+    private void removeRoute(String routeId) {
+        try {
+            if (context.getRoute(routeId) != null) {
+                context.getRouteController().stopRoute(routeId, 1, TimeUnit.SECONDS, false);
+                context.removeRoute(routeId);
+            }
+            RouteDefinition left = model.getRouteDefinition(routeId);
+            if (left != null) {
+                model.removeRouteDefinition(left);
+            }
+        } catch (Exception e) {
+            LOG.warn("Removing route {} failed: {}", routeId, rootMessage(e));
+        }
+    }
+
+    // --- error positions
+
+    private RouteFileError creationError(String file, List<RouteDefinition> definitions, List<String> publicIds,
+                                         Exception e) {
+        String routeId = e instanceof FailedToCreateRouteException failed ? failed.getRouteId() : null;
+        int index = 0;
+        for (int i = 0; i < definitions.size(); i++) {
+            if (definitions.get(i).getId().equals(routeId)) {
+                index = i;
+            }
+        }
+        RouteDefinition definition = definitions.isEmpty() ? null : definitions.get(index);
+        int line = definition == null ? 0 : line(definition);
+        String at = null;
+        Matcher m = FAILED_AT.matcher(String.valueOf(e.getMessage()));
+        if (m.find()) {
+            at = m.group(1);
+            ProcessorDefinition<?> node = definition == null ? null : find(definition, at);
+            if (node != null && node.getLineNumber() > 0) {
+                line = node.getLineNumber();
+            }
+        }
+        String route = publicIds.isEmpty() ? "" : "route '" + publicIds.get(index) + "'";
+        return new RouteFileError(file, line, 0, route + (at != null ? " at " + at : "") + ": " + rootMessage(e),
+                Kind.INVALID);
+    }
+
+    private static ProcessorDefinition<?> find(ProcessorDefinition<?> node, String text) {
+        if (text.equals(node.toString()) || text.equals(node.getLabel())) {
+            return node;
+        }
+        for (ProcessorDefinition<?> child : node.getOutputs()) {
+            ProcessorDefinition<?> found = find(child, text);
+            if (found != null) {
+                return found;
+            }
+        }
+        return null;
+    }
+
+    private static int line(RouteDefinition definition) {
+        return Math.max(definition.getLineNumber(), 0);
+    }
+
+    static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String message = root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName();
+        return RouteFileError.oneLine(message);
+    }
+
+    private static String firstLine(String text) {
+        if (text == null) {
+            return "unknown error";
+        }
+        int nl = text.indexOf('\n');
+        return (nl < 0 ? text : text.substring(0, nl)).trim();
+    }
+}
