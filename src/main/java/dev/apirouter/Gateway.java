@@ -151,6 +151,10 @@ final class Gateway {
             ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(policyStatus.json());
         });
         if (metrics != null) {
+            metrics.counter("api_router_route_reloads", "Route files (re)loaded since start",
+                    () -> routeReloader.status().reloads());
+            metrics.counter("api_router_route_reload_failures", "Route files rejected (the previous routes kept serving)",
+                    () -> routeReloader.status().failures());
             server.statusEndpoint(GatewayHttpServer.METRICS_PATH, ctx -> ctx.response()
                     .putHeader(HttpHeaders.CONTENT_TYPE, GatewayMetrics.CONTENT_TYPE).end(metrics.scrape()));
         }

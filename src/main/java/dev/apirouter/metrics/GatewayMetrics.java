@@ -94,10 +94,9 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver {
                 .description(description).register(registry);
     }
 
-    /** Counts spans dropped by the tracer's bounded queue, read from {@code dropped} at scrape time. */
-    public void countDroppedSpans(LongSupplier dropped) {
-        FunctionCounter.builder("api_router_spans_dropped", dropped, LongSupplier::getAsLong)
-                .description("Spans dropped because the export queue was full").register(registry);
+    /** A counter kept elsewhere (spans dropped, route reloads...), read at scrape time; {@code _total} is added. */
+    public void counter(String name, String description, LongSupplier count) {
+        FunctionCounter.builder(name, count, LongSupplier::getAsLong).description(description).register(registry);
     }
 
     /** The Prometheus text exposition of every metric. */
