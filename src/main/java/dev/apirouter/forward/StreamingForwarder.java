@@ -192,9 +192,16 @@ public final class StreamingForwarder implements AutoCloseable {
             downstream.putHeader(ExchangeKeys.REQUEST_ID_HEADER, request.requestId());
             lastDataNanos = System.nanoTime();
             armIdleTimer(request.timeouts().idle().toMillis());
+            ForwardRequest.Observer observer = request.observer();
+            if (observer != null) {
+                observer.onResponse(backend, status, response.getHeader(HttpHeaders.CONTENT_TYPE));
+            }
             response.handler(chunk -> {
                 lastDataNanos = System.nanoTime();
                 downstream.write(chunk);
+                if (observer != null) {
+                    observer.onChunk(chunk);
+                }
                 if (downstream.writeQueueFull()) {
                     response.pause();
                     downstream.drainHandler(v -> response.resume());
