@@ -119,6 +119,7 @@ final class SpanPipeline implements SpanProcessor {
         public CompletableResultCode export(Collection<SpanData> spans) {
             int n = spans.size();
             queued.addAndGet(-n);
+            long t0 = System.nanoTime();
             CompletableResultCode result;
             try {
                 result = delegate.export(spans);
@@ -126,11 +127,11 @@ final class SpanPipeline implements SpanProcessor {
                 result = CompletableResultCode.ofExceptionalFailure(e);
             }
             CompletableResultCode done = result;
-            done.whenComplete(() -> record(n, done));
+            done.whenComplete(() -> record(n, done, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)));
             return done;
         }
 
-        private void record(int n, CompletableResultCode result) {
+        private void record(int n, CompletableResultCode result, long ms) {
             if (result.isSuccess()) {
                 exported.add(n);
                 if (failing.compareAndSet(true, false)) {
@@ -140,8 +141,8 @@ final class SpanPipeline implements SpanProcessor {
                 failed.add(n);
                 if (failing.compareAndSet(false, true)) {
                     Throwable cause = result.getFailureThrowable();
-                    LOG.warn("Span export to {} failed: {}; spans are dropped (and counted) until it works again", target,
-                            cause != null ? Telemetry.describe(cause) : "the collector did not accept them");
+                    LOG.warn("Span export to {} failed after {} ms: {}; spans are dropped (and counted) until it works again",
+                            target, ms, cause != null ? Telemetry.describe(cause) : "the collector did not accept them");
                 }
             }
         }
