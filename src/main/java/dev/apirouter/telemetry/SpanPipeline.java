@@ -36,6 +36,7 @@ final class SpanPipeline implements SpanProcessor {
     private final LongAdder failed = new LongAdder();
     private final AtomicBoolean failing = new AtomicBoolean();
     private final String target;
+    private final long exportTimeoutMs;
 
     /**
      * @param exporter      the OTLP exporter, already bounded by its own connect and export timeouts
@@ -45,6 +46,7 @@ final class SpanPipeline implements SpanProcessor {
                  long exportTimeoutMs) {
         this.maxQueued = maxQueued;
         this.target = target;
+        this.exportTimeoutMs = exportTimeoutMs;
         this.batch = BatchSpanProcessor.builder(new Counting(exporter))
                 .setMaxQueueSize(maxQueued + batchSize)
                 .setMaxExportBatchSize(batchSize)
@@ -67,6 +69,11 @@ final class SpanPipeline implements SpanProcessor {
 
     int queued() {
         return queued.get();
+    }
+
+    /** The collector is known to be unreachable (and that was logged): the first failed export logs nothing more. */
+    void knownFailing() {
+        failing.set(true);
     }
 
     @Override
@@ -141,8 +148,10 @@ final class SpanPipeline implements SpanProcessor {
                 failed.add(n);
                 if (failing.compareAndSet(false, true)) {
                     Throwable cause = result.getFailureThrowable();
+                    String why = ms >= exportTimeoutMs * 9 / 10 ? "no answer within the export timeout of " + exportTimeoutMs + " ms"
+                            : cause != null ? Telemetry.describe(cause) : "the collector did not accept them";
                     LOG.warn("Span export to {} failed after {} ms: {}; spans are dropped (and counted) until it works again",
-                            target, ms, cause != null ? Telemetry.describe(cause) : "the collector did not accept them");
+                            target, ms, why);
                 }
             }
         }

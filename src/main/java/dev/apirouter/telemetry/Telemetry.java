@@ -13,6 +13,7 @@ import dev.apirouter.config.Settings;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.metrics.MeterProvider;
+import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.propagation.ContextPropagators;
 import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
@@ -119,6 +120,11 @@ public final class Telemetry {
         return enabled() ? new UpstreamTracing(tracer) : UpstreamTracing.OFF;
     }
 
+    /** The tracer spans are made with (a no-op until the SDK is ready); for tests. */
+    Tracer upstreamTracer() {
+        return tracer;
+    }
+
     /** Builds the SDK on a daemon thread; returns at once. */
     public void startInBackground() {
         if (!(resolution instanceof OtlpSettings.On on)) {
@@ -162,7 +168,9 @@ public final class Telemetry {
         } finally {
             settled.countDown();
         }
-        probe(settings);
+        if (!probe(settings)) {
+            pipeline.knownFailing();
+        }
     }
 
     static SpanExporter exporter(OtlpSettings settings) {
@@ -188,13 +196,16 @@ public final class Telemetry {
 
     /**
      * Tells at start-up, not at the first failed export, when the collector cannot be reached: one WARN naming the
-     * cause. Tracing stays on (the collector may come up later); spans are dropped and counted meanwhile.
+     * cause (the failed exports that follow log nothing more). Tracing stays on (the collector may come up later);
+     * spans are dropped and counted meanwhile. A collector that accepts and never answers passes this probe; its
+     * first export then fails after the export timeout, with one WARN.
      */
-    private static void probe(OtlpSettings settings) {
+    private static boolean probe(OtlpSettings settings) {
         URI endpoint = settings.endpoint();
         int port = endpoint.getPort() > 0 ? endpoint.getPort() : "https".equalsIgnoreCase(endpoint.getScheme()) ? 443 : 80;
         try (Socket socket = new Socket()) {
             socket.connect(new InetSocketAddress(endpoint.getHost(), port), (int) settings.connectTimeout().toMillis());
+            return true;
         } catch (UnknownHostException e) {
             LOG.warn("OTLP collector host '{}' does not resolve; spans are dropped (and counted) until it does",
                     endpoint.getHost());
@@ -202,6 +213,7 @@ public final class Telemetry {
             LOG.warn("OTLP collector {}:{} cannot be reached: {}; spans are dropped (and counted) until it can",
                     endpoint.getHost(), port, describe(e));
         }
+        return false;
     }
 
     /** Waits (bounded) until the SDK is built or has failed; for tests and benchmarks. */
