@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.apirouter.config.Settings;
 import dev.apirouter.forward.BackendDispatchProcessor;
@@ -110,7 +111,8 @@ final class Gateway {
                         BackendHealth.ALWAYS_HEALTHY, new BackendDispatchProcessor(forwarder, telemetry.upstream())));
         long camelStage = System.nanoTime();
         CountDownLatch cleanedUp = new CountDownLatch(1);
-        holdJvmUntil(cleanedUp, settings.shutdownGrace().plus(CLEANUP_BUDGET));
+        AtomicBoolean started = new AtomicBoolean();
+        holdJvmUntil(cleanedUp, settings.shutdownGrace().plus(CLEANUP_BUDGET), started::get);
         camel.addMainListener(new MainListenerSupport() {
             @Override
             public void beforeConfigure(BaseMainSupport main) {
@@ -120,6 +122,7 @@ final class Gateway {
 
             @Override
             public void afterStart(BaseMainSupport main) {
+                started.set(true);
                 LOG.info("Routes started ({} ms); api-router ready to serve on port {} ({} ms since start)",
                         millisSince(camelStage), port, millisSince(startNanos));
             }
@@ -155,11 +158,16 @@ final class Gateway {
 
     /**
      * On SIGTERM the JVM halts as soon as its shutdown hooks return; Camel's returns once the context has stopped,
-     * before our clean-up has run. This hook holds the JVM until the clean-up is done, at most {@code max}.
+     * before our clean-up has run. This hook holds the JVM until the clean-up is done, at most {@code max} — and not
+     * at all when the routes had not started yet (a SIGTERM during start-up: nothing to drain, exit now).
      */
-    private static void holdJvmUntil(CountDownLatch done, Duration max) {
+    private static void holdJvmUntil(CountDownLatch done, Duration max, java.util.function.BooleanSupplier started) {
         Thread hook = new Thread(() -> {
             try {
+                if (!started.getAsBoolean()) {
+                    LOG.info("Stopped during start-up");
+                    return;
+                }
                 done.await(max.toMillis(), TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -73,6 +73,7 @@ class StartupMatrixIT {
     record Store(String name, Map<String, String> env, boolean etcd) {
     }
 
+    /** {@code readyMs}: when readyz was seen 200 (from process start), -1 if it was not. */
     record Result(String name, long firstLineMs, long healthzMs, int readyz, long readyMs, String store, int served,
                   long exitMs, List<String> failures, String output) {
     }
@@ -205,9 +206,17 @@ class StartupMatrixIT {
             if (healthz < 0 || healthz > HEALTHZ_MS) {
                 failures.add("healthz 200 after " + healthz + " ms (bound " + HEALTHZ_MS + ")");
             }
-            long r = gw.awaitStatus("/v1/status/readyz", 200, Duration.ofSeconds(store.etcd() ? 8 : 20));
-            readyMs = r < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(r);
+            // readiness is judged once the routes run (their start-up is Camel's, slow on a loaded machine): from
+            // then on readyz says only whether a policy is loaded
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             HttpResponse<String> readyz = get(gw, "/v1/status/readyz");
+            while (!readyz.body().contains("{\"name\":\"camel-routes\",\"status\":\"UP\"}") && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+                readyz = get(gw, "/v1/status/readyz");
+            }
+            if (readyz.statusCode() == 200) {
+                readyMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - gw.startNanos());
+            }
             ready = readyz.statusCode();
             storeKind = readyz.body().contains("\"store\":\"etcd") ? "etcd" : readyz.body().contains("\"store\":\"file") ? "file"
                     : "?";
@@ -221,7 +230,7 @@ class StartupMatrixIT {
             if (ready == 200 && served != 200) {
                 failures.add("readyz 200 but the request got " + served + ": " + chat.body());
             }
-            if (ready != 200 && !(ready == 503 && served == 503 && chat.body().contains("no_policy"))) {
+            if (ready != 200 && (served == 200 || (storeKind.equals("etcd") && !chat.body().contains("no_policy")))) {
                 failures.add("readyz " + ready + " but the request got " + served + ": " + chat.body());
             }
             if (store.etcd() && storeKind.equals("etcd") && ready != 503) {

@@ -110,6 +110,11 @@ public final class GatewayProcess implements AutoCloseable {
         return port;
     }
 
+    /** {@link System#nanoTime()} just before the process was started. */
+    public long startNanos() {
+        return startNanos;
+    }
+
     public long pid() {
         return process.pid();
     }
