@@ -45,8 +45,8 @@ final class Gateway {
     /** Worker threads run the synchronous part of each route; streams do not hold one. */
     static final int WORKER_POOL_SIZE = 64;
     /** Clean-up after the routes stopped: server, forwarder, store, Vert.x, and the last spans' flush. */
-    static final Duration CLEANUP_BUDGET = Duration.ofMillis(2500);
-    static final Duration TELEMETRY_FLUSH = Duration.ofMillis(1500);
+    static final Duration CLEANUP_BUDGET = Duration.ofMillis(2000);
+    static final Duration TELEMETRY_FLUSH = Duration.ofMillis(1000);
     private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
 
     private final Settings settings;

@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import dev.apirouter.auth.ApiKeys;
@@ -75,14 +76,22 @@ class ShutdownIT {
         return gw;
     }
 
-    /** A stream of {@code tokens} tokens, {@code delayMs} apart; completes with the data lines received. */
-    static CompletableFuture<List<String>> stream(GatewayProcess gw, int tokens, int delayMs) {
+    /** A stream in flight: {@code started} once its first event arrived, {@code events} when it ended. */
+    record Stream(CountDownLatch started, CompletableFuture<List<String>> events) {
+        void awaitStarted() throws InterruptedException {
+            assertTrue(started.await(20, TimeUnit.SECONDS), "the stream never started");
+        }
+    }
+
+    /** A stream of {@code tokens} tokens, {@code delayMs} apart. */
+    static Stream stream(GatewayProcess gw, int tokens, int delayMs) {
+        CountDownLatch started = new CountDownLatch(1);
         HttpRequest request = HttpRequest.newBuilder(gw.uri("/v1/chat/completions")).timeout(Duration.ofSeconds(60))
                 .header("Authorization", "Bearer " + KEY).header("Content-Type", "application/json")
                 .header(VllmSimulator.HEADER_TOKEN_DELAY, Integer.toString(delayMs))
                 .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
                         + "\"max_tokens\":" + tokens + ",\"stream\":true}")).build();
-        return CompletableFuture.supplyAsync(() -> {
+        return new Stream(started, CompletableFuture.supplyAsync(() -> {
             List<String> events = new ArrayList<>();
             try {
                 HttpResponse<InputStream> r = HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream());
@@ -91,14 +100,16 @@ class ShutdownIT {
                     while ((line = in.readLine()) != null) {
                         if (line.startsWith("data: ")) {
                             events.add(line);
+                            started.countDown();
                         }
                     }
                 }
             } catch (Exception e) {
                 events.add("error: " + e);
             }
+            started.countDown();
             return events;
-        });
+        }));
     }
 
     static HttpResponse<String> chat(GatewayProcess gw) throws Exception {
@@ -110,8 +121,8 @@ class ShutdownIT {
     @Test
     void anInFlightStreamFinishesNewRequestsAreRefusedAndTheProcessExits() throws Exception {
         try (GatewayProcess gw = gateway("")) {
-            CompletableFuture<List<String>> inFlight = stream(gw, 15, 100); // ~1.5 s, well within the grace
-            Thread.sleep(400);
+            Stream inFlight = stream(gw, 15, 100); // ~1.5 s, well within the grace
+            inFlight.awaitStarted();
             long t0 = System.nanoTime();
             gw.terminateAsync();
             // Camel suspends the route consumers, then waits for the in-flight exchange
@@ -119,7 +130,7 @@ class ShutdownIT {
             HttpResponse<String> refused = chat(gw);
             assertEquals(503, refused.statusCode(), refused.body());
             assertTrue(refused.body().contains("shutting_down"), refused.body());
-            List<String> events = inFlight.get(20, TimeUnit.SECONDS);
+            List<String> events = inFlight.events().get(20, TimeUnit.SECONDS);
             assertEquals("data: [DONE]", events.get(events.size() - 1), "the in-flight stream must complete: " + events);
             assertTrue(gw.waitFor(Duration.ofMillis(GRACE_MS + 3000)), "still running " + (GRACE_MS + 3000) + " ms after SIGTERM");
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
@@ -135,11 +146,11 @@ class ShutdownIT {
             for (int i = 0; i < 5; i++) {
                 assertEquals(200, chat(gw).statusCode()); // spans queued for a collector that never answers
             }
-            CompletableFuture<List<String>> inFlight = stream(gw, 200, 100); // ~20 s, far beyond the grace
-            Thread.sleep(500);
+            Stream inFlight = stream(gw, 200, 100); // ~20 s, far beyond the grace
+            inFlight.awaitStarted();
             Duration exit = gw.terminate(Duration.ofMillis(GRACE_MS + 3000));
             assertNotNull(exit, "still running " + (GRACE_MS + 3000) + " ms after SIGTERM:\n" + gw.output());
-            List<String> events = inFlight.get(10, TimeUnit.SECONDS);
+            List<String> events = inFlight.events().get(10, TimeUnit.SECONDS);
             assertTrue(events.stream().noneMatch(e -> e.contains("[DONE]")), "the stream cannot have completed: " + events);
             assertTrue(hungCollector.accepted() > 0, "the exporter never connected to the hung collector");
             String output = gw.output();
