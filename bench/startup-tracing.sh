@@ -133,18 +133,19 @@ stop_gateway() {
   wait "$GW_PID" 2>/dev/null || true
 }
 
-# ms from process start to healthz 200 (or readyz when $2 = readyz), bounded at 30 s
+# starts a gateway on $1 (OTLP endpoint $3) and sets ELAPSED to the ms from its start to $2 answering 200 (bounded at
+# about 30 s); not in a subshell, so that GW_PID and PIDS stay known here
 time_to() {
   local port=$1 path=$2 t0 t
   t0=$(date +%s%N)
   start_gateway "$port" "$3"
+  ELAPSED=timeout
   for _ in $(seq 1 3000); do
     if curl -s -o /dev/null -m 1 -w '%{http_code}' "http://127.0.0.1:$port/v1/status/$path" 2>/dev/null | grep -q 200; then
-      t=$(date +%s%N); echo $(( (t - t0) / 1000000 )); return
+      t=$(date +%s%N); ELAPSED=$(( (t - t0) / 1000000 )); return
     fi
     sleep 0.01
   done
-  echo "timeout"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}'; }
@@ -159,11 +160,11 @@ for mode in off on hung; do
   h=(); r=()
   for _ in $(seq 1 "$RUNS"); do
     port=$(free_port)
-    h+=("$(time_to "$port" healthz "$endpoint")")
-    # readyz of the same process, counted from its start
-    t0=$(date +%s%N); ready=timeout
+    time_to "$port" healthz "$endpoint"
+    h+=("$ELAPSED")
+    # then wait for readiness; the gateway logs when it was ready, counted from its start
     for _ in $(seq 1 3000); do
-      if curl -s -o /dev/null -m 1 -w '%{http_code}' "http://127.0.0.1:$port/v1/status/readyz" | grep -q 200; then ready=ok; break; fi
+      if curl -s -o /dev/null -m 1 -w '%{http_code}' "http://127.0.0.1:$port/v1/status/readyz" | grep -q 200; then break; fi
       sleep 0.01
     done
     stop_gateway
