@@ -15,6 +15,7 @@ import org.apache.camel.Exchange;
 import org.apache.camel.opentelemetry.SpanCustomizer;
 import org.apache.camel.tracing.ActiveSpanManager;
 import org.apache.camel.tracing.SpanAdapter;
+import org.apache.camel.tracing.decorators.DirectSpanDecorator;
 import org.apache.camel.tracing.decorators.PlatformHttpSpanDecorator;
 
 /**
@@ -58,6 +59,17 @@ final class RequestSpans {
             } else {
                 builder.setNoParent();
             }
+        }
+    }
+
+    /**
+     * {@code to: direct:x} makes no span of its own: the {@code direct:x} route's span (a route policy span, kept)
+     * already covers the step, and the sending span would only double every step's span.
+     */
+    static final class Direct extends DirectSpanDecorator {
+        @Override
+        public boolean newSpan() {
+            return false;
         }
     }
 

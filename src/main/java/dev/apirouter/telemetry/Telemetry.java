@@ -109,6 +109,7 @@ public final class Telemetry {
             camelTracer.setContextPropagators(ContextPropagators.create(W3CTraceContextPropagator.getInstance()));
             camelTracer.setSpanCustomizer(new RequestSpans.Customizer());
             camelTracer.addDecorator(new RequestSpans.Decorator());
+            camelTracer.addDecorator(new RequestSpans.Direct());
             camelTracer.init(context);
         } catch (RuntimeException | LinkageError e) {
             LOG.warn("Tracing off: the Camel tracer could not be installed: {}", describe(e));
