@@ -2,8 +2,10 @@ package dev.apirouter;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.apirouter.config.Settings;
 import dev.apirouter.forward.BackendDispatchProcessor;
@@ -25,6 +27,7 @@ import dev.apirouter.policy.FilePolicyStore;
 import dev.apirouter.policy.PolicyStore;
 import dev.apirouter.reload.RouteReloader;
 import dev.apirouter.routing.BackendSelector;
+import dev.apirouter.telemetry.Telemetry;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.file.FileSystemOptions;
@@ -36,13 +39,22 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Assembles and runs the gateway, in an order that never waits on anything optional: HTTP server with health
- * first, then the policy store (loading in the background), then the Camel routes. Each stage logs its duration.
+ * first, then the policy store (loading in the background), then telemetry (its exporter built in the background;
+ * the Camel tracer installed before the context starts), then the Camel routes. Each stage logs its duration.
+ *
+ * <p>Shutdown (SIGTERM): Camel's hangup hook stops the routes — new requests get {@code 503 shutting_down}, in-flight
+ * ones drain for up to {@code ROUTER_SHUTDOWN_GRACE_MS} — then the clean-up below runs within
+ * {@link #CLEANUP_BUDGET}; a shutdown hook of ours holds the JVM until it is done, never longer than the grace plus
+ * that budget.
  */
 final class Gateway {
     static final Duration LISTEN_TIMEOUT = Duration.ofSeconds(10);
     /** Worker threads run the synchronous part of each route; streams do not hold one. */
     static final int WORKER_POOL_SIZE = 64;
     static final String JSON = "application/json";
+    /** Clean-up after the routes stopped: server, forwarder, store, Vert.x, and the last spans' flush. */
+    static final Duration CLEANUP_BUDGET = Duration.ofMillis(2000);
+    static final Duration TELEMETRY_FLUSH = Duration.ofMillis(1000);
     private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
 
     private final Settings settings;
@@ -87,21 +99,43 @@ final class Gateway {
         store.start();
         LOG.info("Policy store started: {} ({} ms)", settings.store().describe(), millisSince(stage));
 
+        stage = System.nanoTime();
+        Telemetry telemetry = Telemetry.create(settings.telemetry());
+        telemetry.startInBackground();
+        LOG.info("Telemetry: tracing {}{} ({} ms)", telemetry.describe(),
+                telemetry.enabled() ? "; exporter starting in the background" : "", millisSince(stage));
+
         StreamingForwarder forwarder = new StreamingForwarder(vertx, settings.http().maxConcurrentRequests(),
                 metrics == null ? backendHealth : ForwardObservers.of(backendHealth, metrics));
         server.bindTo(camel::bind, limiter, metrics == null ? RequestObserver.NONE : metrics);
-        camel.configure()
-                .withShutdownTimeout((int) Math.max(1, settings.shutdownGrace().toSeconds()));
+        int shutdownSeconds = (int) Math.max(1, settings.shutdownGrace().toSeconds());
+        camel.configure().withShutdownTimeout(shutdownSeconds);
+        // application.properties holds Camel's default; ROUTER_SHUTDOWN_GRACE_MS must win over it
+        camel.addOverrideProperty("camel.main.shutdownTimeout", Integer.toString(shutdownSeconds));
         camel.configure().addRoutesBuilder(GatewayRoutes.errorConfiguration());
         camel.configure().addRoutesBuilder(new GatewayRoutes(store, clock,
                         new BackendSelector(() -> ThreadLocalRandom.current().nextDouble()),
-                        backendHealth, new BackendDispatchProcessor(forwarder)));
+                        backendHealth, new BackendDispatchProcessor(forwarder, telemetry.upstream())));
         camel.configure().addRoutesBuilder(new BackendProbeRoutes(store, backendHealth, health));
+        if (metrics != null) {
+            metrics.counter("api_router_spans_dropped", "Spans dropped because the export queue was full",
+                    telemetry::droppedSpans);
+        }
         long camelStage = System.nanoTime();
+        CountDownLatch cleanedUp = new CountDownLatch(1);
+        AtomicBoolean started = new AtomicBoolean();
+        holdJvmUntil(cleanedUp, settings.shutdownGrace().plus(CLEANUP_BUDGET), started::get);
         camel.addMainListener(new MainListenerSupport() {
+            @Override
+            public void beforeConfigure(BaseMainSupport main) {
+                // the tracer's route policy factory must be in place before any route is created
+                telemetry.installInto(main.getCamelContext());
+            }
+
             @Override
             public void afterStart(BaseMainSupport main) {
                 routeReloader.start(main.getCamelContext()); // the YAML routes, loaded and then watched
+                started.set(true);
                 LOG.info("Routes started ({} ms); api-router ready to serve on port {} ({} ms since start)",
                         millisSince(camelStage), port, millisSince(startNanos));
             }
@@ -113,11 +147,20 @@ final class Gateway {
 
             @Override
             public void afterStop(BaseMainSupport main) {
+                long t0 = System.nanoTime();
+                Thread flush = new Thread(() -> telemetry.shutdown(TELEMETRY_FLUSH), "telemetry-shutdown");
+                flush.setDaemon(true);
+                flush.start();
                 server.close();
                 forwarder.close();
                 store.close();
                 closeQuietly(vertx);
-                LOG.info("api-router stopped");
+                try {
+                    flush.join(Math.max(1, CLEANUP_BUDGET.toMillis() - millisSince(t0)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                LOG.info("api-router stopped ({} ms of clean-up)", millisSince(t0));
             }
         });
         try {
@@ -126,6 +169,8 @@ final class Gateway {
         } catch (Exception e) {
             LOG.error("api-router failed: {}", rootCause(e).toString(), e);
             return 1;
+        } finally {
+            cleanedUp.countDown();
         }
     }
 
@@ -158,6 +203,26 @@ final class Gateway {
             server.statusEndpoint(GatewayHttpServer.METRICS_PATH, ctx -> ctx.response()
                     .putHeader(HttpHeaders.CONTENT_TYPE, GatewayMetrics.CONTENT_TYPE).end(metrics.scrape()));
         }
+    }
+
+    /**
+     * On SIGTERM the JVM halts as soon as its shutdown hooks return; Camel's returns once the context has stopped,
+     * before our clean-up has run. This hook holds the JVM until the clean-up is done, at most {@code max} — and not
+     * at all when the routes had not started yet (a SIGTERM during start-up: nothing to drain, exit now).
+     */
+    private static void holdJvmUntil(CountDownLatch done, Duration max, java.util.function.BooleanSupplier started) {
+        Thread hook = new Thread(() -> {
+            try {
+                if (!started.getAsBoolean()) {
+                    LOG.info("Stopped during start-up");
+                    return;
+                }
+                done.await(max.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "api-router-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
     }
 
     private PolicyStore createStore() {

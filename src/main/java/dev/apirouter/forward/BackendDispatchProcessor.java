@@ -8,6 +8,8 @@ import dev.apirouter.ExchangeKeys;
 import dev.apirouter.policy.Backend;
 import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.routing.InferenceRequest;
+import dev.apirouter.telemetry.UpstreamCall;
+import dev.apirouter.telemetry.UpstreamTracing;
 import io.vertx.core.Context;
 import io.vertx.core.http.HttpServerResponse;
 import org.apache.camel.AsyncCallback;
@@ -21,9 +23,16 @@ import org.apache.camel.support.AsyncProcessorSupport;
  */
 public final class BackendDispatchProcessor extends AsyncProcessorSupport {
     private final StreamingForwarder forwarder;
+    private final UpstreamTracing tracing;
 
     public BackendDispatchProcessor(StreamingForwarder forwarder) {
+        this(forwarder, UpstreamTracing.OFF);
+    }
+
+    /** With tracing: each call to a backend is a CLIENT span, whose context the backend gets as traceparent. */
+    public BackendDispatchProcessor(StreamingForwarder forwarder, UpstreamTracing tracing) {
         this.forwarder = forwarder;
+        this.tracing = tracing;
     }
 
     @Override
@@ -33,18 +42,26 @@ public final class BackendDispatchProcessor extends AsyncProcessorSupport {
         InferenceRequest inference = exchange.getProperty(ExchangeKeys.INFERENCE_REQUEST, InferenceRequest.class);
         @SuppressWarnings("unchecked")
         List<Backend> candidates = exchange.getProperty(ExchangeKeys.CANDIDATES, List.class);
+        String method = message.getHeader(Exchange.HTTP_METHOD, "POST", String.class);
+        String path = message.getHeader(Exchange.HTTP_URI, String.class);
+        Map<String, List<String>> headers = headersOf(message);
+        UpstreamCall call = tracing.start(exchange, method, path,
+                policy.upstreamModel().orElse(inference.model()), inference.stream());
+        call.inject(headers);
         ForwardRequest request = new ForwardRequest(
-                message.getHeader(Exchange.HTTP_METHOD, "POST", String.class),
-                message.getHeader(Exchange.HTTP_URI, String.class),
-                headersOf(message),
+                method,
+                path,
+                headers,
                 exchange.getProperty(ExchangeKeys.UPSTREAM_BODY, byte[].class),
                 candidates,
                 policy.timeouts(),
                 exchange.getProperty(ExchangeKeys.REQUEST_ID, String.class),
-                inference.model());
+                inference.model(),
+                call.observer());
         forwarder.forward(exchange.getProperty(ExchangeKeys.CLIENT_CONTEXT, Context.class), request,
                         exchange.getProperty(ExchangeKeys.CLIENT_RESPONSE, HttpServerResponse.class))
                 .onComplete(ar -> {
+                    call.end(ar.result(), ar.cause());
                     if (ar.succeeded()) {
                         exchange.setProperty(ExchangeKeys.RESPONSE_COMMITTED, true);
                         exchange.setProperty(ExchangeKeys.CHOSEN_BACKEND, ar.result().backend());

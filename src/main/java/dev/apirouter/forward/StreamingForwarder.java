@@ -203,6 +203,10 @@ public final class StreamingForwarder implements AutoCloseable {
             observer.streamOpened(streamed);
             lastDataNanos = System.nanoTime();
             armIdleTimer(request.timeouts().idle().toMillis());
+            ForwardRequest.Observer requestObserver = request.observer();
+            if (requestObserver != null) {
+                requestObserver.onResponse(backend, status, contentType);
+            }
             response.handler(chunk -> {
                 lastDataNanos = System.nanoTime();
                 if (!firstChunkSeen) {
@@ -210,6 +214,9 @@ public final class StreamingForwarder implements AutoCloseable {
                     observer.firstChunk(request.model(), backend, streamed, lastDataNanos - startNanos);
                 }
                 downstream.write(chunk);
+                if (requestObserver != null) {
+                    requestObserver.onChunk(chunk);
+                }
                 if (downstream.writeQueueFull()) {
                     response.pause();
                     downstream.drainHandler(v -> response.resume());

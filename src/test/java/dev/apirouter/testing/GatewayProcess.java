@@ -55,7 +55,10 @@ public final class GatewayProcess implements AutoCloseable {
         return path;
     }
 
-    /** Starts the gateway on a free port with {@code env} added to this process's environment. */
+    /**
+     * Starts the gateway on a free port with {@code env} added to this process's environment; a null value removes
+     * the variable (so that it is really unset, whatever the test's own environment holds).
+     */
     public static GatewayProcess start(Map<String, String> env) {
         try {
             int port = env.containsKey("ROUTER_HTTP_PORT") ? Integer.parseInt(env.get("ROUTER_HTTP_PORT")) : freePort();
@@ -65,7 +68,13 @@ public final class GatewayProcess implements AutoCloseable {
             Map<String, String> environment = builder.environment();
             environment.put("ROUTER_HTTP_HOST", "127.0.0.1");
             environment.put("ROUTER_HTTP_PORT", Integer.toString(port));
-            environment.putAll(env);
+            env.forEach((k, v) -> {
+                if (v == null) {
+                    environment.remove(k);
+                } else {
+                    environment.put(k, v);
+                }
+            });
             long start = System.nanoTime();
             return new GatewayProcess(builder.start(), start, port, workDir);
         } catch (IOException e) {
@@ -99,6 +108,11 @@ public final class GatewayProcess implements AutoCloseable {
 
     public int port() {
         return port;
+    }
+
+    /** {@link System#nanoTime()} just before the process was started. */
+    public long startNanos() {
+        return startNanos;
     }
 
     public long pid() {
@@ -173,14 +187,28 @@ public final class GatewayProcess implements AutoCloseable {
         }
     }
 
-    /** Sends SIGTERM and waits (bounded); returns how long the process took to exit, or null if it did not. */
+    /**
+     * Sends SIGTERM and waits (bounded); returns how long the process took to exit, or null if it did not. Through
+     * the process handle: {@code Process.destroy()} would also close our end of its output, losing the shutdown's
+     * log lines (and making the gateway's last writes fail).
+     */
     public Duration terminate(Duration timeout) throws InterruptedException {
         long t0 = System.nanoTime();
-        process.destroy();
+        process.toHandle().destroy();
         if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             return Duration.ofNanos(System.nanoTime() - t0);
         }
         return null;
+    }
+
+    /** Sends SIGTERM and returns at once (see {@link #terminate}). */
+    public void terminateAsync() {
+        process.toHandle().destroy();
+    }
+
+    /** Waits (bounded) for the process to exit; true if it did. */
+    public boolean waitFor(Duration timeout) throws InterruptedException {
+        return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     public boolean isAlive() {
@@ -194,7 +222,7 @@ public final class GatewayProcess implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         if (process.isAlive()) {
-            process.destroy();
+            process.toHandle().destroy();
             if (!process.waitFor(10, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
                 process.waitFor(5, TimeUnit.SECONDS);

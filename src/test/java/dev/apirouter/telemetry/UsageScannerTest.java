@@ -1,0 +1,68 @@
+package dev.apirouter.telemetry;
+
+import java.nio.charset.StandardCharsets;
+
+import io.vertx.core.buffer.Buffer;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+class UsageScannerTest {
+    static UsageScanner scan(String... chunks) {
+        UsageScanner s = new UsageScanner();
+        for (String c : chunks) {
+            s.accept(Buffer.buffer(c.getBytes(StandardCharsets.UTF_8)));
+        }
+        return s;
+    }
+
+    @Test
+    void aJsonAnswerHasItsUsageAndModelRead() {
+        UsageScanner s = scan("{\"id\":\"x\",\"model\":\"m-1\",\"choices\":[{\"text\":\"hi\"}],",
+                "\"usage\":{\"prompt_tokens\":12,\"total_tokens\":17,\"completion_tokens\":5,\"prompt_tokens_details\":null}}");
+        assertEquals(new UsageScanner.Usage(12, 5), s.usage());
+        assertEquals("m-1", s.responseModel());
+    }
+
+    @Test
+    void embeddingsHaveInputTokensOnly() {
+        assertEquals(new UsageScanner.Usage(7, -1), scan("{\"data\":[],\"model\":\"e\",\"usage\":{\"prompt_tokens\":7,\"total_tokens\":7}}").usage());
+    }
+
+    @Test
+    void aStreamsFinalUsageChunkIsFoundEvenWhenSplitAcrossChunks() {
+        String last = "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":9,\"total_tokens\":12}}\n\n";
+        UsageScanner s = scan("data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"delta\":{\"content\":\"a\"}}],\"usage\":null}\n\n",
+                last.substring(0, 70), last.substring(70), "data: [DONE]\n\n");
+        assertEquals(new UsageScanner.Usage(3, 9), s.usage());
+        assertEquals("m", s.responseModel());
+    }
+
+    @Test
+    void aStreamWithoutUsageHasNone() {
+        assertNull(scan("data: {\"model\":\"m\",\"choices\":[{\"delta\":{}}]}\n\n", "data: [DONE]\n\n").usage());
+        assertNull(scan("data: {\"model\":\"m\",\"choices\":[],\"usage\":null}\n\ndata: [DONE]\n\n").usage());
+        assertNull(scan().usage());
+    }
+
+    @Test
+    void onlyTheEndOfALongAnswerIsKept() {
+        StringBuilder big = new StringBuilder("{\"model\":\"m\",\"data\":[");
+        for (int i = 0; i < 20_000; i++) {
+            big.append("0.125,");
+        }
+        big.append("0],\"usage\":{\"prompt_tokens\":4,\"total_tokens\":4}}");
+        String text = big.toString();
+        UsageScanner s = scan(text.substring(0, 50_000), text.substring(50_000, 50_001), text.substring(50_001));
+        assertEquals(new UsageScanner.Usage(4, -1), s.usage());
+        assertEquals("m", s.responseModel());
+        assertEquals(new UsageScanner.Usage(4, -1), scan(text).usage());
+    }
+
+    @Test
+    void garbageGivesNoUsage() {
+        assertNull(scan("\"usage\":{\"prompt_tokens\":").usage());
+        assertNull(scan("\"usage\": 5").usage());
+    }
+}
