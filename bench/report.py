@@ -28,6 +28,10 @@ def fmt_ms(v):
     return "?" if v is None else (f"{v:.2f} ms" if v < 10 else f"{v:.1f} ms")
 
 
+def mib(kb):
+    return "?" if kb is None else f"{kb / 1024:.0f}"
+
+
 def verdict(ok):
     return "PASS" if ok else "FAIL"
 
@@ -70,6 +74,10 @@ def main():
         gc, nc = num(r, "wrk_gateway_cpu_us_per_req"), num(r, "wrk_nginx_cpu_us_per_req")
         if gc and nc:
             rows.append(("1", "(info) CPU time per request, api-router / nginx", f"{gc / nc:.1f}x", "", "info"))
+        if r.get("wrk_gateway_threads"):
+            rows.append(("1", "(info) api-router threads during its wrk run (% of one core)",
+                         f"event loops: {r.get('wrk_gateway_eventloops', '?')}; busiest: {r['wrk_gateway_threads']}",
+                         "", "info"))
         sim = wrk_fig("sim")
         rows.append(("1", "(info) vLLM simulator direct, 0 ms/token, 16 tokens", sim[1], "", "info"))
 
@@ -89,27 +97,51 @@ def main():
                      f"max {fmt_ms(num(r, 'sse_direct_max_ms'))}", "", "info"))
         rows.append(("2", "added by api-router (via - direct, per percentile)",
                      f"p50 {fmt_ms(num(r, 'sse_added_p50_ms'))}, p99 {fmt_ms(num(r, 'sse_added_p99_ms'))}", "", "info"))
+        if num(r, "sse_paired_samples"):
+            rows.append(("2", "added by api-router (same event number, same round: via - direct)",
+                         f"p50 {fmt_ms(num(r, 'sse_paired_p50_ms'))}, p99 {fmt_ms(num(r, 'sse_paired_p99_ms'))}",
+                         "", "info"))
 
     # 3. concurrent streams
     if "streams" in phases:
+        def stream_fig(label):
+            ok = int(num(r, f"{label}_ok_complete") or 0)
+            parts = []
+            for k, what in (("status_502", "x 502"), ("shed_503", "x 503"), ("ok_broken", "broken"),
+                            ("conn_errors", "conn errors"), ("hung", "hung")):
+                v = int(num(r, f"{label}_{k}") or 0)
+                if v:
+                    parts.append(f"{v} {what}")
+            other = int(num(r, f"{label}_other_status") or 0) - int(num(r, f"{label}_status_502") or 0)
+            if other:
+                parts.append(f"{other} other status")
+            return ok, parts
         want = int(num(r, "streams_target") or 2000)
-        ok = int(num(r, "s_ok_complete") or 0)
-        keys = ("ok_broken", "shed_503", "other_status", "conn_errors", "hung")
-        errs = sum(int(num(r, f"s_{k}") or 0) for k in keys)
+        ok, parts = stream_fig("s")
+        errs = want - ok
         max_open = int(num(r, "s_max_open_200") or 0)
         sim_max = int(num(r, "s_sim_active_max") or 0)
-        fig = (f"{ok}/{want} complete, {errs} errors; {max_open} open at once "
-               f"(simulator: {sim_max}); first byte p99 {fmt_ms(num(r, 's_ttfb_p99_ms'))}")
-        rows.append(("3", f"{want} concurrent SSE streams via api-router ({r.get('stream_tokens')} tokens x "
-                          f"{r.get('token_delay_ms')} ms)", fig, f"{want}, no error",
+        fig = (f"{ok}/{want} complete{', ' + ', '.join(parts) if parts else ', no error'}; {max_open} open at once "
+               f"(simulator: {sim_max}); first byte p50 {fmt_ms(num(r, 's_ttfb_p50_ms'))}, "
+               f"p99 {fmt_ms(num(r, 's_ttfb_p99_ms'))}")
+        rows.append(("3", f"{want} concurrent SSE streams via api-router, {r.get('s_rate')} new/s, "
+                          f"{r.get('s_tokens')} tokens x {r.get('token_delay_ms')} ms", fig, f"{want}, no error",
                      verdict(ok == want and errs == 0 and max_open >= want)))
         hwm = num(r, "s_rss_hwm_kb")
-        idle = num(r, "s_rss_idle_kb")
-        thr = r.get("s_threads_max", "?")
-        fig = "?" if hwm is None else (f"{hwm / 1024:.0f} MiB peak (VmHWM); {idle / 1024:.0f} MiB before; "
-                                       f"{thr} threads max")
-        rows.append(("3", f"api-router RSS with {want} streams", fig, "< 1024 MiB",
+        before = num(r, "s_rss_before_kb")
+        fig = "?" if hwm is None else (f"{hwm / 1024:.0f} MiB peak (VmHWM); {mib(before)} MiB before the run; "
+                                       f"{r.get('s_threads_max', '?')} threads max")
+        rows.append(("3", f"api-router RSS with {want} open streams", fig, "< 1024 MiB",
                      verdict(hwm is not None and 0 < hwm < 1024 * 1024)))
+        if r.get("s_eventloops"):
+            rows.append(("3", f"(info) api-router threads during the {want} streams (% of one core)",
+                         f"event loops: {r['s_eventloops']}; busiest: {r.get('s_threads', '?')}", "", "info"))
+        if "burst_requested" in r:
+            ok, parts = stream_fig("burst")
+            fig = (f"{ok}/{r['burst_requested']} complete{', ' + ', '.join(parts) if parts else ', no error'}; "
+                   f"first byte p50 {fmt_ms(num(r, 'burst_ttfb_p50_ms'))}, p99 {fmt_ms(num(r, 'burst_ttfb_p99_ms'))}")
+            rows.append(("3", f"(info) the same {r['burst_requested']} streams again, {r.get('burst_rate')} new/s",
+                         fig, "", "info"))
         n = int(num(r, "over_streams") or 5000)
         lim = int(num(r, "over_limit") or 2500)
         ok = int(num(r, "over_ok_complete") or 0)
@@ -117,10 +149,10 @@ def main():
         bad_shed = int(num(r, "over_shed_503_not_overloaded_json") or 0)
         errs = sum(int(num(r, f"over_{k}") or 0) for k in ("ok_broken", "other_status", "conn_errors", "hung"))
         hwm = num(r, "over_rss_hwm_kb")
-        fig = (f"{ok} complete, {shed} x 503 overloaded JSON ({bad_shed} other 503) in <= "
-               f"{fmt_ms(num(r, 'over_shed_latency_max_ms'))}, {errs} errors/hung; "
-               f"RSS {0 if hwm is None else hwm / 1024:.0f} MiB")
-        rows.append(("3", f"{n} streams, ROUTER_MAX_CONCURRENT_REQUESTS={lim}", fig,
+        fig = (f"{ok} complete, {shed} x 503 overloaded ({bad_shed} without the JSON error), 503 in p50 "
+               f"{fmt_ms(num(r, 'over_shed_latency_p50_ms'))} / max {fmt_ms(num(r, 'over_shed_latency_max_ms'))}, "
+               f"{errs} other errors or hung; RSS {0 if hwm is None else hwm / 1024:.0f} MiB")
+        rows.append(("3", f"{n} streams, {r.get('over_rate')} new/s, ROUTER_MAX_CONCURRENT_REQUESTS={lim}", fig,
                      f"{lim} served, rest 503 overloaded, no hang",
                      verdict(ok + shed == n and shed >= n - lim and bad_shed == 0 and errs == 0)))
 

@@ -16,7 +16,7 @@ B=$ROOT/bench
 PORT_BASE=${BENCH_PORT_BASE:-19000}
 WRK_ARGS=${BENCH_WRK_ARGS:--t2 -c32 -d15s}        # the same for direct, nginx and the gateway
 WRK_WARMUP=${BENCH_WRK_WARMUP:-3s}                # warm-up of direct and nginx, same -t/-c, not recorded
-WRK_WARMUP_GATEWAY=${BENCH_WRK_WARMUP_GATEWAY:-15s}  # the JVM's JIT needs longer
+WRK_WARMUP_GATEWAY=${BENCH_WRK_WARMUP_GATEWAY:-30s}  # the JVM's JIT needs longer (C2 still compiles after 15 s)
 SIM_WRK_DURATION=${BENCH_SIM_WRK_DURATION:-8s}    # informative run against the vLLM simulator
 SSE_CHUNKS=${BENCH_SSE_CHUNKS:-200}
 SSE_INTERVAL_US=${BENCH_SSE_INTERVAL_US:-10000}
@@ -26,7 +26,10 @@ OVER_STREAMS=${BENCH_OVER_STREAMS:-5000}
 OVER_LIMIT=${BENCH_OVER_LIMIT:-2500}              # ROUTER_MAX_CONCURRENT_REQUESTS of the overload run
 STREAM_TOKENS=${BENCH_STREAM_TOKENS:-20}
 TOKEN_DELAY_MS=${BENCH_TOKEN_DELAY_MS:-1000}
-STREAM_RATE=${BENCH_STREAM_RATE:-1000}            # new connections per second
+STREAM_RATE=${BENCH_STREAM_RATE:-250}             # new streams per second (ramp of the 2,000)
+BURST_RATE=${BENCH_BURST_RATE:-1000}              # informative second run of the 2,000 at this rate (0: skip)
+OVER_RATE=${BENCH_OVER_RATE:-250}                 # ramp of the overload run
+OVER_TOKENS=${BENCH_OVER_TOKENS:-30}              # its streams outlast its ramp, so the limit is really reached
 STARTS=${BENCH_STARTS:-5}
 
 P_BACKEND=$((PORT_BASE + 1))    # nginx serving a static chat completion (the fast backend)
@@ -138,6 +141,12 @@ wait_http() {
   done
   echo "run.sh: $url did not answer $code within ${secs}s" >&2
   return 1
+}
+
+# thread_dump PID FILE / thread_cpu BEFORE AFTER PREFIX: per-thread CPU of the gateway over an interval
+thread_dump() { command -v jcmd >/dev/null 2>&1 && timeout 20 jcmd "$1" Thread.print >"$2" 2>&1 || true; }
+thread_cpu() {
+  [ -s "$1" ] && [ -s "$2" ] && python3 "$B/threadcpu.py" "$1" "$2" "$3" >>"$RES" 2>/dev/null || true
 }
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
@@ -358,20 +367,31 @@ sample_loop() {
   done
 }
 
-# streams_run LABEL GW_PID GW_PORT N: N concurrent streams through the gateway, RSS sampled all along
+# streams_warmup PORT: 500 short streams (5 tokens, 5 ms apart) so the measured run meets a warm JIT
+streams_warmup() {
+  timeout 120 "${TOOLS[@]}" streams --port "$1" --n 500 --key "$KEY" --model bench-sim --max-tokens 5 --rate 250 \
+    --header "x-sim-token-delay-ms: 5" --deadline-s 60 --prefix warm >>"$RUN/streams-warmup.txt" 2>&1 || true
+}
+
+# streams_run LABEL GW_PID GW_PORT N RATE TOKENS: N concurrent streams through the gateway, RSS sampled all along
 streams_run() {
-  local label=$1 gw=$2 port=$3 n=$4 deadline samples
-  deadline=$((n / STREAM_RATE + STREAM_TOKENS * TOKEN_DELAY_MS / 1000 + 40))
+  local label=$1 gw=$2 port=$3 n=$4 rate=$5 tokens=$6 deadline samples sampler
+  deadline=$((n / rate + tokens * TOKEN_DELAY_MS / 1000 + 40))
   samples=$RUN/samples-$label.txt
   : >"$samples"
-  rec "${label}_rss_idle_kb" "$(rss_kb "$gw")"
+  rec "${label}_rate" "$rate"
+  rec "${label}_tokens" "$tokens"
+  rec "${label}_rss_before_kb" "$(rss_kb "$gw")"
   sample_loop "$samples" "$gw" $((deadline + 10)) &
-  local sampler=$!
+  sampler=$!
   PIDS+=("$sampler")
-  log "$label: $n streams through :$port, $STREAM_RATE new/s, $STREAM_TOKENS tokens x ${TOKEN_DELAY_MS} ms"
+  thread_dump "$gw" "$RUN/threads-$label-0.txt"
+  log "$label: $n streams through :$port, $rate new/s, $tokens tokens x ${TOKEN_DELAY_MS} ms"
   timeout $((deadline + 30)) "${TOOLS[@]}" streams --port "$port" --n "$n" --key "$KEY" --model bench-sim \
-    --max-tokens "$STREAM_TOKENS" --rate "$STREAM_RATE" --deadline-s "$deadline" --prefix "$label" \
+    --max-tokens "$tokens" --rate "$rate" --deadline-s "$deadline" --prefix "$label" \
     >"$RUN/$label.txt" 2>"$RUN/$label.err" || true
+  thread_dump "$gw" "$RUN/threads-$label-1.txt"
+  thread_cpu "$RUN/threads-$label-0.txt" "$RUN/threads-$label-1.txt" "$label"
   cat "$RUN/$label.txt" >>"$RES"
   [ -s "$RUN/$label.err" ] && sed 's/^/  /' "$RUN/$label.err" >&2
   stop_bg "$sampler"
@@ -379,6 +399,7 @@ streams_run() {
   rec "${label}_rss_sampled_max_kb" "$(awk 'BEGIN {m = 0} $2 > m {m = $2} END {print m}' "$samples")"
   rec "${label}_threads_max" "$(awk 'BEGIN {m = 0} $3 > m {m = $3} END {print m}' "$samples")"
   rec "${label}_sim_active_max" "$(awk 'BEGIN {m = 0} $4 > m {m = $4} END {print m}' "$samples")"
+  rec "${label}_status_502" "$(awk '/ x status 502$/ {n += $2} END {print n + 0}' "$RUN/$label.err")"
   if kill -0 "$gw" 2>/dev/null && [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
       "http://127.0.0.1:$port/v1/status/healthz" || true)" = 200 ]; then
     rec "${label}_gateway_alive_after" yes
@@ -418,7 +439,10 @@ if want rps; then
   # shellcheck disable=SC2046
   run_wrk nginx "$P_NGINX" bench-fast "$WRK_ARGS" "" $(nginx_pids "$PID_NGINX")
   log "rps: wrk $WRK_ARGS -> gateway"
+  thread_dump "$PID_GW" "$RUN/threads-wrk-0.txt"
   run_wrk gateway "$P_GW" bench-fast "$WRK_ARGS" "" "$PID_GW"
+  thread_dump "$PID_GW" "$RUN/threads-wrk-1.txt"
+  thread_cpu "$RUN/threads-wrk-0.txt" "$RUN/threads-wrk-1.txt" wrk_gateway
   rec gateway_rss_after_wrk_kb "$(rss_kb "$PID_GW")"
   sa=$(echo "$WRK_ARGS" | sed -E "s/-d ?[0-9]+[smh]?/-d$SIM_WRK_DURATION/")
   log "rps: wrk $sa -> vLLM simulator directly, 0 ms per token (is it fast enough to be the backend?)"
@@ -432,7 +456,7 @@ if want sse; then
   log "sse: $SSE_CHUNKS events every ${SSE_INTERVAL_US} us, $SSE_STREAMS rounds of one stream direct + one via the gateway"
   timeout 300 "${TOOLS[@]}" sse-delay --direct-port "$P_SSE" --gateway-port "$P_GW" --key "$KEY" --model bench-sse \
     --streams "$SSE_STREAMS" --warmup 1 --chunks "$SSE_CHUNKS" --interval-us "$SSE_INTERVAL_US" \
-    >"$RUN/sse.txt" 2>"$RUN/sse.err" || true
+    --dump "$RUN/sse-events.txt" >"$RUN/sse.txt" 2>"$RUN/sse.err" || true
   cat "$RUN/sse.txt" >>"$RES"
   [ -s "$RUN/sse.err" ] && cat "$RUN/sse.err" >&2
 fi
@@ -445,16 +469,21 @@ stop_component PID_SSE
 # ---- phase 3: concurrent streams, RSS, shedding ---------------------------------------------------------------------
 if want streams; then
   ensure_sim
-  log "streams: starting a fresh gateway on :$P_GW_STREAMS (default in-flight limit)"
+  log "streams: starting a fresh gateway on :$P_GW_STREAMS (default in-flight limit), warming it up"
   start_gateway gateway-streams "$P_GW_STREAMS"
   gw=$LAST_PID
-  streams_run s "$gw" "$P_GW_STREAMS" "$STREAMS"
+  streams_warmup "$P_GW_STREAMS"
+  streams_run s "$gw" "$P_GW_STREAMS" "$STREAMS" "$STREAM_RATE" "$STREAM_TOKENS"
+  if [ "$BURST_RATE" -gt 0 ]; then
+    streams_run burst "$gw" "$P_GW_STREAMS" "$STREAMS" "$BURST_RATE" "$STREAM_TOKENS"
+  fi
   stop_bg "$gw"
 
-  log "streams: starting a fresh gateway on :$P_GW_OVER with ROUTER_MAX_CONCURRENT_REQUESTS=$OVER_LIMIT"
+  log "streams: starting a fresh gateway on :$P_GW_OVER with ROUTER_MAX_CONCURRENT_REQUESTS=$OVER_LIMIT, warming it up"
   start_gateway gateway-over "$P_GW_OVER" ROUTER_MAX_CONCURRENT_REQUESTS="$OVER_LIMIT"
   gw=$LAST_PID
-  streams_run over "$gw" "$P_GW_OVER" "$OVER_STREAMS"
+  streams_warmup "$P_GW_OVER"
+  streams_run over "$gw" "$P_GW_OVER" "$OVER_STREAMS" "$OVER_RATE" "$OVER_TOKENS"
   stop_bg "$gw"
 fi
 stop_component PID_SIM

@@ -40,6 +40,7 @@ import java.util.concurrent.TimeUnit;
  *       key=value percentiles for both paths.
  *
  *   streams --port P --n N --key K --model M [--max-tokens 20] [--rate 1000] [--deadline-s 60] [--prefix p]
+ *           [--header "name: value"]
  *       Opens N concurrent SSE streams (one connection each, "Connection: close"), RATE new connections per
  *       second, with one NIO selector thread; classifies every answer (200 stream complete with [DONE] and the
  *       chunked terminator, 503 with an "overloaded" JSON error, anything else) and prints key=value results.
@@ -200,8 +201,11 @@ public final class BenchTools {
         int warmup = intOpt(o, "warmup", "1");
         int chunks = intOpt(o, "chunks", "200");
         long intervalUs = Long.parseLong(opt(o, "interval-us", "10000"));
+        String dump = o.get("dump");
+        StringBuilder dumped = new StringBuilder("round path event delay_us\n");
         List<Long> d = new ArrayList<>();
         List<Long> g = new ArrayList<>();
+        List<Long> paired = new ArrayList<>(); // gateway delay - direct delay of the same event number, same round
         int bad = 0;
         // Each round runs one stream through the gateway and one direct at the same time, so both see the same
         // machine (this one is shared and busy); the direct one is scheduled half an interval later so the two
@@ -223,7 +227,12 @@ public final class BenchTools {
             if (measured) {
                 g.addAll(gs);
                 d.addAll(ds);
+                if (gs.size() == chunks && ds.size() == chunks) {
+                    for (int k = 0; k < chunks; k++) paired.add(gs.get(k) - ds.get(k));
+                }
             }
+            for (int k = 0; k < gs.size(); k++) dumped.append(i).append(" gateway ").append(k).append(' ').append(gs.get(k)).append('\n');
+            for (int k = 0; k < ds.size(); k++) dumped.append(i).append(" direct ").append(k).append(' ').append(ds.get(k)).append('\n');
         }
         long[] ds = d.stream().mapToLong(Long::longValue).sorted().toArray();
         long[] gs = g.stream().mapToLong(Long::longValue).sorted().toArray();
@@ -238,9 +247,14 @@ public final class BenchTools {
             System.out.println("sse_gateway_" + p[0] + "_ms=" + ms(percentile(gs, q)));
             System.out.println("sse_added_" + p[0] + "_ms=" + ms(percentile(gs, q) - percentile(ds, q)));
         }
+        long[] ps = paired.stream().mapToLong(Long::longValue).sorted().toArray();
+        System.out.println("sse_paired_samples=" + ps.length);
+        System.out.println("sse_paired_p50_ms=" + ms(percentile(ps, 50)));
+        System.out.println("sse_paired_p99_ms=" + ms(percentile(ps, 99)));
         int over = 0;
         for (long v : gs) if (v > 2_000) over++;
         System.out.println("sse_gateway_over_2ms=" + over);
+        if (dump != null) java.nio.file.Files.writeString(java.nio.file.Path.of(dump), dumped);
     }
 
     /** One stream; adds arrival - sent (us) per event to sink; returns the number of events seen. */
@@ -324,6 +338,7 @@ public final class BenchTools {
         double rate = Double.parseDouble(opt(o, "rate", "1000"));
         long deadlineS = Long.parseLong(opt(o, "deadline-s", "60"));
         String prefix = opt(o, "prefix", "streams");
+        String extraHeader = o.containsKey("header") ? o.get("header") + "\r\n" : "";
         InetSocketAddress addr = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
 
         Selector selector = Selector.open();
@@ -349,7 +364,7 @@ public final class BenchTools {
                         + "\"}],\"stream\":true,\"max_tokens\":" + maxTokens + "}";
                 String req = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nAuthorization: Bearer "
                         + key + "\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\nConnection: close\r\n"
-                        + "Content-Length: " + body.length() + "\r\n\r\n" + body;
+                        + extraHeader + "Content-Length: " + body.length() + "\r\n\r\n" + body;
                 c.out = ByteBuffer.wrap(req.getBytes(StandardCharsets.US_ASCII));
                 try {
                     c.ch = SocketChannel.open();
