@@ -20,7 +20,7 @@ WRK_WARMUP_GATEWAY=${BENCH_WRK_WARMUP_GATEWAY:-30s}  # the JVM's JIT needs longe
 SIM_WRK_DURATION=${BENCH_SIM_WRK_DURATION:-8s}    # informative run against the vLLM simulator
 SSE_CHUNKS=${BENCH_SSE_CHUNKS:-200}
 SSE_INTERVAL_US=${BENCH_SSE_INTERVAL_US:-10000}
-SSE_STREAMS=${BENCH_SSE_STREAMS:-5}               # measured streams per path (plus one warm-up each)
+SSE_STREAMS=${BENCH_SSE_STREAMS:-5}               # measured streams per path (plus two warm-up rounds)
 STREAMS=${BENCH_STREAMS:-2000}
 OVER_STREAMS=${BENCH_OVER_STREAMS:-5000}
 OVER_LIMIT=${BENCH_OVER_LIMIT:-2500}              # ROUTER_MAX_CONCURRENT_REQUESTS of the overload run
@@ -102,12 +102,27 @@ stop_pid() {
   kill -KILL "$p" 2>/dev/null || true
   wait "$p" 2>/dev/null || true
 }
-# stop_bg PID: stops it and forgets it (so a recycled PID is never signalled later)
-stop_bg() {
-  local p=$1 keep=() q
-  stop_pid "$p"
-  for q in "${PIDS[@]}"; do [ "$q" != "$p" ] && keep+=("$q"); done
+# forget_pid PID: drops it from the list (it has exited: a recycled PID must never be signalled later)
+forget_pid() {
+  local keep=() q
+  for q in "${PIDS[@]+"${PIDS[@]}"}"; do [ "$q" != "$1" ] && keep+=("$q"); done
   PIDS=("${keep[@]+"${keep[@]}"}")
+}
+# stop_bg PID: stops it and forgets it
+stop_bg() {
+  stop_pid "$1"
+  forget_pid "$1"
+}
+# run_fg CMD...: runs CMD as a tracked child and waits for it. bash runs traps only between commands, but `wait`
+# is interrupted by a signal, so Ctrl-C or a TERM to run.sh stops the child at once.
+run_fg() {
+  local p rc=0
+  "$@" &
+  p=$!
+  PIDS+=("$p")
+  wait "$p" || rc=$?
+  forget_pid "$p"
+  return $rc
 }
 cleanup() {
   local rc=$? p
@@ -338,7 +353,7 @@ run_wrk() {
   c0=$(cpu_ticks "$@")
   # shellcheck disable=SC2086
   BENCH_MODEL=$model BENCH_KEY=$KEY BENCH_EXTRA_HEADER=$extra \
-    timeout 300 wrk $args --timeout 5s -s "$B/wrk-post.lua" "http://127.0.0.1:$port/v1/chat/completions" >"$out" 2>&1 || true
+    run_fg timeout 300 wrk $args --timeout 5s -s "$B/wrk-post.lua" "http://127.0.0.1:$port/v1/chat/completions" >"$out" 2>&1 || true
   c1=$(cpu_ticks "$@")
   line=$(grep '^RESULT ' "$out" | tail -1 || true)
   if [ -z "$line" ]; then
@@ -369,7 +384,7 @@ sample_loop() {
 
 # streams_warmup PORT: 500 short streams (5 tokens, 5 ms apart) so the measured run meets a warm JIT
 streams_warmup() {
-  timeout 120 "${TOOLS[@]}" streams --port "$1" --n 500 --key "$KEY" --model bench-sim --max-tokens 5 --rate 250 \
+  run_fg timeout 120 "${TOOLS[@]}" streams --port "$1" --n 500 --key "$KEY" --model bench-sim --max-tokens 5 --rate 250 \
     --header "x-sim-token-delay-ms: 5" --deadline-s 60 --prefix warm >>"$RUN/streams-warmup.txt" 2>&1 || true
 }
 
@@ -387,7 +402,7 @@ streams_run() {
   PIDS+=("$sampler")
   thread_dump "$gw" "$RUN/threads-$label-0.txt"
   log "$label: $n streams through :$port, $rate new/s, $tokens tokens x ${TOKEN_DELAY_MS} ms"
-  timeout $((deadline + 30)) "${TOOLS[@]}" streams --port "$port" --n "$n" --key "$KEY" --model bench-sim \
+  run_fg timeout $((deadline + 30)) "${TOOLS[@]}" streams --port "$port" --n "$n" --key "$KEY" --model bench-sim \
     --max-tokens "$tokens" --rate "$rate" --deadline-s "$deadline" --prefix "$label" \
     >"$RUN/$label.txt" 2>"$RUN/$label.err" || true
   thread_dump "$gw" "$RUN/threads-$label-1.txt"
@@ -412,7 +427,7 @@ streams_run() {
 if want startup; then
   log "startup: $STARTS fresh starts, time from java -jar to healthz 200 (poll every 10 ms)"
   ROUTER_POLICY_FILE="$RUN/policy.yaml" ROUTER_DATA_DIR="$RUN/data" ROUTER_SHUTDOWN_GRACE_MS=2000 \
-    python3 "$B/startup.py" "$JAR" "$P_GW_START" "$STARTS" "$RUN" >"$RUN/startup.txt" 2>"$RUN/startup.err" || true
+    run_fg python3 "$B/startup.py" "$JAR" "$P_GW_START" "$STARTS" "$RUN" >"$RUN/startup.txt" 2>"$RUN/startup.err" || true
   cat "$RUN/startup.txt" >>"$RES"
   [ -s "$RUN/startup.err" ] && cat "$RUN/startup.err" >&2
 fi
@@ -454,8 +469,8 @@ if want sse; then
   ensure_sse_backend
   ensure_gateway
   log "sse: $SSE_CHUNKS events every ${SSE_INTERVAL_US} us, $SSE_STREAMS rounds of one stream direct + one via the gateway"
-  timeout 300 "${TOOLS[@]}" sse-delay --direct-port "$P_SSE" --gateway-port "$P_GW" --key "$KEY" --model bench-sse \
-    --streams "$SSE_STREAMS" --warmup 1 --chunks "$SSE_CHUNKS" --interval-us "$SSE_INTERVAL_US" \
+  run_fg timeout 300 "${TOOLS[@]}" sse-delay --direct-port "$P_SSE" --gateway-port "$P_GW" --key "$KEY" --model bench-sse \
+    --streams "$SSE_STREAMS" --warmup 2 --chunks "$SSE_CHUNKS" --interval-us "$SSE_INTERVAL_US" \
     --dump "$RUN/sse-events.txt" >"$RUN/sse.txt" 2>"$RUN/sse.err" || true
   cat "$RUN/sse.txt" >>"$RES"
   [ -s "$RUN/sse.err" ] && cat "$RUN/sse.err" >&2

@@ -231,6 +231,8 @@ public final class BenchTools {
                     for (int k = 0; k < chunks; k++) paired.add(gs.get(k) - ds.get(k));
                 }
             }
+            dumped.append("# round ").append(i).append(" start_us ").append(start).append(" interval_us ").append(intervalUs)
+                    .append(" (direct events half an interval later)\n");
             for (int k = 0; k < gs.size(); k++) dumped.append(i).append(" gateway ").append(k).append(' ').append(gs.get(k)).append('\n');
             for (int k = 0; k < ds.size(); k++) dumped.append(i).append(" direct ").append(k).append(' ').append(ds.get(k)).append('\n');
         }
@@ -268,10 +270,10 @@ public final class BenchTools {
     }
 
     static int streamOnce(int port, String key, String model, long startUs, List<Long> sink) throws IOException {
-        String body = "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"bench\"}],\"stream\":true}";
+        String json = "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"bench\"}],\"stream\":true}";
         String req = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nAuthorization: Bearer " + key
                 + "\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\nConnection: close\r\n"
-                + "x-bench-start-us: " + startUs + "\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
+                + "x-bench-start-us: " + startUs + "\r\nContent-Length: " + json.length() + "\r\n\r\n" + json;
         int events = 0;
         try (Socket s = new Socket()) {
             s.setTcpNoDelay(true);
@@ -281,7 +283,9 @@ public final class BenchTools {
             s.getOutputStream().flush();
             InputStream in = s.getInputStream();
             byte[] buf = new byte[65536];
-            StringBuilder acc = new StringBuilder();
+            StringBuilder head = new StringBuilder();
+            Dechunker body = null;
+            StringBuilder acc = null; // the decoded body (chunk boundaries are not event boundaries)
             int scan = 0;
             final String marker = "\"sent_us\":";
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -289,7 +293,22 @@ public final class BenchTools {
                 int n = in.read(buf);
                 long arrival = nowMicros();
                 if (n < 0) break;
-                acc.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+                if (body == null) {
+                    head.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+                    int end = head.indexOf("\r\n\r\n");
+                    if (end < 0) continue;
+                    if (!head.toString().startsWith("HTTP/1.1 200")) {
+                        System.err.println("sse-delay: port " + port + " answered: "
+                                + head.substring(0, Math.min(300, head.length())));
+                        return events;
+                    }
+                    body = new Dechunker();
+                    acc = body.out;
+                    byte[] rest = head.substring(end + 4).getBytes(StandardCharsets.ISO_8859_1);
+                    body.feed(rest, 0, rest.length);
+                } else {
+                    body.feed(buf, 0, n);
+                }
                 while (true) {
                     int m = acc.indexOf(marker, scan);
                     if (m < 0) break;
@@ -302,12 +321,63 @@ public final class BenchTools {
                     scan = end;
                 }
             }
-            if (!acc.toString().startsWith("HTTP/1.1 200")) {
-                System.err.println("sse-delay: port " + port + " answered: "
-                        + acc.substring(0, Math.min(300, acc.length())));
+            if (body == null || !body.done) {
+                System.err.println("sse-delay: port " + port + ": the stream did not end cleanly");
             }
         }
         return events;
+    }
+
+    /** Incremental decoder of an HTTP/1.1 chunked body; decoded bytes go to {@link #out} as ISO-8859-1 chars. */
+    static final class Dechunker {
+        final StringBuilder out = new StringBuilder();
+        private final StringBuilder line = new StringBuilder();
+        private int state; // 0 size line, 1 data, 2 CRLF after data, 3 trailer lines
+        private long remaining;
+        boolean done;
+        boolean malformed;
+
+        void feed(byte[] b, int off, int len) {
+            int i = off, end = off + len;
+            while (i < end && !done && !malformed) {
+                switch (state) {
+                    case 0:
+                    case 2:
+                    case 3: {
+                        char c = (char) (b[i++] & 0xff);
+                        if (c != '\n') {
+                            if (c != '\r') line.append(c);
+                            continue;
+                        }
+                        String l = line.toString();
+                        line.setLength(0);
+                        if (state == 2) {
+                            if (!l.isEmpty()) malformed = true;
+                            state = 0;
+                        } else if (state == 3) {
+                            if (l.isEmpty()) done = true;
+                        } else {
+                            int semi = l.indexOf(';');
+                            try {
+                                remaining = Long.parseLong((semi >= 0 ? l.substring(0, semi) : l).trim(), 16);
+                            } catch (NumberFormatException e) {
+                                malformed = true;
+                                break;
+                            }
+                            state = remaining == 0 ? 3 : 1;
+                        }
+                        break;
+                    }
+                    default: {
+                        int take = (int) Math.min(remaining, end - i);
+                        for (int k = 0; k < take; k++) out.append((char) (b[i + k] & 0xff));
+                        i += take;
+                        remaining -= take;
+                        if (remaining == 0) state = 2;
+                    }
+                }
+            }
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -449,9 +519,12 @@ public final class BenchTools {
             Conn c = conns[i];
             String text = c.in.toString(StandardCharsets.ISO_8859_1);
             if (c.status == 200) {
-                String bodyText = c.headEnd >= 0 ? text.substring(c.headEnd) : "";
+                Dechunker body = new Dechunker();
+                byte[] raw = c.headEnd >= 0 ? text.substring(c.headEnd).getBytes(StandardCharsets.ISO_8859_1) : new byte[0];
+                body.feed(raw, 0, raw.length);
+                String bodyText = body.out.toString();
                 int events = count(bodyText, "data: ");
-                boolean clean = c.error == null && bodyText.contains("data: [DONE]") && bodyText.endsWith("0\r\n\r\n")
+                boolean clean = c.error == null && body.done && !body.malformed && bodyText.endsWith("data: [DONE]\n\n")
                         && events == expectedEvents;
                 if (clean) {
                     ok++;
