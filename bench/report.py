@@ -32,6 +32,11 @@ def mib(kb):
     return "?" if kb is None else f"{kb / 1024:.0f}"
 
 
+def load_note(r, key):
+    v = r.get(key)
+    return f" [load {v}]" if v else ""
+
+
 def verdict(ok):
     return "PASS" if ok else "FAIL"
 
@@ -67,7 +72,8 @@ def main():
         g, n = res["gateway"], res["nginx"]
         if g[0] is not None and n[0] is not None:
             ratio = g[0] / n[0]
-            rows.append(("1", "api-router / nginx requests/s at 32 connections", f"{ratio:.2f}x", ">= 0.5x",
+            rows.append(("1", "api-router / nginx requests/s at 32 connections",
+                         f"{ratio:.2f}x{load_note(r, 'rps_load')}", ">= 0.5x",
                          verdict(ratio >= 0.5 and g[2] == 0)))
         else:
             rows.append(("1", "api-router / nginx requests/s at 32 connections", "no result", ">= 0.5x", "FAIL"))
@@ -90,6 +96,7 @@ def main():
                f" ({n} events, {r.get('sse_gateway_over_2ms', '?')} over 2 ms)")
         if bad:
             fig += f", {bad} incomplete streams"
+        fig += load_note(r, "sse_load")
         rows.append(("2", "SSE event: backend write -> client read, via api-router", fig, "p99 <= 2 ms",
                      verdict(gp99 is not None and gp99 <= 2.0 and bad == 0)))
         rows.append(("2", "SSE event: backend write -> client read, direct",
@@ -123,7 +130,7 @@ def main():
         sim_max = int(num(r, "s_sim_active_max") or 0)
         fig = (f"{ok}/{want} complete{', ' + ', '.join(parts) if parts else ', no error'}; {max_open} open at once "
                f"(simulator: {sim_max}); first byte p50 {fmt_ms(num(r, 's_ttfb_p50_ms'))}, "
-               f"p99 {fmt_ms(num(r, 's_ttfb_p99_ms'))}")
+               f"p99 {fmt_ms(num(r, 's_ttfb_p99_ms'))}{load_note(r, 's_load')}")
         rows.append(("3", f"{want} concurrent SSE streams via api-router, {r.get('s_rate')} new/s, "
                           f"{r.get('s_tokens')} tokens x {r.get('token_delay_ms')} ms", fig, f"{want}, no error",
                      verdict(ok == want and errs == 0 and max_open >= want)))
@@ -136,6 +143,12 @@ def main():
         if r.get("s_eventloops"):
             rows.append(("3", f"(info) api-router threads during the {want} streams (% of one core)",
                          f"event loops: {r['s_eventloops']}; busiest: {r.get('s_threads', '?')}", "", "info"))
+        if "ctl_requested" in r:
+            ok, parts = stream_fig("ctl")
+            fig = (f"{ok}/{r['ctl_requested']} complete{', ' + ', '.join(parts) if parts else ', no error'}; "
+                   f"{r.get('ctl_max_open_200', '?')} open at once; first byte p50 {fmt_ms(num(r, 'ctl_ttfb_p50_ms'))}, "
+                   f"p99 {fmt_ms(num(r, 'ctl_ttfb_p99_ms'))}{load_note(r, 'ctl_load')}")
+            rows.append(("3", "(control) the same streams direct to the simulator, no gateway", fig, "", "info"))
         if "burst_requested" in r:
             ok, parts = stream_fig("burst")
             fig = (f"{ok}/{r['burst_requested']} complete{', ' + ', '.join(parts) if parts else ', no error'}; "
@@ -151,7 +164,7 @@ def main():
         hwm = num(r, "over_rss_hwm_kb")
         fig = (f"{ok} complete, {shed} x 503 overloaded ({bad_shed} without the JSON error), 503 in p50 "
                f"{fmt_ms(num(r, 'over_shed_latency_p50_ms'))} / max {fmt_ms(num(r, 'over_shed_latency_max_ms'))}, "
-               f"{errs} other errors or hung; RSS {0 if hwm is None else hwm / 1024:.0f} MiB")
+               f"{errs} other errors or hung; RSS {0 if hwm is None else hwm / 1024:.0f} MiB{load_note(r, 'over_load')}")
         rows.append(("3", f"{n} streams, {r.get('over_rate')} new/s, ROUTER_MAX_CONCURRENT_REQUESTS={lim}", fig,
                      f"{lim} served, rest 503 overloaded, no hang",
                      verdict(ok + shed == n and shed >= n - lim and bad_shed == 0 and errs == 0)))
@@ -164,6 +177,7 @@ def main():
                                                f"(min {r.get('startup_min_ms')}, max {r.get('startup_max_ms')})")
         if fails:
             fig += f", {fails} failed starts"
+        fig += load_note(r, "startup_load")
         rows.append(("4", "java -jar -> /v1/status/healthz 200", fig, "<= 2000 ms",
                      verdict(med is not None and med <= 2000 and fails == 0)))
 
@@ -172,6 +186,7 @@ def main():
           f"{r.get('java', '?')}; nginx {r.get('nginx', '?')}; {r.get('wrk', '?')}")
     print(f"load average at start {r.get('load_start', '?')}, at end {r.get('load_end', '?')}. "
           "Shared machine: other developers' builds and tests ran at the same time; the figures are indicative.")
+    print("[load X] = 1-minute load average when that measurement started (above 2, the 2 cores were oversubscribed).")
     print()
     headers = ("#", "measure", "figure", "target", "result")
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(headers)]

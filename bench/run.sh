@@ -27,7 +27,8 @@ OVER_LIMIT=${BENCH_OVER_LIMIT:-2500}              # ROUTER_MAX_CONCURRENT_REQUES
 STREAM_TOKENS=${BENCH_STREAM_TOKENS:-20}
 TOKEN_DELAY_MS=${BENCH_TOKEN_DELAY_MS:-1000}
 STREAM_RATE=${BENCH_STREAM_RATE:-250}             # new streams per second (ramp of the 2,000)
-BURST_RATE=${BENCH_BURST_RATE:-1000}              # informative second run of the 2,000 at this rate (0: skip)
+BURST_RATE=${BENCH_BURST_RATE:-0}                 # >0: informative second run of the 2,000 at this rate
+CONTROL=${BENCH_CONTROL:-1}                       # 1: the same 2,000 streams direct to the simulator, for comparison
 OVER_RATE=${BENCH_OVER_RATE:-250}                 # ramp of the overload run
 OVER_TOKENS=${BENCH_OVER_TOKENS:-30}              # its streams outlast its ramp, so the limit is really reached
 STARTS=${BENCH_STARTS:-5}
@@ -88,6 +89,7 @@ ln -sfn "$(basename "$RUN")" "$B/out/latest"
 RES=$RUN/results.txt
 : >"$RES"
 rec() { echo "$1=$2" >>"$RES"; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
 # ---- process control: every background process is tracked by PID and stopped on exit ----------------------------
@@ -394,6 +396,7 @@ streams_run() {
   deadline=$((n / rate + tokens * TOKEN_DELAY_MS / 1000 + 40))
   samples=$RUN/samples-$label.txt
   : >"$samples"
+  rec "${label}_load" "$(load1)"
   rec "${label}_rate" "$rate"
   rec "${label}_tokens" "$tokens"
   rec "${label}_rss_before_kb" "$(rss_kb "$gw")"
@@ -425,6 +428,7 @@ streams_run() {
 
 # ---- phase 4 (run first, while nothing else of ours is busy): start-up time -------------------------------------
 if want startup; then
+  rec startup_load "$(load1)"
   log "startup: $STARTS fresh starts, time from java -jar to healthz 200 (poll every 10 ms)"
   ROUTER_POLICY_FILE="$RUN/policy.yaml" ROUTER_DATA_DIR="$RUN/data" ROUTER_SHUTDOWN_GRACE_MS=2000 \
     run_fg python3 "$B/startup.py" "$JAR" "$P_GW_START" "$STARTS" "$RUN" >"$RUN/startup.txt" 2>"$RUN/startup.err" || true
@@ -434,6 +438,7 @@ fi
 
 # ---- phase 1: requests/s, direct vs nginx vs gateway ---------------------------------------------------------------
 if want rps; then
+  rec rps_load "$(load1)"
   ensure_backend
   ensure_nginx_proxy
   ensure_gateway
@@ -468,6 +473,7 @@ fi
 if want sse; then
   ensure_sse_backend
   ensure_gateway
+  rec sse_load "$(load1)"
   log "sse: $SSE_CHUNKS events every ${SSE_INTERVAL_US} us, $SSE_STREAMS rounds of one stream direct + one via the gateway"
   run_fg timeout 300 "${TOOLS[@]}" sse-delay --direct-port "$P_SSE" --gateway-port "$P_GW" --key "$KEY" --model bench-sse \
     --streams "$SSE_STREAMS" --warmup 2 --chunks "$SSE_CHUNKS" --interval-us "$SSE_INTERVAL_US" \
@@ -489,6 +495,16 @@ if want streams; then
   gw=$LAST_PID
   streams_warmup "$P_GW_STREAMS"
   streams_run s "$gw" "$P_GW_STREAMS" "$STREAMS" "$STREAM_RATE" "$STREAM_TOKENS"
+  if [ "$CONTROL" = 1 ]; then
+    log "ctl: the same $STREAMS streams direct to the simulator (control)"
+    rec ctl_load "$(load1)"
+    run_fg timeout $((STREAMS / STREAM_RATE + STREAM_TOKENS * TOKEN_DELAY_MS / 1000 + 70)) "${TOOLS[@]}" streams \
+      --port "$P_SIM" --n "$STREAMS" --key "$KEY" --model bench-sim --max-tokens "$STREAM_TOKENS" --rate "$STREAM_RATE" \
+      --deadline-s $((STREAMS / STREAM_RATE + STREAM_TOKENS * TOKEN_DELAY_MS / 1000 + 40)) --prefix ctl \
+      >"$RUN/ctl.txt" 2>"$RUN/ctl.err" || true
+    cat "$RUN/ctl.txt" >>"$RES"
+    rec ctl_status_502 "$(awk '/ x status 502$/ {n += $2} END {print n + 0}' "$RUN/ctl.err")"
+  fi
   if [ "$BURST_RATE" -gt 0 ]; then
     streams_run burst "$gw" "$P_GW_STREAMS" "$STREAMS" "$BURST_RATE" "$STREAM_TOKENS"
   fi
