@@ -406,7 +406,7 @@ streams_run() {
   thread_dump "$gw" "$RUN/threads-$label-0.txt"
   log "$label: $n streams through :$port, $rate new/s, $tokens tokens x ${TOKEN_DELAY_MS} ms"
   run_fg timeout $((deadline + 30)) "${TOOLS[@]}" streams --port "$port" --n "$n" --key "$KEY" --model bench-sim \
-    --max-tokens "$tokens" --rate "$rate" --deadline-s "$deadline" --prefix "$label" \
+    --max-tokens "$tokens" --rate "$rate" --deadline-s "$deadline" --prefix "$label" --dump "$RUN/streams-$label.txt" \
     >"$RUN/$label.txt" 2>"$RUN/$label.err" || true
   thread_dump "$gw" "$RUN/threads-$label-1.txt"
   thread_cpu "$RUN/threads-$label-0.txt" "$RUN/threads-$label-1.txt" "$label"
@@ -501,6 +501,7 @@ if want streams; then
     run_fg timeout $((STREAMS / STREAM_RATE + STREAM_TOKENS * TOKEN_DELAY_MS / 1000 + 70)) "${TOOLS[@]}" streams \
       --port "$P_SIM" --n "$STREAMS" --key "$KEY" --model bench-sim --max-tokens "$STREAM_TOKENS" --rate "$STREAM_RATE" \
       --deadline-s $((STREAMS / STREAM_RATE + STREAM_TOKENS * TOKEN_DELAY_MS / 1000 + 40)) --prefix ctl \
+      --dump "$RUN/streams-ctl.txt" \
       >"$RUN/ctl.txt" 2>"$RUN/ctl.err" || true
     cat "$RUN/ctl.txt" >>"$RES"
     rec ctl_status_502 "$(awk '/ x status 502$/ {n += $2} END {print n + 0}' "$RUN/ctl.err")"

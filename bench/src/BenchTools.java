@@ -552,6 +552,16 @@ public final class BenchTools {
                 otherKinds.merge("error: " + e.replaceAll("[0-9]+", "N"), 1, Integer::sum);
             }
         }
+        if (o.containsKey("dump")) {
+            StringBuilder sb = new StringBuilder("id start_ms head_ms end_ms status\n");
+            for (int i = 0; i < opened; i++) {
+                Conn c = conns[i];
+                sb.append(c.id).append(' ').append(ms((c.tStart - t0) / 1000)).append(' ')
+                        .append(c.tHead < 0 ? "-" : ms((c.tHead - t0) / 1000)).append(' ')
+                        .append(c.tEnd < 0 ? "-" : ms((c.tEnd - t0) / 1000)).append(' ').append(c.status).append('\n');
+            }
+            java.nio.file.Files.writeString(java.nio.file.Path.of(o.get("dump")), sb);
+        }
         long[] tt = sorted(ttfbOk), du = sorted(durOk), sl = sorted(shedLat);
         String p = prefix + "_";
         System.out.println(p + "requested=" + n);
