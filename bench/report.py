@@ -143,6 +143,13 @@ def main():
         if r.get("s_eventloops"):
             rows.append(("3", f"(info) api-router threads during the {want} streams (% of one core)",
                          f"event loops: {r['s_eventloops']}; busiest: {r.get('s_threads', '?')}", "", "info"))
+        if "warm_s_requested" in r:
+            ok, parts = stream_fig("warm_s")
+            fig = (f"{ok}/{r['warm_s_requested']} complete{', ' + ', '.join(parts) if parts else ', no error'}; "
+                   f"first byte p50 {fmt_ms(num(r, 'warm_s_ttfb_p50_ms'))}, p99 {fmt_ms(num(r, 'warm_s_ttfb_p99_ms'))}"
+                   f"{load_note(r, 'warm_s_load')}")
+            rows.append(("3", f"(info) warm-up: fresh gateway (cold JIT), short streams, {r.get('s_rate')} new/s",
+                         fig, "", "info"))
         if "ctl_requested" in r:
             ok, parts = stream_fig("ctl")
             fig = (f"{ok}/{r['ctl_requested']} complete{', ' + ', '.join(parts) if parts else ', no error'}; "

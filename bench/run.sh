@@ -29,6 +29,7 @@ TOKEN_DELAY_MS=${BENCH_TOKEN_DELAY_MS:-1000}
 STREAM_RATE=${BENCH_STREAM_RATE:-250}             # new streams per second (ramp of the 2,000)
 BURST_RATE=${BENCH_BURST_RATE:-0}                 # >0: informative second run of the 2,000 at this rate
 CONTROL=${BENCH_CONTROL:-1}                       # 1: the same 2,000 streams direct to the simulator, for comparison
+WARM_STREAMS=${BENCH_WARM_STREAMS:-2000}          # short streams through each fresh gateway before measuring
 OVER_RATE=${BENCH_OVER_RATE:-250}                 # ramp of the overload run
 OVER_TOKENS=${BENCH_OVER_TOKENS:-30}              # its streams outlast its ramp, so the limit is really reached
 STARTS=${BENCH_STARTS:-5}
@@ -384,10 +385,15 @@ sample_loop() {
   done
 }
 
-# streams_warmup PORT: 500 short streams (5 tokens, 5 ms apart) so the measured run meets a warm JIT
+# streams_warmup PORT LABEL: 2,000 short streams (5 tokens, 5 ms apart) on the fresh gateway, so the measured run
+# meets a warm JIT (500 were not enough); recorded as LABEL_* since a cold gateway is worth seeing too
 streams_warmup() {
-  run_fg timeout 120 "${TOOLS[@]}" streams --port "$1" --n 500 --key "$KEY" --model bench-sim --max-tokens 5 --rate 250 \
-    --header "x-sim-token-delay-ms: 5" --deadline-s 60 --prefix warm >>"$RUN/streams-warmup.txt" 2>&1 || true
+  rec "${2}_load" "$(load1)"
+  run_fg timeout 120 "${TOOLS[@]}" streams --port "$1" --n "$WARM_STREAMS" --key "$KEY" --model bench-sim --max-tokens 5 \
+    --rate "$STREAM_RATE" --header "x-sim-token-delay-ms: 5" --deadline-s 60 --prefix "$2" \
+    >"$RUN/$2.txt" 2>"$RUN/$2.err" || true
+  cat "$RUN/$2.txt" >>"$RES"
+  rec "${2}_status_502" "$(awk '/ x status 502$/ {n += $2} END {print n + 0}' "$RUN/$2.err")"
 }
 
 # streams_run LABEL GW_PID GW_PORT N RATE TOKENS: N concurrent streams through the gateway, RSS sampled all along
@@ -493,7 +499,7 @@ if want streams; then
   log "streams: starting a fresh gateway on :$P_GW_STREAMS (default in-flight limit), warming it up"
   start_gateway gateway-streams "$P_GW_STREAMS"
   gw=$LAST_PID
-  streams_warmup "$P_GW_STREAMS"
+  streams_warmup "$P_GW_STREAMS" warm_s
   streams_run s "$gw" "$P_GW_STREAMS" "$STREAMS" "$STREAM_RATE" "$STREAM_TOKENS"
   if [ "$CONTROL" = 1 ]; then
     log "ctl: the same $STREAMS streams direct to the simulator (control)"
@@ -514,7 +520,7 @@ if want streams; then
   log "streams: starting a fresh gateway on :$P_GW_OVER with ROUTER_MAX_CONCURRENT_REQUESTS=$OVER_LIMIT, warming it up"
   start_gateway gateway-over "$P_GW_OVER" ROUTER_MAX_CONCURRENT_REQUESTS="$OVER_LIMIT"
   gw=$LAST_PID
-  streams_warmup "$P_GW_OVER"
+  streams_warmup "$P_GW_OVER" warm_over
   streams_run over "$gw" "$P_GW_OVER" "$OVER_STREAMS" "$OVER_RATE" "$OVER_TOKENS"
   stop_bg "$gw"
 fi
