@@ -148,8 +148,8 @@ def main():
             fig = (f"{ok}/{r['warm_s_requested']} complete{', ' + ', '.join(parts) if parts else ', no error'}; "
                    f"first byte p50 {fmt_ms(num(r, 'warm_s_ttfb_p50_ms'))}, p99 {fmt_ms(num(r, 'warm_s_ttfb_p99_ms'))}"
                    f"{load_note(r, 'warm_s_load')}")
-            rows.append(("3", f"(info) warm-up: fresh gateway (cold JIT), short streams, {r.get('s_rate')} new/s",
-                         fig, "", "info"))
+            rows.append(("3", f"(info) warm-up of that fresh gateway: {r['warm_s_requested']} short streams, "
+                              f"{r.get('s_rate')} new/s", fig, "", "info"))
         if "ctl_requested" in r:
             ok, parts = stream_fig("ctl")
             fig = (f"{ok}/{r['ctl_requested']} complete{', ' + ', '.join(parts) if parts else ', no error'}; "
@@ -162,6 +162,9 @@ def main():
                    f"first byte p50 {fmt_ms(num(r, 'burst_ttfb_p50_ms'))}, p99 {fmt_ms(num(r, 'burst_ttfb_p99_ms'))}")
             rows.append(("3", f"(info) the same {r['burst_requested']} streams again, {r.get('burst_rate')} new/s",
                          fig, "", "info"))
+        reasons = [r.get(k) for k in ("streams_gateway_502_reasons", "over_gateway_502_reasons") if r.get(k)]
+        if reasons:
+            rows.append(("3", "(info) causes of the 502s, from the gateways' logs", "; ".join(reasons), "", "info"))
         n = int(num(r, "over_streams") or 5000)
         lim = int(num(r, "over_limit") or 2500)
         ok = int(num(r, "over_ok_complete") or 0)

@@ -385,6 +385,12 @@ sample_loop() {
   done
 }
 
+# why_502 LOG KEY: records the reasons the gateway logged for its 502s ("N x reason; ...")
+why_502() {
+  rec "$2" "$(grep -h 'no backend answered' "$1" 2>/dev/null | sed -E 's/.*no backend answered: [^ ]+: //; s/[0-9]+ ms/N ms/' |
+    sort | uniq -c | sort -rn | awk '{n = $1; $1 = ""; printf "%s%d x%s", (NR > 1 ? "; " : ""), n, $0}')"
+}
+
 # streams_warmup PORT LABEL: 2,000 short streams (5 tokens, 5 ms apart) on the fresh gateway, so the measured run
 # meets a warm JIT (500 were not enough); recorded as LABEL_* since a cold gateway is worth seeing too
 streams_warmup() {
@@ -516,6 +522,7 @@ if want streams; then
     streams_run burst "$gw" "$P_GW_STREAMS" "$STREAMS" "$BURST_RATE" "$STREAM_TOKENS"
   fi
   stop_bg "$gw"
+  why_502 "$RUN/gateway-streams.log" streams_gateway_502_reasons
 
   log "streams: starting a fresh gateway on :$P_GW_OVER with ROUTER_MAX_CONCURRENT_REQUESTS=$OVER_LIMIT, warming it up"
   start_gateway gateway-over "$P_GW_OVER" ROUTER_MAX_CONCURRENT_REQUESTS="$OVER_LIMIT"
@@ -523,6 +530,7 @@ if want streams; then
   streams_warmup "$P_GW_OVER" warm_over
   streams_run over "$gw" "$P_GW_OVER" "$OVER_STREAMS" "$OVER_RATE" "$OVER_TOKENS"
   stop_bg "$gw"
+  why_502 "$RUN/gateway-over.log" over_gateway_502_reasons
 fi
 stop_component PID_SIM
 
