@@ -19,6 +19,7 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerResponse;
@@ -43,7 +44,8 @@ import org.slf4j.LoggerFactory;
 public final class StreamingForwarder implements AutoCloseable {
     /** Upper bound of TCP connect; each request's policy sets its own, shorter, connect timeout. */
     static final int MAX_CONNECT_TIMEOUT_MS = 10_000;
-    static final int KEEP_ALIVE_SECONDS = 60;
+    /** Idle pooled connections are closed before vLLM's own keep-alive (5 s) closes them under us. */
+    static final int KEEP_ALIVE_SECONDS = 4;
     private static final Logger LOG = LoggerFactory.getLogger(StreamingForwarder.class);
 
     private final Vertx vertx;
@@ -101,6 +103,7 @@ public final class StreamingForwarder implements AutoCloseable {
         private boolean streamed;
         private boolean opened;
         private boolean firstChunkSeen;
+        private boolean retriedClosedConnection;
 
         Call(ForwardRequest request, HttpServerResponse downstream, Promise<ForwardResult> promise) {
             this.request = request;
@@ -125,7 +128,11 @@ public final class StreamingForwarder implements AutoCloseable {
                         + "' could be reached (" + request.candidates().size() + " tried)."));
                 return;
             }
-            backend = candidates.next();
+            attempt(candidates.next());
+        }
+
+        private void attempt(Backend next) {
+            backend = next;
             RequestOptions options = new RequestOptions()
                     .setMethod(HttpMethod.valueOf(request.method()))
                     .setAbsoluteURI(backend.url() + request.pathAndQuery())
@@ -164,6 +171,12 @@ public final class StreamingForwarder implements AutoCloseable {
                 cancelTimer();
                 if (ar.failed()) {
                     upstream = null;
+                    if (ar.cause() instanceof HttpClosedException && !retriedClosedConnection) {
+                        // a pooled connection the backend had just closed: once more, on a fresh connection
+                        retriedClosedConnection = true;
+                        attempt(attempted);
+                        return;
+                    }
                     backendFailed(attempted, ar.cause());
                 } else {
                     relay(ar.result());
