@@ -100,7 +100,9 @@ public final class GatewayHttpServer implements AutoCloseable {
     public int start(Duration timeout) throws Exception {
         root.route("/*").subRouter(api);
         int port = listenOnNewEventLoop(settings.port(), timeout);
-        for (int i = 1; i < eventLoops; i++) {
+        // instances share a port they all ask for; an ephemeral port (0, in tests) is not shared, so one instance
+        int instances = settings.port() == 0 ? 1 : eventLoops;
+        for (int i = 1; i < instances; i++) {
             listenOnNewEventLoop(port, timeout);
         }
         return port;

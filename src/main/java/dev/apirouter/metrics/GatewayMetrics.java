@@ -19,6 +19,7 @@ import dev.apirouter.policy.Backend;
 import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.policy.PolicyStore;
 import dev.apirouter.policy.PolicyView;
+import dev.apirouter.reload.RouteReloader;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -112,7 +113,8 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver {
         ModelPolicy policy = exchange.getProperty(ExchangeKeys.MODEL_POLICY, ModelPolicy.class);
         Backend backend = exchange.getProperty(ExchangeKeys.CHOSEN_BACKEND, Backend.class);
         String model = policy != null ? policy.name() : UNKNOWN;
-        String route = exchange.getFromRouteId() != null ? exchange.getFromRouteId() : UNKNOWN;
+        String routeId = RouteReloader.publicRouteId(exchange.getFromRouteId()); // the same label across reloads
+        String route = routeId != null ? routeId : UNKNOWN;
         String backendUrl = backend != null ? backend.url() : NONE;
         requests.computeIfAbsent(new RequestKey(route, model, backendUrl, status), k -> Counter.builder("api_router_requests")
                 .description("Requests answered, by route, model, backend and status")
