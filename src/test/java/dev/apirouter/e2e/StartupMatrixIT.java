@@ -214,7 +214,7 @@ class StartupMatrixIT {
             // then on readyz says only whether a policy is loaded
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             HttpResponse<String> readyz = get(gw, "/v1/status/readyz");
-            while (!readyz.body().contains("{\"name\":\"camel-routes\",\"status\":\"UP\"}") && System.nanoTime() < deadline) {
+            while (!readyz.body().contains("\"name\":\"routes-reload\",\"status\":\"UP\"") && System.nanoTime() < deadline) {
                 Thread.sleep(50);
                 readyz = get(gw, "/v1/status/readyz");
             }
