@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Issue 5's benchmark: requests/s through the gateway with Prometheus metrics on vs off (target: metrics cost < 5%).
 # Same fast backend (nginx serving a static chat completion), same wrk settings; the two configurations alternate
-# (on, off, on, off) so that drift of a shared machine hits both. Loopback only, ports 19301-19302; every process
+# (on, off, off, on, ...) so that drift of a shared machine hits both. Loopback only, ports 19301-19302; every process
 # started here is stopped by PID on exit.
 #   bench/metrics-overhead.sh            (about 2 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-ROUNDS=${BENCH_ROUNDS:-2}
+ROUNDS=${BENCH_ROUNDS:-4}
 WRK_ARGS=${BENCH_WRK_ARGS:--t2 -c32 -d10s}
 WARMUP=${BENCH_WARMUP:-15s}
 P_BACKEND=19301
@@ -68,7 +68,11 @@ measure() { # $1 = true|false; prints requests/s
 on=(); off=()
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq 1 "$ROUNDS"); do
-  on+=("$(measure true)"); off+=("$(measure false)")
+  if [ $((round % 2)) -eq 1 ]; then  # alternate which goes first, so that neither always gets the warmer machine
+    on+=("$(measure true)"); off+=("$(measure false)")
+  else
+    off+=("$(measure false)"); on+=("$(measure true)")
+  fi
   echo "round $round: metrics on ${on[-1]} req/s, off ${off[-1]} req/s"
 done
 python3 - "${on[*]}" "${off[*]}" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'

@@ -51,8 +51,6 @@ final class Gateway {
     static final Duration LISTEN_TIMEOUT = Duration.ofSeconds(10);
     /** Worker threads serve blocking work (Camel's own, the backend probes); requests run on the event loops. */
     static final int WORKER_POOL_SIZE = 64;
-    /** Vert.x's default: two event loops per core; the HTTP server runs one instance on each. */
-    static final int EVENT_LOOPS = 2 * Runtime.getRuntime().availableProcessors();
     static final String JSON = "application/json";
     /** Clean-up after the routes stopped: server, forwarder, store, Vert.x, and the last spans' flush. */
     static final Duration CLEANUP_BUDGET = Duration.ofMillis(2000);
@@ -72,12 +70,11 @@ final class Gateway {
     int run() {
         long stage = System.nanoTime();
         Vertx vertx = Vertx.vertx(new VertxOptions()
-                .setEventLoopPoolSize(EVENT_LOOPS)
                 .setWorkerPoolSize(WORKER_POOL_SIZE)
                 .setFileSystemOptions(new FileSystemOptions().setFileCachingEnabled(false)
                         .setClassPathResolvingEnabled(false)));
         InflightLimiter limiter = new InflightLimiter(settings.http().maxConcurrentRequests());
-        GatewayHttpServer server = new GatewayHttpServer(vertx, settings.http(), EVENT_LOOPS);
+        GatewayHttpServer server = new GatewayHttpServer(vertx, settings.http());
         PolicyStore store = createStore();
         org.apache.camel.main.Main camel = new org.apache.camel.main.Main();
         Settings.Health health = settings.health();

@@ -1,9 +1,6 @@
 package dev.apirouter.http;
 
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.BooleanSupplier;
@@ -41,14 +38,11 @@ public final class GatewayHttpServer implements AutoCloseable {
     private final Settings.Http settings;
     private final Router root;
     private final Router api;
-    private final int eventLoops;
-    private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
+    private HttpServer server;
     private volatile BooleanSupplier routesStarted = () -> true;
 
-    /** @param eventLoops how many server instances (one per event loop) share the port */
-    public GatewayHttpServer(Vertx vertx, Settings.Http settings, int eventLoops) {
+    public GatewayHttpServer(Vertx vertx, Settings.Http settings) {
         this.vertx = vertx;
-        this.eventLoops = eventLoops;
         this.settings = settings;
         this.root = Router.router(vertx);
         this.api = Router.router(vertx);
@@ -99,47 +93,23 @@ public final class GatewayHttpServer implements AutoCloseable {
     /** Starts listening; returns the bound port. Bounded: fails after {@code timeout}. */
     public int start(Duration timeout) throws Exception {
         root.route("/*").subRouter(api);
-        int port = listenOnNewEventLoop(settings.port(), timeout);
-        // instances share a port they all ask for; an ephemeral port (0, in tests) is not shared, so one instance
-        int instances = settings.port() == 0 ? 1 : eventLoops;
-        for (int i = 1; i < instances; i++) {
-            listenOnNewEventLoop(port, timeout);
-        }
-        return port;
-    }
-
-    /**
-     * One server instance per event loop, all on the same port: Vert.x spreads accepted connections over them, so
-     * every event loop serves clients (a single instance would keep all connections on one loop).
-     */
-    private int listenOnNewEventLoop(int port, Duration timeout) throws Exception {
         HttpServerOptions options = new HttpServerOptions()
                 .setHost(settings.host())
-                .setPort(port)
+                .setPort(settings.port())
                 .setTcpNoDelay(true)
                 .setCompressionSupported(false)
                 .setIdleTimeout(0);
-        CompletableFuture<Integer> bound = new CompletableFuture<>();
-        vertx.getOrCreateContext().runOnContext(v -> {
-            HttpServer server = vertx.createHttpServer(options)
-                    .invalidRequestHandler(GatewayHttpServer::invalidRequest)
-                    .requestHandler(root);
-            servers.add(server);
-            server.listen().onComplete(ar -> {
-                if (ar.succeeded()) {
-                    bound.complete(ar.result().actualPort());
-                } else {
-                    bound.completeExceptionally(ar.cause());
-                }
-            });
-        });
-        return bound.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        server = vertx.createHttpServer(options)
+                .invalidRequestHandler(GatewayHttpServer::invalidRequest)
+                .requestHandler(root);
+        return server.listen().toCompletionStage().toCompletableFuture()
+                .get(timeout.toMillis(), TimeUnit.MILLISECONDS).actualPort();
     }
 
     /** Stops accepting connections (bounded); open connections are closed. */
     @Override
     public void close() {
-        for (HttpServer server : servers) {
+        if (server != null) {
             try {
                 server.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
             } catch (Exception e) {

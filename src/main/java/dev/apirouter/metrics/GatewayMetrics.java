@@ -54,6 +54,7 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver {
     private final BackendHealthMonitor health;
     private final MultiGauge backendUp;
     // meters by label values, so the hot path does one map lookup instead of building a meter id
+    private final Map<String, String> routeLabels = new ConcurrentHashMap<>();
     private final Map<RequestKey, Counter> requests = new ConcurrentHashMap<>();
     private final Map<RouteModel, Timer> durations = new ConcurrentHashMap<>();
     private final Map<ModelStreamed, Timer> timeToFirstToken = new ConcurrentHashMap<>();
@@ -113,8 +114,9 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver {
         ModelPolicy policy = exchange.getProperty(ExchangeKeys.MODEL_POLICY, ModelPolicy.class);
         Backend backend = exchange.getProperty(ExchangeKeys.CHOSEN_BACKEND, Backend.class);
         String model = policy != null ? policy.name() : UNKNOWN;
-        String routeId = RouteReloader.publicRouteId(exchange.getFromRouteId()); // the same label across reloads
-        String route = routeId != null ? routeId : UNKNOWN;
+        String fromRoute = exchange.getFromRouteId();
+        String route = fromRoute == null ? UNKNOWN
+                : routeLabels.computeIfAbsent(fromRoute, RouteReloader::publicRouteId); // the same label across reloads
         String backendUrl = backend != null ? backend.url() : NONE;
         requests.computeIfAbsent(new RequestKey(route, model, backendUrl, status), k -> Counter.builder("api_router_requests")
                 .description("Requests answered, by route, model, backend and status")
@@ -136,8 +138,12 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver {
                 .tags("backend", backend.url()).register(registry).increment();
     }
 
+    /** Time to first token of streamed answers (for a JSON answer it would only repeat the request duration). */
     @Override
     public void firstChunk(String model, Backend backend, boolean streamed, long nanos) {
+        if (!streamed) {
+            return;
+        }
         timeToFirstToken.computeIfAbsent(new ModelStreamed(model, streamed),
                 k -> Timer.builder("api_router_time_to_first_token")
                         .description("Time from forwarding to the first response chunk")

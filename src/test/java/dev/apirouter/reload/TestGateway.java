@@ -43,7 +43,7 @@ final class TestGateway implements AutoCloseable {
 
     static TestGateway start(Path routesDir, Duration poll) throws Exception {
         Vertx vertx = Vertx.vertx();
-        GatewayHttpServer server = new GatewayHttpServer(vertx, new Settings.Http("127.0.0.1", 0, 1 << 20, 1000), 2);
+        GatewayHttpServer server = new GatewayHttpServer(vertx, new Settings.Http("127.0.0.1", 0, 1 << 20, 1000));
         int port = server.start(Duration.ofSeconds(10));
         CamelContext camel = new DefaultCamelContext();
         server.bindTo(camel.getRegistry()::bind, new InflightLimiter(1000), RequestObserver.NONE);
