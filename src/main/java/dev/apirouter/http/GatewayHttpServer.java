@@ -19,6 +19,8 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import org.apache.camel.component.platform.http.PlatformHttpConstants;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
 
 /**
@@ -28,6 +30,7 @@ import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
  * the contract's JSON error shape.
  */
 public final class GatewayHttpServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(GatewayHttpServer.class);
     public static final String HEALTHZ_PATH = "/v1/status/healthz";
     public static final String READYZ_PATH = "/v1/status/readyz";
     public static final String POLICY_STATUS_PATH = "/v1/status/policy";
@@ -62,7 +65,10 @@ public final class GatewayHttpServer implements AutoCloseable {
             r.errorHandler(413, ctx -> fail(ctx, ErrorCode.REQUEST_TOO_LARGE,
                     "The request body is larger than the limit of " + settings.maxBodyBytes() + " bytes."));
             r.errorHandler(400, ctx -> fail(ctx, ErrorCode.INVALID_REQUEST, "The request is malformed."));
-            r.errorHandler(500, ctx -> fail(ctx, ErrorCode.INTERNAL_ERROR, "The gateway failed to handle the request."));
+            r.errorHandler(500, ctx -> {
+                LOG.error("Handling {} {} failed", ctx.request().method(), ctx.request().path(), ctx.failure());
+                fail(ctx, ErrorCode.INTERNAL_ERROR, "The gateway failed to handle the request.");
+            });
         }
     }
 
