@@ -25,11 +25,10 @@ public final class BackendDispatchProcessor extends AsyncProcessorSupport {
     private final StreamingForwarder forwarder;
     private final UpstreamTracing tracing;
 
-    public BackendDispatchProcessor(StreamingForwarder forwarder) {
-        this(forwarder, UpstreamTracing.OFF);
-    }
-
-    /** With tracing: each call to a backend is a CLIENT span, whose context the backend gets as traceparent. */
+    /**
+     * @param tracing {@link UpstreamTracing#OFF}, or each call to a backend becomes a CLIENT span whose context the
+     *                backend gets as traceparent
+     */
     public BackendDispatchProcessor(StreamingForwarder forwarder, UpstreamTracing tracing) {
         this.forwarder = forwarder;
         this.tracing = tracing;

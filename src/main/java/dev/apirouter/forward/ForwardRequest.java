@@ -18,11 +18,6 @@ public record ForwardRequest(String method, String pathAndQuery, Map<String, Lis
                              List<Backend> candidates, Timeouts timeouts, String requestId, String model,
                              Observer observer) {
 
-    public ForwardRequest(String method, String pathAndQuery, Map<String, List<String>> headers, byte[] body,
-                          List<Backend> candidates, Timeouts timeouts, String requestId, String model) {
-        this(method, pathAndQuery, headers, body, candidates, timeouts, requestId, model, null);
-    }
-
     /** Called on the request's event loop; must be cheap and must not keep the chunks. */
     public interface Observer {
         /** A backend answered: its status and content type (null when absent). */
