@@ -106,7 +106,7 @@ final class Gateway {
                 telemetry.enabled() ? "; exporter starting in the background" : "", millisSince(stage));
 
         StreamingForwarder forwarder = new StreamingForwarder(vertx, settings.http().maxConcurrentRequests(),
-                metrics == null ? backendHealth : ForwardObservers.of(backendHealth, metrics));
+                metrics == null ? backendHealth : ForwardObservers.of(backendHealth, metrics), metrics != null);
         server.bindTo(camel::bind, limiter, metrics == null ? RequestObserver.NONE : metrics);
         int shutdownSeconds = (int) Math.max(1, settings.shutdownGrace().toSeconds());
         camel.configure().withShutdownTimeout(shutdownSeconds);

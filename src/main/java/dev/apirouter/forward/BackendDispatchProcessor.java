@@ -56,7 +56,7 @@ public final class BackendDispatchProcessor extends AsyncProcessorSupport {
                 policy.timeouts(),
                 exchange.getProperty(ExchangeKeys.REQUEST_ID, String.class),
                 inference.model(),
-                call.observer());
+                call.recording());
         forwarder.forward(exchange.getProperty(ExchangeKeys.CLIENT_CONTEXT, Context.class), request,
                         exchange.getProperty(ExchangeKeys.CLIENT_RESPONSE, HttpServerResponse.class))
                 .onComplete(ar -> {

@@ -15,6 +15,10 @@ public interface ForwardObserver {
     default void firstChunk(String model, Backend backend, boolean streamed, long nanos) {
     }
 
+    /** A backend's answer to a request for {@code model} reported token usage. */
+    default void tokensUsed(String model, Backend backend, TokenUsage usage) {
+    }
+
     /** A response started (head received) and ended; {@code streamed} for Server-Sent Events. */
     default void streamOpened(boolean streamed) {
     }

@@ -27,6 +27,11 @@ public final class ForwardObservers implements ForwardObserver {
     }
 
     @Override
+    public void tokensUsed(String model, Backend backend, TokenUsage usage) {
+        observers.forEach(o -> o.tokensUsed(model, backend, usage));
+    }
+
+    @Override
     public void streamOpened(boolean streamed) {
         observers.forEach(o -> o.streamOpened(streamed));
     }

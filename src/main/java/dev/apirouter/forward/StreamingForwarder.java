@@ -51,10 +51,16 @@ public final class StreamingForwarder implements AutoCloseable {
     private final Vertx vertx;
     private final HttpClient httpClient;
     private final ForwardObserver observer;
+    private final boolean readUsage;
 
-    public StreamingForwarder(Vertx vertx, int maxConnectionsPerBackend, ForwardObserver observer) {
+    /**
+     * @param readUsage read the token usage of every answer and report it to {@code observer} (metrics); otherwise
+     *                  only for requests that ask for it ({@link ForwardRequest#readUsage()})
+     */
+    public StreamingForwarder(Vertx vertx, int maxConnectionsPerBackend, ForwardObserver observer, boolean readUsage) {
         this.vertx = vertx;
         this.observer = observer;
+        this.readUsage = readUsage;
         HttpClientOptions options = new HttpClientOptions()
                 .setKeepAlive(true)
                 .setKeepAliveTimeout(KEEP_ALIVE_SECONDS)
@@ -104,6 +110,7 @@ public final class StreamingForwarder implements AutoCloseable {
         private boolean opened;
         private boolean firstChunkSeen;
         private boolean retriedClosedConnection;
+        private UsageScanner usage;
 
         Call(ForwardRequest request, HttpServerResponse downstream, Promise<ForwardResult> promise) {
             this.request = request;
@@ -216,10 +223,7 @@ public final class StreamingForwarder implements AutoCloseable {
             observer.streamOpened(streamed);
             lastDataNanos = System.nanoTime();
             armIdleTimer(request.timeouts().idle().toMillis());
-            ForwardRequest.Observer requestObserver = request.observer();
-            if (requestObserver != null) {
-                requestObserver.onResponse(backend, status, contentType);
-            }
+            usage = readUsage || request.readUsage() ? new UsageScanner() : null;
             response.handler(chunk -> {
                 lastDataNanos = System.nanoTime();
                 if (!firstChunkSeen) {
@@ -227,8 +231,8 @@ public final class StreamingForwarder implements AutoCloseable {
                     observer.firstChunk(request.model(), backend, streamed, lastDataNanos - startNanos);
                 }
                 downstream.write(chunk);
-                if (requestObserver != null) {
-                    requestObserver.onChunk(chunk);
+                if (usage != null) {
+                    usage.accept(chunk);
                 }
                 if (downstream.writeQueueFull()) {
                     response.pause();
@@ -243,7 +247,7 @@ public final class StreamingForwarder implements AutoCloseable {
                     cancelTimer();
                     closeStream();
                     downstream.end();
-                    promise.tryComplete(new ForwardResult(backend, status, ForwardResult.Outcome.COMPLETED));
+                    complete(ForwardResult.Outcome.COMPLETED);
                 }
             });
         }
@@ -295,7 +299,7 @@ public final class StreamingForwarder implements AutoCloseable {
                 upstream.reset();
             }
             LOG.debug("Request {}: downstream disconnected; upstream request cancelled", request.requestId());
-            promise.tryComplete(new ForwardResult(backend, status, ForwardResult.Outcome.CLIENT_GONE));
+            complete(ForwardResult.Outcome.CLIENT_GONE);
         }
 
         private void abort(ForwardResult.Outcome outcome, String reason) {
@@ -310,7 +314,17 @@ public final class StreamingForwarder implements AutoCloseable {
                 upstream.reset();
             }
             downstream.reset();
-            promise.tryComplete(new ForwardResult(backend, status, outcome));
+            complete(outcome);
+        }
+
+        /** Ends the call with what the backend answered; its token usage, when read and reported, is passed on. */
+        private void complete(ForwardResult.Outcome outcome) {
+            TokenUsage tokens = usage != null ? usage.usage() : null;
+            if (tokens != null) {
+                observer.tokensUsed(request.model(), backend, tokens);
+            }
+            promise.tryComplete(new ForwardResult(backend, status, outcome, streamed, tokens,
+                    usage != null ? usage.responseModel() : null));
         }
 
         private void fail(GatewayException e) {

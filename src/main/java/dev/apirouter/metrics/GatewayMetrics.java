@@ -12,6 +12,7 @@ import java.util.function.LongSupplier;
 import dev.apirouter.ExchangeKeys;
 import dev.apirouter.error.GatewayException;
 import dev.apirouter.forward.ForwardObserver;
+import dev.apirouter.forward.TokenUsage;
 import dev.apirouter.health.BackendHealthMonitor;
 import dev.apirouter.http.InflightLimiter;
 import dev.apirouter.http.RequestObserver;
@@ -58,6 +59,7 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver {
     private final Map<RequestKey, Counter> requests = new ConcurrentHashMap<>();
     private final Map<RouteModel, Timer> durations = new ConcurrentHashMap<>();
     private final Map<ModelStreamed, Timer> timeToFirstToken = new ConcurrentHashMap<>();
+    private final Map<String, Tokens> tokens = new ConcurrentHashMap<>();
 
     private record RequestKey(String route, String model, String backend, int status) {
     }
@@ -66,6 +68,10 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver {
     }
 
     private record ModelStreamed(String model, boolean streamed) {
+    }
+
+    /** The token counters of one model, by {@code type} (OpenTelemetry's {@code gen_ai.token.type} values). */
+    private record Tokens(Counter input, Counter output) {
     }
 
     public GatewayMetrics(InflightLimiter limiter, PolicyStore store, BackendHealthMonitor health) {
@@ -149,6 +155,23 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver {
                         .description("Time from forwarding to the first response chunk")
                         .tags("model", k.model(), "streamed", Boolean.toString(k.streamed())).serviceLevelObjectives(LATENCY_SLOS)
                         .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** Tokens the backends reported (vLLM reports them in JSON answers, and in streams asked to include usage). */
+    @Override
+    public void tokensUsed(String model, Backend backend, TokenUsage usage) {
+        Tokens counters = tokens.computeIfAbsent(model, m -> new Tokens(tokenCounter(m, "input"), tokenCounter(m, "output")));
+        if (usage.inputTokens() > 0) {
+            counters.input().increment(usage.inputTokens());
+        }
+        if (usage.outputTokens() > 0) {
+            counters.output().increment(usage.outputTokens());
+        }
+    }
+
+    private Counter tokenCounter(String model, String type) {
+        return Counter.builder("api_router_tokens").description("Tokens used, as reported by the backends, by model and type")
+                .tags("model", model, "type", type).register(registry);
     }
 
     @Override

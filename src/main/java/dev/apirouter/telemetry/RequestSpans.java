@@ -3,6 +3,7 @@ package dev.apirouter.telemetry;
 import java.util.Map;
 
 import dev.apirouter.ExchangeKeys;
+import dev.apirouter.forward.TokenUsage;
 import dev.apirouter.policy.Backend;
 import dev.apirouter.routing.InferenceRequest;
 import io.opentelemetry.api.trace.Span;
@@ -103,7 +104,7 @@ final class RequestSpans {
                 if (call.responseModel() != null) {
                     span.setTag(GenAi.RESPONSE_MODEL.getKey(), call.responseModel());
                 }
-                UsageScanner.Usage usage = call.usage();
+                TokenUsage usage = call.usage();
                 if (usage != null && usage.inputTokens() >= 0) {
                     span.setTag(GenAi.INPUT_TOKENS.getKey(), usage.inputTokens());
                 }

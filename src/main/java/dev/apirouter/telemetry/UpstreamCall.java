@@ -6,36 +6,29 @@ import java.util.Locale;
 import java.util.Map;
 
 import dev.apirouter.error.GatewayException;
-import dev.apirouter.forward.ForwardRequest;
 import dev.apirouter.forward.ForwardResult;
+import dev.apirouter.forward.TokenUsage;
 import dev.apirouter.policy.Backend;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.StatusCode;
-import io.vertx.core.buffer.Buffer;
 
 /**
  * The CLIENT span of one forwarded request: its context is the {@code traceparent} the backend receives; it ends
  * when the forwarder is done, carrying the backend, status, streamed or not, and token usage. {@link #NONE} when
  * tracing is off: every method then does nothing.
  */
-public class UpstreamCall implements ForwardRequest.Observer {
-    public static final UpstreamCall NONE = new UpstreamCall(null, false) {
-        @Override
-        public ForwardRequest.Observer observer() {
-            return null;
-        }
-    };
+public final class UpstreamCall {
+    public static final UpstreamCall NONE = new UpstreamCall(null, false);
     static final String TRACEPARENT = "traceparent";
     static final String TRACESTATE = "tracestate";
 
     private final Span span;
     private final boolean streamRequested;
-    private UsageScanner scanner;
     private Backend backend;
     private int status;
     private boolean streamed;
-    private UsageScanner.Usage usage;
+    private TokenUsage usage;
     private String responseModel;
 
     UpstreamCall(Span span, boolean streamRequested) {
@@ -43,9 +36,9 @@ public class UpstreamCall implements ForwardRequest.Observer {
         this.streamRequested = streamRequested;
     }
 
-    /** What to pass to the forwarder: null unless the span records (no scanning for an unsampled request). */
-    public ForwardRequest.Observer observer() {
-        return span != null && span.isRecording() ? this : null;
+    /** Whether the span records: only then is the answer read for its token usage. */
+    public boolean recording() {
+        return span != null && span.isRecording();
     }
 
     /** Replaces any {@code traceparent}/{@code tracestate} in {@code headers} with this call's span context. */
@@ -82,35 +75,19 @@ public class UpstreamCall implements ForwardRequest.Observer {
         return out.toString();
     }
 
-    @Override
-    public void onResponse(Backend backend, int status, String contentType) {
-        this.backend = backend;
-        this.status = status;
-        this.streamed = contentType != null && contentType.toLowerCase(Locale.ROOT).startsWith("text/event-stream");
-        this.scanner = new UsageScanner();
-    }
-
-    @Override
-    public void onChunk(Buffer chunk) {
-        if (scanner != null) {
-            scanner.accept(chunk);
-        }
-    }
-
     /** The forwarder is done: a backend answered ({@code result}) or none did ({@code failure}). */
     public void end(ForwardResult result, Throwable failure) {
         if (span == null) {
             return;
         }
         try {
-            if (scanner != null) {
-                usage = scanner.usage();
-                responseModel = scanner.responseModel();
-            }
             if (result != null) {
-                Backend answered = result.backend() != null ? result.backend() : backend;
+                Backend answered = result.backend();
                 backend = answered;
                 status = result.status();
+                streamed = result.streamed();
+                usage = result.usage();
+                responseModel = result.responseModel();
                 if (answered != null) {
                     span.setAttribute(GenAi.BACKEND, answered.url());
                     var uri = answered.uri();
@@ -172,7 +149,7 @@ public class UpstreamCall implements ForwardRequest.Observer {
         return streamed || (backend == null && streamRequested);
     }
 
-    UsageScanner.Usage usage() {
+    TokenUsage usage() {
         return usage;
     }
 

@@ -47,10 +47,13 @@ class OperatorsIT {
     }
 
     static HttpResponse<String> chat(GatewayProcess gateway, boolean stream) throws Exception {
+        return send(gateway, "{\"model\":\"m\",\"messages\":[],\"max_tokens\":2" + (stream ? ",\"stream\":true" : "") + "}");
+    }
+
+    static HttpResponse<String> send(GatewayProcess gateway, String chatBody) throws Exception {
         return HTTP.send(HttpRequest.newBuilder(gateway.uri("/v1/chat/completions")).timeout(Duration.ofSeconds(20))
                 .header("Authorization", "Bearer " + KEY).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"m\",\"messages\":[],\"max_tokens\":2"
-                        + (stream ? ",\"stream\":true" : "") + "}")).build(), HttpResponse.BodyHandlers.ofString());
+                .POST(HttpRequest.BodyPublishers.ofString(chatBody)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     static void await(String what, java.util.concurrent.Callable<Boolean> condition, Duration timeout) throws Exception {
@@ -136,6 +139,23 @@ class OperatorsIT {
             assertTrue(after.contains("api_router_requests_in_flight "));
             assertTrue(after.contains("api_router_open_streams "));
             assertFalse(after.contains(KEY));
+
+            // token usage by model, as the backend reports it: in JSON answers, and in streams asked to include it
+            Predicate<String> output = l -> l.startsWith("api_router_tokens_total{model=\"m\",type=\"output\"}");
+            Predicate<String> input = l -> l.startsWith("api_router_tokens_total{model=\"m\",type=\"input\"}");
+            double out0 = metric(after, output);
+            double in0 = metric(after, input);
+            assertEquals(200, chat(gateway, false).statusCode());
+            String afterJson = get(gateway, "/metrics", null).body();
+            assertEquals(out0 + 2, metric(afterJson, output), "max_tokens 2: two completion tokens");
+            assertTrue(metric(afterJson, input) > in0, "prompt tokens counted");
+            assertEquals(200, chat(gateway, true).statusCode());
+            assertEquals(out0 + 2, metric(get(gateway, "/metrics", null).body(), output), "a stream without usage adds none");
+            HttpResponse<String> withUsage = send(gateway, "{\"model\":\"m\",\"messages\":[],\"max_tokens\":3,"
+                    + "\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
+            assertEquals(200, withUsage.statusCode());
+            assertTrue(withUsage.body().contains("\"completion_tokens\":3"), withUsage.body());
+            assertEquals(out0 + 5, metric(get(gateway, "/metrics", null).body(), output), "the stream's usage chunk counted");
         }
     }
 }

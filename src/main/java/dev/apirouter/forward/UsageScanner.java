@@ -1,4 +1,4 @@
-package dev.apirouter.telemetry;
+package dev.apirouter.forward;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -27,9 +27,6 @@ final class UsageScanner {
     private String responseModel;
     private boolean first = true;
 
-    record Usage(long inputTokens, long outputTokens) {
-    }
-
     void accept(Buffer chunk) {
         int n = chunk.length();
         if (n == 0) {
@@ -55,7 +52,7 @@ final class UsageScanner {
     }
 
     /** The last {@code usage} object seen near the end, or null (absent, {@code null}, or unreadable). */
-    Usage usage() {
+    TokenUsage usage() {
         byte[] tail = tail();
         int at = lastIndexOf(tail, USAGE_KEY);
         if (at < 0) {
@@ -75,7 +72,7 @@ final class UsageScanner {
         }
     }
 
-    private static Usage readUsage(byte[] bytes, int start) throws IOException {
+    private static TokenUsage readUsage(byte[] bytes, int start) throws IOException {
         long input = -1;
         long output = -1;
         try (JsonParser p = JSON.createParser(bytes, start, bytes.length - start)) {
@@ -98,7 +95,7 @@ final class UsageScanner {
                 return null;
             }
         }
-        return new Usage(input, output);
+        return new TokenUsage(input, output);
     }
 
     private byte[] tail() {

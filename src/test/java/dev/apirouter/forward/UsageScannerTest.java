@@ -1,4 +1,4 @@
-package dev.apirouter.telemetry;
+package dev.apirouter.forward;
 
 import java.nio.charset.StandardCharsets;
 
@@ -21,13 +21,13 @@ class UsageScannerTest {
     void aJsonAnswerHasItsUsageAndModelRead() {
         UsageScanner s = scan("{\"id\":\"x\",\"model\":\"m-1\",\"choices\":[{\"text\":\"hi\"}],",
                 "\"usage\":{\"prompt_tokens\":12,\"total_tokens\":17,\"completion_tokens\":5,\"prompt_tokens_details\":null}}");
-        assertEquals(new UsageScanner.Usage(12, 5), s.usage());
+        assertEquals(new TokenUsage(12, 5), s.usage());
         assertEquals("m-1", s.responseModel());
     }
 
     @Test
     void embeddingsHaveInputTokensOnly() {
-        assertEquals(new UsageScanner.Usage(7, -1), scan("{\"data\":[],\"model\":\"e\",\"usage\":{\"prompt_tokens\":7,\"total_tokens\":7}}").usage());
+        assertEquals(new TokenUsage(7, -1), scan("{\"data\":[],\"model\":\"e\",\"usage\":{\"prompt_tokens\":7,\"total_tokens\":7}}").usage());
     }
 
     @Test
@@ -35,7 +35,7 @@ class UsageScannerTest {
         String last = "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":9,\"total_tokens\":12}}\n\n";
         UsageScanner s = scan("data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"delta\":{\"content\":\"a\"}}],\"usage\":null}\n\n",
                 last.substring(0, 70), last.substring(70), "data: [DONE]\n\n");
-        assertEquals(new UsageScanner.Usage(3, 9), s.usage());
+        assertEquals(new TokenUsage(3, 9), s.usage());
         assertEquals("m", s.responseModel());
     }
 
@@ -55,9 +55,9 @@ class UsageScannerTest {
         big.append("0],\"usage\":{\"prompt_tokens\":4,\"total_tokens\":4}}");
         String text = big.toString();
         UsageScanner s = scan(text.substring(0, 50_000), text.substring(50_000, 50_001), text.substring(50_001));
-        assertEquals(new UsageScanner.Usage(4, -1), s.usage());
+        assertEquals(new TokenUsage(4, -1), s.usage());
         assertEquals("m", s.responseModel());
-        assertEquals(new UsageScanner.Usage(4, -1), scan(text).usage());
+        assertEquals(new TokenUsage(4, -1), scan(text).usage());
     }
 
     @Test
