@@ -112,10 +112,9 @@ final class Gateway {
         camel.configure().withShutdownTimeout(shutdownSeconds);
         // application.properties holds Camel's default; ROUTER_SHUTDOWN_GRACE_MS must win over it
         camel.addOverrideProperty("camel.main.shutdownTimeout", Integer.toString(shutdownSeconds));
-        camel.configure().addRoutesBuilder(GatewayRoutes.errorConfiguration());
-        camel.configure().addRoutesBuilder(new GatewayRoutes(store, clock,
-                        new BackendSelector(() -> ThreadLocalRandom.current().nextDouble()),
-                        backendHealth, new BackendDispatchProcessor(forwarder, telemetry.upstream())));
+        camel.configure().addRoutesBuilder(GatewaySteps.errorConfiguration());
+        new GatewaySteps(store, clock, new BackendSelector(() -> ThreadLocalRandom.current().nextDouble()),
+                backendHealth, new BackendDispatchProcessor(forwarder, telemetry.upstream())).bindTo(camel::bind);
         camel.configure().addRoutesBuilder(new BackendProbeRoutes(store, backendHealth, health));
         if (metrics != null) {
             metrics.counter("api_router_spans_dropped", "Spans dropped because the export queue was full",

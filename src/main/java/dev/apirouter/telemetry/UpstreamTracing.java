@@ -10,7 +10,7 @@ import org.apache.camel.tracing.SpanAdapter;
 
 /**
  * Starts the CLIENT span of a call to a backend, as a child of the span camel-opentelemetry keeps on the exchange
- * (the {@code backend-dispatch} route's). {@link #OFF} (tracing off) costs one field read per request.
+ * (the public route's). {@link #OFF} (tracing off) costs one field read per request.
  */
 public final class UpstreamTracing {
     public static final UpstreamTracing OFF = new UpstreamTracing(null);

@@ -63,9 +63,9 @@ class RouteReloadIT {
      */
     static final Duration RELOADED = Duration.ofSeconds(5);
     static final String STEPS = "      steps:\n"
-            + "        - to: direct:auth-validate\n"
-            + "        - to: direct:policy-enrich\n"
-            + "        - to: direct:backend-dispatch\n";
+            + "        - process: { ref: auth-validate }\n"
+            + "        - process: { ref: policy-enrich }\n"
+            + "        - process: { ref: backend-dispatch }\n";
 
     @TempDir
     static Path dir;
@@ -294,8 +294,8 @@ class RouteReloadIT {
             Thread.sleep(500);
             for (int v = 1; v <= reloads; v++) {
                 String step = "        - setHeader:\n            name: X-Routes-Version\n            constant: \"" + v + "\"\n";
-                publish(original.replace(STEPS, STEPS.replace("        - to: direct:backend-dispatch\n",
-                        step + "        - to: direct:backend-dispatch\n")));
+                publish(original.replace(STEPS, STEPS.replace("        - process: { ref: backend-dispatch }\n",
+                        step + "        - process: { ref: backend-dispatch }\n")));
                 String version = Integer.toString(v);
                 assertTrue(awaitUpstream(r -> version.equals(r.header("X-Routes-Version"))) >= 0,
                         "version " + v + " not serving within " + RELOADED);

@@ -124,7 +124,7 @@ class TracingIT {
                 Map.of("traceparent", "00-" + traceId + "-" + clientSpan + "-01"));
         assertEquals(200, r.statusCode(), r.body());
 
-        List<ReceivedSpan> spans = trace(traceId, 3);
+        List<ReceivedSpan> spans = trace(traceId, 2);
         ReceivedSpan server = spans.stream().filter(s -> s.kind() == SERVER && s.parentSpanId().equals(clientSpan))
                 .findFirst().orElseThrow(() -> new AssertionError("no server span child of the client's span: " + spans));
         assertEquals("chat-completions", server.string("camel.route.id"));
@@ -176,7 +176,7 @@ class TracingIT {
         String traceId = traceparent.split("-")[1];
         String upstreamSpanId = traceparent.split("-")[2];
 
-        List<ReceivedSpan> spans = trace(traceId, 3);
+        List<ReceivedSpan> spans = trace(traceId, 2);
         ReceivedSpan root = root(spans);
         assertConnected(spans, root);
         assertEquals(SERVER, root.kind());
@@ -209,7 +209,7 @@ class TracingIT {
         }
         assertEquals(8, traces.size(), "each request its own trace");
         for (String traceId : traces) {
-            List<ReceivedSpan> spans = trace(traceId, 3);
+            List<ReceivedSpan> spans = trace(traceId, 2);
             ReceivedSpan root = root(spans);
             assertConnected(spans, root);
             assertEquals("", root.parentSpanId());

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** The gateway's steps chained as the YAML routes chain them, with the backend replaced by a mock. */
-class GatewayRoutesTest extends CamelTestSupport {
+class GatewayStepsTest extends CamelTestSupport {
     static final String KEY = "sk-route-test";
     static final String LIMITED = "sk-route-limited";
     static final ObjectMapper JSON = new ObjectMapper();
@@ -57,18 +57,18 @@ class GatewayRoutesTest extends CamelTestSupport {
             public void close() {
             }
         };
+        new GatewaySteps(store, Clock.systemUTC(), new BackendSelector(() -> 0.5), BackendHealth.ALWAYS_HEALTHY,
+                exchange -> exchange.getContext().createProducerTemplate().send("mock:backend", exchange))
+                .bindTo(context.getRegistry()::bind);
         RouteBuilder chain = new RouteBuilder() {
             @Override
             public void configure() {
-                from("direct:chat").to(GatewayRoutes.AUTH_VALIDATE).to(GatewayRoutes.POLICY_ENRICH)
-                        .to(GatewayRoutes.BACKEND_DISPATCH).to("mock:after");
-                from("direct:models").to(GatewayRoutes.AUTH_VALIDATE).to(GatewayRoutes.MODELS_LIST);
+                from("direct:chat").process(GatewaySteps.AUTH_VALIDATE).process(GatewaySteps.POLICY_ENRICH)
+                        .process(GatewaySteps.BACKEND_DISPATCH).to("mock:after");
+                from("direct:models").process(GatewaySteps.AUTH_VALIDATE).process(GatewaySteps.MODELS_LIST);
             }
         };
-        return new RoutesBuilder[] {GatewayRoutes.errorConfiguration(),
-                new GatewayRoutes(store, Clock.systemUTC(), new BackendSelector(() -> 0.5), BackendHealth.ALWAYS_HEALTHY,
-                        exchange -> exchange.getContext().createProducerTemplate().send("mock:backend", exchange)),
-                chain};
+        return new RoutesBuilder[] {GatewaySteps.errorConfiguration(), chain};
     }
 
     static byte[] utf8(String s) {
