@@ -1,9 +1,11 @@
 package dev.apirouter.forward;
 
+import java.net.URI;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import dev.apirouter.ExchangeKeys;
@@ -31,7 +33,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Sends a request to a model's backends and streams the answer to the client chunk by chunk, as it arrives: no
  * buffering, no re-framing. Built on the Vert.x HttpClient of the server's own Vertx instance, with pooled
- * keep-alive connections.
+ * keep-alive connections: one client per event loop, so that a request and its backend connection are served by
+ * the same thread (a connection shared across loops hands every callback over to the other thread).
  *
  * <ul>
  * <li>A backend that refuses, resets or fails before answering: the next candidate is tried; none left → 502.</li>
@@ -46,10 +49,14 @@ public final class StreamingForwarder implements AutoCloseable {
     static final int MAX_CONNECT_TIMEOUT_MS = 10_000;
     /** Idle pooled connections are closed before vLLM's own keep-alive (5 s) closes them under us. */
     static final int KEEP_ALIVE_SECONDS = 4;
+    private static final int MAX_TARGETS = 4096;
     private static final Logger LOG = LoggerFactory.getLogger(StreamingForwarder.class);
 
     private final Vertx vertx;
-    private final HttpClient httpClient;
+    private final HttpClientOptions options;
+    private final PoolOptions pool;
+    private final Map<Thread, HttpClient> clients = new ConcurrentHashMap<>();
+    private final Map<String, Target> targets = new ConcurrentHashMap<>();
     private final ForwardObserver observer;
     private final boolean readUsage;
 
@@ -61,15 +68,14 @@ public final class StreamingForwarder implements AutoCloseable {
         this.vertx = vertx;
         this.observer = observer;
         this.readUsage = readUsage;
-        HttpClientOptions options = new HttpClientOptions()
+        this.options = new HttpClientOptions()
                 .setKeepAlive(true)
                 .setKeepAliveTimeout(KEEP_ALIVE_SECONDS)
                 .setTcpNoDelay(true)
                 .setTryUseCompression(false)
                 .setDecompressionSupported(false)
                 .setConnectTimeout(MAX_CONNECT_TIMEOUT_MS);
-        PoolOptions pool = new PoolOptions().setHttp1MaxSize(maxConnectionsPerBackend).setMaxWaitQueueSize(-1);
-        this.httpClient = vertx.createHttpClient(options, pool);
+        this.pool = new PoolOptions().setHttp1MaxSize(maxConnectionsPerBackend).setMaxWaitQueueSize(-1);
     }
 
     /**
@@ -79,14 +85,37 @@ public final class StreamingForwarder implements AutoCloseable {
      */
     public Future<ForwardResult> forward(Context context, ForwardRequest request, HttpServerResponse client) {
         Promise<ForwardResult> promise = Promise.promise();
-        context.runOnContext(v -> new Call(request, client, promise).tryNext());
+        context.runOnContext(v -> new Call(clientOfThisEventLoop(), request, client, promise).tryNext());
         return promise.future();
+    }
+
+    /** A backend URL taken apart once, not on every request. */
+    record Target(boolean ssl, String host, int port, String basePath) {
+        static Target of(String url) {
+            URI uri = URI.create(url);
+            boolean ssl = "https".equalsIgnoreCase(uri.getScheme());
+            String path = uri.getRawPath() == null ? "" : uri.getRawPath();
+            return new Target(ssl, uri.getHost(), uri.getPort() > 0 ? uri.getPort() : ssl ? 443 : 80,
+                    path.endsWith("/") ? path.substring(0, path.length() - 1) : path);
+        }
+    }
+
+    private Target target(Backend backend) {
+        if (targets.size() > MAX_TARGETS) {
+            targets.clear(); // policies changed a lot; the ones in use come back at once
+        }
+        return targets.computeIfAbsent(backend.url(), Target::of);
+    }
+
+    private HttpClient clientOfThisEventLoop() {
+        return clients.computeIfAbsent(Thread.currentThread(), t -> vertx.createHttpClient(options, pool));
     }
 
     @Override
     public void close() {
         try {
-            httpClient.close().toCompletionStage().toCompletableFuture().get(2, TimeUnit.SECONDS);
+            Future.join(clients.values().stream().map(HttpClient::close).toList())
+                    .toCompletionStage().toCompletableFuture().get(2, TimeUnit.SECONDS);
         } catch (Exception e) {
             // best effort at shutdown
         }
@@ -94,6 +123,7 @@ public final class StreamingForwarder implements AutoCloseable {
 
     /** One forwarded request; all its state is touched on the client request's event loop only. */
     private final class Call {
+        private final HttpClient httpClient;
         private final ForwardRequest request;
         private final HttpServerResponse downstream;
         private final Promise<ForwardResult> promise;
@@ -112,7 +142,8 @@ public final class StreamingForwarder implements AutoCloseable {
         private boolean retriedClosedConnection;
         private UsageScanner usage;
 
-        Call(ForwardRequest request, HttpServerResponse downstream, Promise<ForwardResult> promise) {
+        Call(HttpClient httpClient, ForwardRequest request, HttpServerResponse downstream, Promise<ForwardResult> promise) {
+            this.httpClient = httpClient;
             this.request = request;
             this.downstream = downstream;
             this.promise = promise;
@@ -140,9 +171,13 @@ public final class StreamingForwarder implements AutoCloseable {
 
         private void attempt(Backend next) {
             backend = next;
+            Target target = target(backend);
             RequestOptions options = new RequestOptions()
                     .setMethod(HttpMethod.valueOf(request.method()))
-                    .setAbsoluteURI(backend.url() + request.pathAndQuery())
+                    .setSsl(target.ssl())
+                    .setHost(target.host())
+                    .setPort(target.port())
+                    .setURI(target.basePath() + request.pathAndQuery())
                     .setConnectTimeout(request.timeouts().connect().toMillis());
             Backend attempted = backend;
             httpClient.request(options).onComplete(ar -> {

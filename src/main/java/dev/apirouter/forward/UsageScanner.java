@@ -1,11 +1,8 @@
 package dev.apirouter.forward;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import io.vertx.core.buffer.Buffer;
 
 /**
@@ -13,16 +10,18 @@ import io.vertx.core.buffer.Buffer;
  * from the start of the first chunk, the usage from a small window over the last bytes of the response (where
  * OpenAI-compatible servers put it: the {@code usage} object closes a JSON answer, and with
  * {@code stream_options.include_usage} the last event before {@code [DONE]} carries it). Each chunk costs one copy
- * of at most {@link #WINDOW} bytes. Not thread-safe: one response, on its event loop.
+ * of at most {@link #WINDOW} bytes; a short answer only as many bytes as it has. Not thread-safe: one response, on its event loop.
  */
 final class UsageScanner {
     static final int WINDOW = 8192;
     static final int MODEL_SCAN = 2048;
-    private static final JsonFactory JSON = new JsonFactory();
+    private static final byte[] PROMPT_TOKENS = "prompt_tokens".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] COMPLETION_TOKENS = "completion_tokens".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] USAGE_KEY = "\"usage\"".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] MODEL_KEY = "\"model\"".getBytes(StandardCharsets.US_ASCII);
 
-    private final byte[] ring = new byte[WINDOW];
+    /** The last bytes seen: grows up to {@link #WINDOW} while the answer is short, then a ring of that size. */
+    private byte[] ring = new byte[0];
     private long total;
     private String responseModel;
     private boolean first = true;
@@ -32,12 +31,14 @@ final class UsageScanner {
         if (n == 0) {
             return;
         }
-        if (first) {
-            first = false;
-            byte[] head = chunk.getBytes(0, Math.min(n, MODEL_SCAN));
+        if (first && n > WINDOW) {
+            byte[] head = chunk.getBytes(0, MODEL_SCAN);
             responseModel = stringAfter(head, head.length, MODEL_KEY);
         }
         int from = Math.max(0, n - WINDOW);
+        if (ring.length < WINDOW && total + (n - from) > ring.length) {
+            ring = Arrays.copyOf(ring, (int) Math.min(WINDOW, Math.max(2L * ring.length, total + n - from)));
+        }
         for (int i = from; i < n; ) {
             int pos = (int) (total % WINDOW);
             int len = Math.min(n - i, WINDOW - pos);
@@ -45,6 +46,10 @@ final class UsageScanner {
             total += len;
             i += len;
         }
+        if (first && n <= WINDOW) {
+            responseModel = stringAfter(ring, Math.min(n, MODEL_SCAN), MODEL_KEY); // the chunk is at the ring's start
+        }
+        first = false;
     }
 
     String responseModel() {
@@ -65,41 +70,93 @@ final class UsageScanner {
         if (i >= tail.length || tail[i] != '{') {
             return null;
         }
-        try {
-            return readUsage(tail, i);
-        } catch (IOException e) {
-            return null;
-        }
+        return readUsage(tail, i);
     }
 
-    private static TokenUsage readUsage(byte[] bytes, int start) throws IOException {
+    /**
+     * {@code prompt_tokens} and {@code completion_tokens} of the JSON object starting at {@code start}; null when the
+     * object is incomplete or has neither. A scan rather than a JSON parser: it runs for every answer, and only two
+     * integer members of the top level are wanted (nested objects and strings are skipped, escapes included).
+     */
+    static TokenUsage readUsage(byte[] b, int start) {
         long input = -1;
         long output = -1;
-        try (JsonParser p = JSON.createParser(bytes, start, bytes.length - start)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) {
-                return null;
+        int depth = 0;
+        int i = start;
+        while (i < b.length) {
+            byte c = b[i];
+            if (c == '"') {
+                int end = endOfString(b, i + 1);
+                if (end < 0) {
+                    return null;
+                }
+                int colon = skipSpace(b, end + 1);
+                if (depth == 1 && colon < b.length && b[colon] == ':') {
+                    int value = skipSpace(b, colon + 1);
+                    boolean prompt = equalsAt(b, i + 1, end, PROMPT_TOKENS);
+                    if ((prompt || equalsAt(b, i + 1, end, COMPLETION_TOKENS)) && value < b.length && isDigit(b[value])) {
+                        long n = 0;
+                        int k = value;
+                        for (; k < b.length && isDigit(b[k]) && k - value < 18; k++) {
+                            n = n * 10 + (b[k] - '0');
+                        }
+                        if (prompt) {
+                            input = n;
+                        } else {
+                            output = n;
+                        }
+                        i = k;
+                        continue;
+                    }
+                }
+                i = end + 1;
+                continue;
             }
-            JsonToken t;
-            while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
-                String name = p.currentName();
-                JsonToken value = p.nextToken();
-                if (value == JsonToken.VALUE_NUMBER_INT && name.equals("prompt_tokens")) {
-                    input = p.getLongValue();
-                } else if (value == JsonToken.VALUE_NUMBER_INT && name.equals("completion_tokens")) {
-                    output = p.getLongValue();
-                } else {
-                    p.skipChildren();
+            if (c == '{' || c == '[') {
+                depth++;
+            } else if (c == '}' || c == ']') {
+                if (--depth == 0) {
+                    return input < 0 && output < 0 ? null : new TokenUsage(input, output);
                 }
             }
-            if (t != JsonToken.END_OBJECT || (input < 0 && output < 0)) {
-                return null;
+            i++;
+        }
+        return null;
+    }
+
+    /** Index of the quote closing the string whose content starts at {@code from}, or -1. */
+    private static int endOfString(byte[] b, int from) {
+        for (int i = from; i < b.length; i++) {
+            if (b[i] == '\\') {
+                i++;
+            } else if (b[i] == '"') {
+                return i;
             }
         }
-        return new TokenUsage(input, output);
+        return -1;
+    }
+
+    private static int skipSpace(byte[] b, int from) {
+        int i = from;
+        while (i < b.length && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r')) {
+            i++;
+        }
+        return i;
+    }
+
+    private static boolean equalsAt(byte[] b, int from, int to, byte[] name) {
+        return Arrays.equals(b, from, to, name, 0, name.length);
+    }
+
+    private static boolean isDigit(byte c) {
+        return c >= '0' && c <= '9';
     }
 
     private byte[] tail() {
         int size = (int) Math.min(total, WINDOW);
+        if (ring.length == size && total <= WINDOW) {
+            return ring; // a short answer that filled its array exactly
+        }
         byte[] out = new byte[size];
         int start = (int) ((total - size) % WINDOW);
         int firstPart = Math.min(size, WINDOW - start);

@@ -1,6 +1,8 @@
 package dev.apirouter.http;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.BooleanSupplier;
@@ -8,7 +10,10 @@ import java.util.function.BooleanSupplier;
 import dev.apirouter.ExchangeKeys;
 import dev.apirouter.config.Settings;
 import dev.apirouter.error.ErrorCode;
+import io.vertx.core.AbstractVerticle;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
@@ -41,7 +46,7 @@ public final class GatewayHttpServer implements AutoCloseable {
     private final Settings.Http settings;
     private final Router root;
     private final Router api;
-    private HttpServer server;
+    private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
     private volatile BooleanSupplier routesStarted = () -> true;
 
     public GatewayHttpServer(Vertx vertx, Settings.Http settings) {
@@ -96,7 +101,10 @@ public final class GatewayHttpServer implements AutoCloseable {
         registry.accept(MultiConsumerPlatformHttpComponent.NAME, new MultiConsumerPlatformHttpComponent());
     }
 
-    /** Starts listening; returns the bound port. Bounded: fails after {@code timeout}. */
+    /**
+     * Starts listening with one server per CPU core, each on its own event loop (Vert.x spreads the connections over
+     * them), so that every core serves clients; returns the bound port. Bounded: fails after {@code timeout}.
+     */
     public int start(Duration timeout) throws Exception {
         root.route("/*").subRouter(api);
         HttpServerOptions options = new HttpServerOptions()
@@ -105,22 +113,47 @@ public final class GatewayHttpServer implements AutoCloseable {
                 .setTcpNoDelay(true)
                 .setCompressionSupported(false)
                 .setIdleTimeout(0);
-        server = vertx.createHttpServer(options)
-                .invalidRequestHandler(GatewayHttpServer::invalidRequest)
-                .requestHandler(root);
-        return server.listen().toCompletionStage().toCompletableFuture()
-                .get(timeout.toMillis(), TimeUnit.MILLISECONDS).actualPort();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        int port = listen(options, deadline);
+        options.setPort(port); // the others share the first one's port, a random one included
+        for (int i = 1; i < eventLoops(); i++) {
+            listen(options, deadline);
+        }
+        return port;
+    }
+
+    static int eventLoops() {
+        return Math.max(1, Runtime.getRuntime().availableProcessors());
+    }
+
+    /** One server in a verticle of its own: a deployment gets the next event loop. */
+    private int listen(HttpServerOptions options, long deadlineNanos) throws Exception {
+        Promise<HttpServer> listening = Promise.promise();
+        vertx.deployVerticle(new AbstractVerticle() {
+            @Override
+            public void start(Promise<Void> started) {
+                vertx.createHttpServer(options)
+                        .invalidRequestHandler(GatewayHttpServer::invalidRequest)
+                        .requestHandler(root)
+                        .listen()
+                        .onComplete(listening)
+                        .<Void>mapEmpty().onComplete(started);
+            }
+        });
+        HttpServer server = listening.future().toCompletionStage().toCompletableFuture()
+                .get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+        servers.add(server);
+        return server.actualPort();
     }
 
     /** Stops accepting connections (bounded); open connections are closed. */
     @Override
     public void close() {
-        if (server != null) {
-            try {
-                server.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                // closing is best effort: the process is going away
-            }
+        try {
+            Future.join(servers.stream().map(HttpServer::close).toList())
+                    .toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // closing is best effort: the process is going away
         }
     }
 

@@ -65,4 +65,29 @@ class UsageScannerTest {
         assertNull(scan("\"usage\":{\"prompt_tokens\":").usage());
         assertNull(scan("\"usage\": 5").usage());
     }
+
+    @Test
+    void manySmallChunksGrowTheWindowThenWrapIt() {
+        StringBuilder events = new StringBuilder();
+        UsageScanner s = new UsageScanner();
+        for (int i = 0; i < 2_000; i++) {
+            String event = "data: {\"model\":\"m\",\"choices\":[{\"delta\":{\"content\":\"t" + i + "\"}}]}\n\n";
+            events.append(event);
+            s.accept(Buffer.buffer(event));
+        }
+        s.accept(Buffer.buffer("data: {\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":2000}}\n\n"));
+        s.accept(Buffer.buffer("data: [DONE]\n\n"));
+        assertEquals(new TokenUsage(2, 2000), s.usage());
+        assertEquals("m", s.responseModel());
+    }
+
+    @Test
+    void onlyTopLevelIntegerMembersOfUsageCount() {
+        byte[] json = ("{\"prompt_tokens_details\":{\"prompt_tokens\":99,\"cached_tokens\":1},\"note\":\"a \\\"}\\\" {[\","
+                + " \"prompt_tokens\" : 5 ,\"completion_tokens\":\n7, \"total_tokens\":12} trailing").getBytes(StandardCharsets.UTF_8);
+        assertEquals(new TokenUsage(5, 7), UsageScanner.readUsage(json, 0));
+        assertNull(UsageScanner.readUsage("{\"prompt_tokens\":-1,\"completion_tokens\":\"7\"}".getBytes(StandardCharsets.UTF_8), 0));
+        assertNull(UsageScanner.readUsage("{\"prompt_tokens\":5".getBytes(StandardCharsets.UTF_8), 0), "incomplete");
+        assertNull(UsageScanner.readUsage("{\"total_tokens\":5}".getBytes(StandardCharsets.UTF_8), 0));
+    }
 }
