@@ -136,7 +136,9 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
         }
         long startNanos = System.nanoTime();
         Exchange exchange = createExchange(false);
-        exchange.setPattern(ExchangePattern.InOut);
+        // InOnly: the route's message is the response (steps use getMessage()); with InOut Camel would copy the
+        // whole message into a new OUT message at the end of every route, headers included
+        exchange.setPattern(ExchangePattern.InOnly);
         Context context = ctx.vertx().getOrCreateContext();
         processHttpRequest(exchange, ctx).onComplete(read -> {
             if (read.failed()) {

@@ -20,8 +20,20 @@ public final class BackendSelector {
     }
 
     public List<Backend> order(List<Backend> backends, Predicate<Backend> healthy) {
-        List<Backend> eligible = backends.stream().filter(b -> b.weight() > 0).toList();
-        List<Backend> healthyOnes = eligible.stream().filter(healthy).toList();
+        if (backends.size() == 1) { // the common case, on every request: no copies
+            Backend only = backends.get(0);
+            return only.weight() > 0 ? backends : List.of();
+        }
+        List<Backend> eligible = new ArrayList<>(backends.size());
+        List<Backend> healthyOnes = new ArrayList<>(backends.size());
+        for (Backend b : backends) {
+            if (b.weight() > 0) {
+                eligible.add(b);
+                if (healthy.test(b)) {
+                    healthyOnes.add(b);
+                }
+            }
+        }
         List<Backend> pool = healthyOnes.isEmpty() ? eligible : healthyOnes;
         if (pool.size() <= 1) {
             return pool;
@@ -33,7 +45,9 @@ public final class BackendSelector {
             keyed.add(new Keyed(b, Math.log(u) / b.weight()));
         }
         keyed.sort(Comparator.comparingDouble(Keyed::key).reversed());
-        return keyed.stream().map(Keyed::backend).toList();
+        List<Backend> ordered = new ArrayList<>(keyed.size());
+        keyed.forEach(k -> ordered.add(k.backend()));
+        return ordered;
     }
 
     private record Keyed(Backend backend, double key) {

@@ -44,4 +44,11 @@ class BackendSelectorTest {
         assertEquals(List.of(B), selector.order(List.of(A, B), b -> b != A));
         assertEquals(2, selector.order(List.of(A, B), b -> false).size());
     }
+
+    @Test
+    void aSingleBackendIsTriedEvenUnhealthyButNeverDrained() {
+        BackendSelector selector = new BackendSelector(new Random(7)::nextDouble);
+        assertEquals(List.of(A), selector.order(List.of(A), b -> false));
+        assertEquals(List.of(), selector.order(List.of(DRAINED), b -> true));
+    }
 }
