@@ -135,6 +135,7 @@ public final class StreamingForwarder implements AutoCloseable {
         private boolean finished;
         private long timer = -1;
         private long lastDataNanos;
+        private long sentNanos;
         private final long startNanos = System.nanoTime();
         private boolean streamed;
         private boolean opened;
@@ -204,14 +205,15 @@ public final class StreamingForwarder implements AutoCloseable {
                 return;
             }
             Backend attempted = backend;
-            long firstByteMs = request.timeouts().firstByte().toMillis();
-            timer = vertx.setTimer(firstByteMs, id -> firstByteTimeout(firstByteMs));
+            cancelTimer();
+            sentNanos = System.nanoTime();
+            armTimer(Math.min(request.timeouts().firstByte().toMillis(), request.timeouts().idle().toMillis()));
             req.send(Buffer.buffer(request.body())).onComplete(ar -> {
                 if (finished) {
                     return;
                 }
-                cancelTimer();
                 if (ar.failed()) {
+                    cancelTimer();
                     upstream = null;
                     if (ar.cause() instanceof HttpClosedException && !retriedClosedConnection) {
                         // a pooled connection the backend had just closed: once more, on a fresh connection
@@ -257,7 +259,6 @@ public final class StreamingForwarder implements AutoCloseable {
             opened = true;
             observer.streamOpened(streamed);
             lastDataNanos = System.nanoTime();
-            armIdleTimer(request.timeouts().idle().toMillis());
             usage = readUsage || request.readUsage() ? new UsageScanner() : null;
             response.handler(chunk -> {
                 lastDataNanos = System.nanoTime();
@@ -287,19 +288,40 @@ public final class StreamingForwarder implements AutoCloseable {
             });
         }
 
-        private void armIdleTimer(long idleMs) {
-            timer = vertx.setTimer(idleMs, id -> {
-                long silentMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastDataNanos);
-                if (finished) {
-                    return;
-                }
-                if (silentMs >= idleMs) {
-                    abort(ForwardResult.Outcome.IDLE_TIMEOUT,
-                            "backend " + backend.url() + " sent nothing for " + silentMs + " ms mid-response");
-                } else {
-                    armIdleTimer(idleMs - silentMs);
+        /**
+         * One timer per call watches both the first byte and, once the response has started, the silence between
+         * chunks: it fires at the nearer of the two deadlines and is armed again for what is left (two timers set and
+         * cancelled per request were a measurable share of the event loops' time).
+         */
+        private void armTimer(long delayMs) {
+            timer = vertx.setTimer(Math.max(1, delayMs), id -> {
+                timer = -1;
+                if (!finished) {
+                    checkDeadlines();
                 }
             });
+        }
+
+        private void checkDeadlines() {
+            long now = System.nanoTime();
+            if (!opened) {
+                long firstByteMs = request.timeouts().firstByte().toMillis();
+                long waitedMs = TimeUnit.NANOSECONDS.toMillis(now - sentNanos);
+                if (waitedMs >= firstByteMs) {
+                    firstByteTimeout(firstByteMs);
+                } else {
+                    armTimer(Math.min(firstByteMs - waitedMs, request.timeouts().idle().toMillis()));
+                }
+                return;
+            }
+            long idleMs = request.timeouts().idle().toMillis();
+            long silentMs = TimeUnit.NANOSECONDS.toMillis(now - lastDataNanos);
+            if (silentMs >= idleMs) {
+                abort(ForwardResult.Outcome.IDLE_TIMEOUT,
+                        "backend " + backend.url() + " sent nothing for " + silentMs + " ms mid-response");
+            } else {
+                armTimer(idleMs - silentMs);
+            }
         }
 
         private void firstByteTimeout(long firstByteMs) {

@@ -92,6 +92,8 @@ class GatewayIT {
                 + "    timeouts: {firstByteMs: 500}\n"
                 + "  idle:\n    upstreamModel: " + UPSTREAM + "\n    backends: [{url: " + simUrl + "}]\n"
                 + "    timeouts: {idleMs: 500}\n"
+                + "  patient:\n    upstreamModel: " + UPSTREAM + "\n    backends: [{url: " + simUrl + "}]\n"
+                + "    timeouts: {firstByteMs: 1500, idleMs: 300}\n"
                 + extraModel
                 + "keys:\n"
                 + "  \"" + ApiKeys.sha256Hex(KEY_ALL) + "\": {name: all, models: [\"*\"]}\n"
@@ -260,6 +262,19 @@ class GatewayIT {
         long ms = (System.nanoTime() - t0) / 1_000_000;
         assertError(r, 504, "upstream_timeout");
         assertTrue(ms < 3000, "504 after " + ms + " ms; the policy says 500 ms");
+    }
+
+    @Test
+    void theFirstByteTimeoutHoldsWhenTheIdleTimeoutIsShorter() throws Exception {
+        HttpResponse<String> late = send(post("/v1/chat/completions", KEY_ALL, chat("patient", false))
+                .header("x-sim-delay-before-headers-ms", "700"));
+        assertEquals(200, late.statusCode(), "an answer after the idle timeout but within the first-byte timeout: " + late.body());
+        long t0 = System.nanoTime();
+        HttpResponse<String> never = send(post("/v1/chat/completions", KEY_ALL, chat("patient", false))
+                .header("x-sim-delay-before-headers-ms", "5000"));
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertError(never, 504, "upstream_timeout");
+        assertTrue(ms >= 1400 && ms < 4000, "504 after " + ms + " ms; the policy says 1500 ms");
     }
 
     @Test
