@@ -45,7 +45,6 @@ public final class GatewayHttpServer implements AutoCloseable {
     private final Vertx vertx;
     private final Settings.Http settings;
     private final Router root;
-    private final Router api;
     private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
     private volatile BooleanSupplier routesStarted = () -> true;
 
@@ -53,11 +52,10 @@ public final class GatewayHttpServer implements AutoCloseable {
         this.vertx = vertx;
         this.settings = settings;
         this.root = Router.router(vertx);
-        this.api = Router.router(vertx);
         root.get(HEALTHZ_PATH).handler(ctx -> ctx.response()
                 .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
                 .end("{\"status\":\"UP\"}"));
-        for (Router r : new Router[] {root, api}) {
+        for (Router r : new Router[] {root}) {
             r.errorHandler(404, ctx -> {
                 if (routesStarted.getAsBoolean()) {
                     fail(ctx, ErrorCode.NOT_FOUND, "Unknown path: " + ctx.request().path());
@@ -90,7 +88,7 @@ public final class GatewayHttpServer implements AutoCloseable {
     /** Makes the server the one {@code platform-http:} routes register on, through the given engine. */
     public void bindTo(BiConsumer<String, Object> registry, InflightLimiter limiter, RequestObserver observer) {
         long maxBody = settings.maxBodyBytes();
-        registry.accept(ROUTER_NAME, new VertxPlatformHttpRouter(null, vertx, api, ROUTER_NAME) {
+        registry.accept(ROUTER_NAME, new VertxPlatformHttpRouter(null, vertx, root, ROUTER_NAME) {
             @Override
             public Handler<RoutingContext> bodyHandler() {
                 return BodyHandler.create(false).setBodyLimit(maxBody).setMergeFormAttributes(false);
@@ -106,7 +104,6 @@ public final class GatewayHttpServer implements AutoCloseable {
      * them), so that every core serves clients; returns the bound port. Bounded: fails after {@code timeout}.
      */
     public int start(Duration timeout) throws Exception {
-        root.route("/*").subRouter(api);
         HttpServerOptions options = new HttpServerOptions()
                 .setHost(settings.host())
                 .setPort(settings.port())
@@ -115,8 +112,10 @@ public final class GatewayHttpServer implements AutoCloseable {
                 .setIdleTimeout(0);
         long deadline = System.nanoTime() + timeout.toNanos();
         int port = listen(options, deadline);
-        options.setPort(port); // the others share the first one's port, a random one included
-        for (int i = 1; i < eventLoops(); i++) {
+        // Vert.x shares a port among servers that ask for the same one; servers asking for port 0 (a random port,
+        // tests only) would each get their own, so that case keeps one server
+        int servers = settings.port() == 0 ? 1 : eventLoops();
+        for (int i = 1; i < servers; i++) {
             listen(options, deadline);
         }
         return port;
