@@ -23,12 +23,14 @@ import org.apache.camel.health.HealthCheckHelper;
 
 /**
  * Readiness in the MicroProfile Health shape ({@code {"status":"UP","checks":[{"name","status","data"}]}}): the
- * gateway's own checks (policy store, backends) and Camel's readiness checks (context, routes, consumers).
+ * gateway's own checks (policy store, backends, the etcd connection) and Camel's readiness checks (context, routes,
+ * consumers).
  * Ready means a usable policy (at least one model) is loaded and Camel is up. Backend health is reported per model
  * but never makes the gateway unready: pulling every pod because vLLM is down would turn clear 502/503 answers into
  * refused connections.
  */
 public final class Readiness {
+    private static final String ETCD = "etcd";
     private final PolicyStore store;
     private final BackendHealthMonitor backends;
     private final Supplier<CamelContext> camel;
@@ -58,8 +60,10 @@ public final class Readiness {
     public Answer evaluate() {
         ObjectNode root = PolicyDocuments.JSON.createObjectNode();
         ArrayNode checks = PolicyDocuments.JSON.createArrayNode();
-        boolean ready = policyCheck(checks.addObject());
+        StoreStatus status = store.status();
+        boolean ready = policyCheck(checks.addObject(), status);
         backendsCheck(checks.addObject());
+        etcdCheck(checks, status);
         ready &= camelChecks(checks);
         for (Supplier<Check> supplier : extraChecks) {
             Check check = supplier.get();
@@ -72,8 +76,7 @@ public final class Readiness {
         return new Answer(ready, root.toString());
     }
 
-    private boolean policyCheck(ObjectNode check) {
-        StoreStatus status = store.status();
+    private boolean policyCheck(ObjectNode check, StoreStatus status) {
         check.put("name", "policy-store");
         ObjectNode data = PolicyDocuments.JSON.createObjectNode();
         data.put("store", status.kind());
@@ -102,6 +105,21 @@ public final class Readiness {
         check.put("status", up ? "UP" : "DOWN");
         check.set("data", data);
         return up;
+    }
+
+    /**
+     * The etcd connection, when etcd is the store. Informational, like the backends: while etcd is unreachable the
+     * policy in memory (or the last-known-good copy) keeps serving, so the pod stays ready; {@code connected} says
+     * whether changes are being received.
+     */
+    private static void etcdCheck(ArrayNode checks, StoreStatus status) {
+        if (!ETCD.equals(status.kind())) {
+            return;
+        }
+        ObjectNode data = checks.addObject().put("name", ETCD).put("status", "UP").putObject("data");
+        data.put("connected", status.connected());
+        data.put("detail", status.detail());
+        status.extra().forEach(data::putPOJO);
     }
 
     private void backendsCheck(ObjectNode check) {

@@ -109,9 +109,17 @@ class EtcdIT {
                     load.add(th);
                 }
                 Thread.sleep(500);
+                assertTrue(readyz(gateway).contains("{\"name\":\"etcd\",\"status\":\"UP\",\"data\":{\"connected\":true"),
+                        readyz(gateway));
                 etcd.kill();
-                Thread.sleep(1500);
-                assertTrue(readyz(gateway).contains("\"status\":\"UP\""), "still ready from memory: " + readyz(gateway));
+                long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+                while (!readyz(gateway).contains("{\"name\":\"etcd\",\"status\":\"UP\",\"data\":{\"connected\":false")
+                        && System.nanoTime() < deadline) {
+                    Thread.sleep(100);
+                }
+                assertTrue(readyz(gateway).contains("{\"name\":\"etcd\",\"status\":\"UP\",\"data\":{\"connected\":false"),
+                        "the etcd check says the connection is lost: " + readyz(gateway));
+                assertTrue(readyz(gateway).startsWith("{\"status\":\"UP\""), "still ready from memory: " + readyz(gateway));
                 etcd.restart();
                 for (Thread th : load) {
                     th.join(10_000);
