@@ -119,9 +119,6 @@ public final class GatewayProcess implements AutoCloseable {
         return process.pid();
     }
 
-    public Path workDir() {
-        return workDir;
-    }
 
     public URI uri(String path) {
         return URI.create("http://127.0.0.1:" + port + path);
@@ -229,6 +226,15 @@ public final class GatewayProcess implements AutoCloseable {
             }
         }
         reader.join(2000);
+        deleteRecursively(workDir); // the gateway's working directory (its data dir unless a test set one)
+    }
+
+    private static void deleteRecursively(Path dir) {
+        try (var paths = Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (java.io.IOException e) {
+            // best effort: a temporary directory
+        }
     }
 
     public static Map<String, String> env(String... keyValues) {
