@@ -55,24 +55,22 @@ public final class GatewayHttpServer implements AutoCloseable {
         root.get(HEALTHZ_PATH).handler(ctx -> ctx.response()
                 .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
                 .end("{\"status\":\"UP\"}"));
-        for (Router r : new Router[] {root}) {
-            r.errorHandler(404, ctx -> {
-                if (routesStarted.getAsBoolean()) {
-                    fail(ctx, ErrorCode.NOT_FOUND, "Unknown path: " + ctx.request().path());
-                } else {
-                    fail(ctx, ErrorCode.STARTING, "The gateway is starting; retry shortly.");
-                }
-            });
-            r.errorHandler(405, ctx -> fail(ctx, ErrorCode.METHOD_NOT_ALLOWED,
-                    "Method " + ctx.request().method() + " is not allowed on " + ctx.request().path() + "."));
-            r.errorHandler(413, ctx -> fail(ctx, ErrorCode.REQUEST_TOO_LARGE,
-                    "The request body is larger than the limit of " + settings.maxBodyBytes() + " bytes."));
-            r.errorHandler(400, ctx -> fail(ctx, ErrorCode.INVALID_REQUEST, "The request is malformed."));
-            r.errorHandler(500, ctx -> {
-                LOG.error("Handling {} {} failed", ctx.request().method(), ctx.request().path(), ctx.failure());
-                fail(ctx, ErrorCode.INTERNAL_ERROR, "The gateway failed to handle the request.");
-            });
-        }
+        root.errorHandler(404, ctx -> {
+            if (routesStarted.getAsBoolean()) {
+                fail(ctx, ErrorCode.NOT_FOUND, "Unknown path: " + ctx.request().path());
+            } else {
+                fail(ctx, ErrorCode.STARTING, "The gateway is starting; retry shortly.");
+            }
+        });
+        root.errorHandler(405, ctx -> fail(ctx, ErrorCode.METHOD_NOT_ALLOWED,
+                "Method " + ctx.request().method() + " is not allowed on " + ctx.request().path() + "."));
+        root.errorHandler(413, ctx -> fail(ctx, ErrorCode.REQUEST_TOO_LARGE,
+                "The request body is larger than the limit of " + settings.maxBodyBytes() + " bytes."));
+        root.errorHandler(400, ctx -> fail(ctx, ErrorCode.INVALID_REQUEST, "The request is malformed."));
+        root.errorHandler(500, ctx -> {
+            LOG.error("Handling {} {} failed", ctx.request().method(), ctx.request().path(), ctx.failure());
+            fail(ctx, ErrorCode.INTERNAL_ERROR, "The gateway failed to handle the request.");
+        });
     }
 
     /** Until {@code started} says so, unknown paths answer 503 {@code starting} rather than 404. */
@@ -121,7 +119,7 @@ public final class GatewayHttpServer implements AutoCloseable {
         return port;
     }
 
-    static int eventLoops() {
+    private static int eventLoops() {
         return Math.max(1, Runtime.getRuntime().availableProcessors());
     }
 
