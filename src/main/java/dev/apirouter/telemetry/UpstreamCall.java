@@ -25,11 +25,8 @@ public final class UpstreamCall {
 
     private final Span span;
     private final boolean streamRequested;
-    private Backend backend;
-    private int status;
-    private boolean streamed;
-    private TokenUsage usage;
-    private String responseModel;
+    /** What the forwarder reported once a backend answered; null until then, or when none did. */
+    private ForwardResult result;
 
     UpstreamCall(Span span, boolean streamRequested) {
         this.span = span;
@@ -81,13 +78,11 @@ public final class UpstreamCall {
             return;
         }
         try {
+            this.result = result;
             if (result != null) {
                 Backend answered = result.backend();
-                backend = answered;
-                status = result.status();
-                streamed = result.streamed();
-                usage = result.usage();
-                responseModel = result.responseModel();
+                int status = result.status();
+                TokenUsage usage = result.usage();
                 if (answered != null) {
                     span.setAttribute(GenAi.BACKEND, answered.url());
                     var uri = answered.uri();
@@ -99,10 +94,10 @@ public final class UpstreamCall {
                 if (status > 0) {
                     span.setAttribute(GenAi.HTTP_STATUS, (long) status);
                 }
-                span.setAttribute(GenAi.STREAMED, streamed);
+                span.setAttribute(GenAi.STREAMED, result.streamed());
                 span.setAttribute(GenAi.OUTCOME, result.outcome().name().toLowerCase(Locale.ROOT));
-                if (responseModel != null) {
-                    span.setAttribute(GenAi.RESPONSE_MODEL, responseModel);
+                if (result.responseModel() != null) {
+                    span.setAttribute(GenAi.RESPONSE_MODEL, result.responseModel());
                 }
                 if (usage != null) {
                     if (usage.inputTokens() >= 0) {
@@ -138,22 +133,18 @@ public final class UpstreamCall {
     // read by the request span's decorator once the exchange is done
 
     Backend backend() {
-        return backend;
-    }
-
-    int status() {
-        return status;
+        return result != null ? result.backend() : null;
     }
 
     boolean streamed() {
-        return streamed || (backend == null && streamRequested);
+        return result != null && result.backend() != null ? result.streamed() : streamRequested;
     }
 
     TokenUsage usage() {
-        return usage;
+        return result != null ? result.usage() : null;
     }
 
     String responseModel() {
-        return responseModel;
+        return result != null ? result.responseModel() : null;
     }
 }
