@@ -10,7 +10,8 @@ import io.vertx.core.buffer.Buffer;
  * from the start of the first chunk, the usage from a small window over the last bytes of the response (where
  * OpenAI-compatible servers put it: the {@code usage} object closes a JSON answer, and with
  * {@code stream_options.include_usage} the last event before {@code [DONE]} carries it). Each chunk costs one copy
- * of at most {@link #WINDOW} bytes; a short answer only as many bytes as it has. Not thread-safe: one response, on its event loop.
+ * of at most {@link #WINDOW} bytes; a short answer only as many bytes as it has. Not thread-safe: one response, on
+ * its event loop.
  */
 final class UsageScanner {
     static final int WINDOW = 8192;
@@ -63,9 +64,9 @@ final class UsageScanner {
         if (at < 0) {
             return null;
         }
-        int i = at + USAGE_KEY.length;
-        while (i < tail.length && (tail[i] == ' ' || tail[i] == ':' || tail[i] == '\t' || tail[i] == '\n' || tail[i] == '\r')) {
-            i++;
+        int i = skipSpace(tail, at + USAGE_KEY.length);
+        if (i < tail.length && tail[i] == ':') {
+            i = skipSpace(tail, i + 1);
         }
         if (i >= tail.length || tail[i] != '{') {
             return null;
