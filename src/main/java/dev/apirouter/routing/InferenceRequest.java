@@ -30,6 +30,13 @@ public record InferenceRequest(String model, boolean stream, int modelStart, int
         if (body == null || body.length == 0) {
             throw invalid("The request body is empty; send a JSON object with a 'model'.");
         }
+        if (Utf8.startsWithByteOrderMark(body)) {
+            throw invalid("The request body starts with a byte order mark; send JSON in UTF-8 without one.");
+        }
+        int invalid = Utf8.firstInvalid(body);
+        if (invalid >= 0) {
+            throw invalid("The request body is not valid UTF-8 JSON (byte " + invalid + "); send JSON in UTF-8.");
+        }
         try (JsonParser p = JSON.createParser(body)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw invalid("The request body must be a JSON object.");
