@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 import dev.apirouter.ExchangeKeys;
+import dev.apirouter.error.GatewayException;
 import dev.apirouter.policy.Backend;
 import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.routing.InferenceRequest;
@@ -15,6 +16,7 @@ import io.vertx.core.http.HttpServerResponse;
 import org.apache.camel.AsyncCallback;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
+import org.apache.camel.component.platform.http.PlatformHttpEndpoint;
 import org.apache.camel.support.AsyncProcessorSupport;
 
 /**
@@ -42,7 +44,14 @@ public final class BackendDispatchProcessor extends AsyncProcessorSupport {
         @SuppressWarnings("unchecked")
         List<Backend> candidates = exchange.getProperty(ExchangeKeys.CANDIDATES, List.class);
         String method = message.getHeader(Exchange.HTTP_METHOD, "POST", String.class);
-        String path = message.getHeader(Exchange.HTTP_URI, String.class);
+        String path;
+        try {
+            path = RequestTarget.of(routePath(exchange), message.getHeader(Exchange.HTTP_QUERY, String.class));
+        } catch (GatewayException e) {
+            exchange.setException(e);
+            callback.done(true);
+            return true;
+        }
         Map<String, List<String>> headers = headersOf(message);
         UpstreamCall call = tracing.start(exchange, method, path,
                 policy.upstreamModel().orElse(inference.model()), inference.stream());
@@ -71,6 +80,18 @@ public final class BackendDispatchProcessor extends AsyncProcessorSupport {
                     callback.done(false);
                 });
         return false;
+    }
+
+    /**
+     * The path the request was routed by: the route's own for an exact route, else (a prefix route) the request's
+     * normalised path. Never the client's raw target.
+     */
+    private static String routePath(Exchange exchange) {
+        if (exchange.getFromEndpoint() instanceof PlatformHttpEndpoint endpoint && !endpoint.isMatchOnUriPrefix()
+                && endpoint.getPath().indexOf('{') < 0) {
+            return endpoint.getPath();
+        }
+        return exchange.getMessage().getHeader(Exchange.HTTP_PATH, String.class);
     }
 
     /** The message's headers with string values, as the route left them (integrators may have added some). */

@@ -9,7 +9,7 @@ import dev.apirouter.policy.Timeouts;
 /**
  * One request to send upstream: the same path on each candidate backend in turn, until one answers.
  *
- * @param pathAndQuery the client's path and query, kept as is
+ * @param pathAndQuery the route's path and the client's normalised query ({@link RequestTarget})
  * @param headers      request headers to consider sending (hop-by-hop and credentials are dropped here)
  * @param readUsage    read the token usage and model of the answer for this request (tracing), even when the
  *                     forwarder does not read them for every request
