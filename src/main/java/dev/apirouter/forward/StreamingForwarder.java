@@ -1,6 +1,7 @@
 package dev.apirouter.forward;
 
 import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -11,7 +12,9 @@ import java.util.concurrent.TimeUnit;
 import dev.apirouter.ExchangeKeys;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.GatewayException;
+import dev.apirouter.error.RepeatingLog;
 import dev.apirouter.policy.Backend;
+import io.netty.buffer.Unpooled;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -51,6 +54,10 @@ public final class StreamingForwarder implements AutoCloseable {
     static final int KEEP_ALIVE_SECONDS = 4;
     private static final int MAX_TARGETS = 4096;
     private static final Logger LOG = LoggerFactory.getLogger(StreamingForwarder.class);
+    // one line per kind and window when a fleet is down or slow, not one per request
+    private static final RepeatingLog UNAVAILABLE = new RepeatingLog(LOG, Duration.ofSeconds(10));
+    private static final RepeatingLog TIMEOUTS = new RepeatingLog(LOG, Duration.ofSeconds(10));
+    private static final RepeatingLog BROKEN = new RepeatingLog(LOG, Duration.ofSeconds(10));
 
     private final Vertx vertx;
     private final HttpClientOptions options;
@@ -161,8 +168,8 @@ public final class StreamingForwarder implements AutoCloseable {
                 return;
             }
             if (!candidates.hasNext()) {
-                LOG.warn("Request {} for model '{}': no backend answered: {}", request.requestId(), request.model(),
-                        String.join("; ", failures));
+                UNAVAILABLE.warn("Request " + request.requestId() + " for model '" + request.model()
+                        + "': no backend answered: " + String.join("; ", failures));
                 fail(new GatewayException(ErrorCode.UPSTREAM_UNAVAILABLE, "No backend of model '" + request.model()
                         + "' could be reached (" + request.candidates().size() + " tried)."));
                 return;
@@ -208,7 +215,8 @@ public final class StreamingForwarder implements AutoCloseable {
             cancelTimer();
             sentNanos = System.nanoTime();
             armTimer(Math.min(request.timeouts().firstByte().toMillis(), request.timeouts().idle().toMillis()));
-            req.send(Buffer.buffer(request.body())).onComplete(ar -> {
+            // a wrapper per attempt, no copy: a retry sends the same array from its start
+            req.send(Buffer.buffer(Unpooled.wrappedBuffer(request.body()))).onComplete(ar -> {
                 if (finished) {
                     return;
                 }
@@ -281,7 +289,6 @@ public final class StreamingForwarder implements AutoCloseable {
                 if (!finished) {
                     finished = true;
                     cancelTimer();
-                    closeStream();
                     downstream.end();
                     complete(ForwardResult.Outcome.COMPLETED);
                 }
@@ -328,8 +335,8 @@ public final class StreamingForwarder implements AutoCloseable {
             if (finished) {
                 return;
             }
-            LOG.warn("Request {} for model '{}': backend {} sent no response within {} ms", request.requestId(),
-                    request.model(), backend.url(), firstByteMs);
+            TIMEOUTS.warn("Request " + request.requestId() + " for model '" + request.model() + "': backend "
+                    + backend.url() + " sent no response within " + firstByteMs + " ms");
             fail(new GatewayException(ErrorCode.UPSTREAM_TIMEOUT, "The backend of model '" + request.model()
                     + "' did not answer within " + firstByteMs + " ms."));
             if (upstream != null) {
@@ -365,8 +372,8 @@ public final class StreamingForwarder implements AutoCloseable {
             }
             finished = true;
             cancelTimer();
-            LOG.warn("Request {} for model '{}': {}; closing the downstream connection", request.requestId(),
-                    request.model(), reason);
+            BROKEN.warn("Request " + request.requestId() + " for model '" + request.model() + "': " + reason
+                    + "; closing the downstream connection");
             if (upstream != null) {
                 upstream.reset();
             }
@@ -376,6 +383,7 @@ public final class StreamingForwarder implements AutoCloseable {
 
         /** Ends the call with what the backend answered; its token usage, when read and reported, is passed on. */
         private void complete(ForwardResult.Outcome outcome) {
+            closeStream(); // whatever ended it: the backend, the client, a reset or the idle deadline
             TokenUsage tokens = usage != null ? usage.usage() : null;
             if (tokens != null) {
                 observer.tokensUsed(request.model(), backend, tokens);
