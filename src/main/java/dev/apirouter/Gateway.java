@@ -107,14 +107,15 @@ final class Gateway {
 
         StreamingForwarder forwarder = new StreamingForwarder(vertx, settings.http().maxConcurrentRequests(),
                 metrics == null ? backendHealth : ForwardObservers.of(backendHealth, metrics), metrics != null);
-        server.bindTo(camel::bind, limiter, metrics == null ? RequestObserver.NONE : metrics);
+        GatewaySteps steps = new GatewaySteps(store, clock, new BackendSelector(() -> ThreadLocalRandom.current().nextDouble()),
+                backendHealth, new BackendDispatchProcessor(forwarder, telemetry.upstream()));
+        server.bindTo(camel::bind, limiter, steps::checkHead, metrics == null ? RequestObserver.NONE : metrics);
         int shutdownSeconds = (int) Math.max(1, settings.shutdownGrace().toSeconds());
         camel.configure().withShutdownTimeout(shutdownSeconds);
         // application.properties holds Camel's default; ROUTER_SHUTDOWN_GRACE_MS must win over it
         camel.addOverrideProperty("camel.main.shutdownTimeout", Integer.toString(shutdownSeconds));
         camel.configure().addRoutesBuilder(GatewaySteps.errorConfiguration());
-        new GatewaySteps(store, clock, new BackendSelector(() -> ThreadLocalRandom.current().nextDouble()),
-                backendHealth, new BackendDispatchProcessor(forwarder, telemetry.upstream())).bindTo(camel::bind);
+        steps.bindTo(camel::bind);
         camel.configure().addRoutesBuilder(new BackendProbeRoutes(store, backendHealth, health));
         if (metrics != null) {
             metrics.counter("api_router_spans_dropped", "Spans dropped because the export queue was full",

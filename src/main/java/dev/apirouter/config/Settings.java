@@ -16,7 +16,25 @@ public record Settings(Http http, Store store, Path routesDir, Duration shutdown
                          int healthyAfter) {
     }
 
-    public record Http(String host, int port, long maxBodyBytes, int maxConcurrentRequests) {
+    /**
+     * The public HTTP server.
+     *
+     * @param h2c also serve HTTP/2 over cleartext with prior knowledge ({@code ROUTER_HTTP2=h2c}); never by Upgrade
+     */
+    public record Http(String host, int port, long maxBodyBytes, int maxConcurrentRequests, Clients clients,
+                       boolean h2c) {
+    }
+
+    /**
+     * What clients may hold of the gateway before they are admitted, authenticated or not.
+     *
+     * @param maxBufferedBodyBytes request body bytes held in memory by all requests together
+     * @param headerTimeout        a new connection's first request head must be complete within it
+     * @param bodyTimeout          longest silence between two reads of a request body
+     * @param idleTimeout          a keep-alive connection with no request in progress is closed after it
+     */
+    public record Clients(int maxConnections, long maxBufferedBodyBytes, Duration headerTimeout, Duration bodyTimeout,
+                          Duration idleTimeout) {
     }
 
     /**
@@ -45,8 +63,12 @@ public record Settings(Http http, Store store, Path routesDir, Duration shutdown
     }
 
     public static Settings from(Config config) {
-        Http http = new Http(config.require(Setting.HTTP_HOST), port(config), positive(config, Setting.MAX_BODY_BYTES),
-                (int) positive(config, Setting.MAX_CONCURRENT_REQUESTS));
+        long maxBody = positive(config, Setting.MAX_BODY_BYTES);
+        Clients clients = new Clients((int) positive(config, Setting.MAX_CONNECTIONS), bufferedBodyBudget(config, maxBody),
+                millis(config, Setting.CLIENT_HEADER_TIMEOUT_MS), millis(config, Setting.CLIENT_BODY_TIMEOUT_MS),
+                millis(config, Setting.CLIENT_IDLE_TIMEOUT_MS));
+        Http http = new Http(config.require(Setting.HTTP_HOST), port(config), maxBody,
+                (int) positive(config, Setting.MAX_CONCURRENT_REQUESTS), clients, h2c(config));
         Path dataDir = Path.of(config.require(Setting.DATA_DIR));
         Store store = new Store(
                 config.get(Setting.POLICY_FILE).map(Path::of),
@@ -78,6 +100,30 @@ public record Settings(Http http, Store store, Path routesDir, Duration shutdown
             throw new ConfigException(Setting.HTTP_PORT, "must be a port number (0-65535), got " + port);
         }
         return port;
+    }
+
+    /** Unset: a quarter of the heap, and never less than one body of the largest size allowed. */
+    private static long bufferedBodyBudget(Config config, long maxBody) {
+        if (config.get(Setting.MAX_BUFFERED_BODY_BYTES).isEmpty()) {
+            return Math.max(maxBody, Runtime.getRuntime().maxMemory() / 4);
+        }
+        long budget = positive(config, Setting.MAX_BUFFERED_BODY_BYTES);
+        if (budget < maxBody) {
+            throw new ConfigException(Setting.MAX_BUFFERED_BODY_BYTES, "must be at least ROUTER_MAX_BODY_BYTES ("
+                    + maxBody + "), got " + budget);
+        }
+        return budget;
+    }
+
+    private static boolean h2c(Config config) {
+        String value = config.get(Setting.HTTP2).orElse("");
+        if (value.isEmpty()) {
+            return false;
+        }
+        if (value.equalsIgnoreCase("h2c")) {
+            return true;
+        }
+        throw new ConfigException(Setting.HTTP2, "must be empty (HTTP/1.1 only) or h2c, got '" + value + "'");
     }
 
     private static long positive(Config config, Setting setting) {

@@ -2,6 +2,8 @@ package dev.apirouter.http;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
@@ -10,6 +12,7 @@ import java.util.function.BooleanSupplier;
 import dev.apirouter.ExchangeKeys;
 import dev.apirouter.config.Settings;
 import dev.apirouter.error.ErrorCode;
+import dev.apirouter.error.RepeatingLog;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -18,11 +21,10 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
-import io.vertx.core.http.HttpServerRequest;
-import io.netty.handler.codec.TooLongFrameException;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import org.apache.camel.component.platform.http.PlatformHttpConstants;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,18 +43,25 @@ public final class GatewayHttpServer implements AutoCloseable {
     public static final String POLICY_STATUS_PATH = "/v1/status/policy";
     public static final String METRICS_PATH = "/metrics";
     static final String ROUTER_NAME = "platform-http-router-api-router";
+    /** Longest request line (method, target, version); a longer one is answered 414. */
+    static final int MAX_REQUEST_LINE_BYTES = 16 * 1024;
+    /** Failures of the gateway itself: logged with their cause, and summarised when they repeat. */
+    private static final RepeatingLog FAILURES = new RepeatingLog(LOG, java.time.Duration.ofSeconds(10));
 
     private final Vertx vertx;
     private final Settings.Http settings;
     private final Router root;
     private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
+    private final BodyBudget bodyBudget;
+    private volatile ClientConnections connections;
     private volatile BooleanSupplier routesStarted = () -> true;
 
     public GatewayHttpServer(Vertx vertx, Settings.Http settings) {
         this.vertx = vertx;
         this.settings = settings;
         this.root = Router.router(vertx);
-        root.get(HEALTHZ_PATH).handler(ctx -> ctx.response()
+        this.bodyBudget = new BodyBudget(settings.clients().maxBufferedBodyBytes());
+        statusEndpoint(HEALTHZ_PATH, ctx -> ctx.response()
                 .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
                 .end("{\"status\":\"UP\"}"));
         root.errorHandler(404, ctx -> {
@@ -62,13 +71,16 @@ public final class GatewayHttpServer implements AutoCloseable {
                 fail(ctx, ErrorCode.STARTING, "The gateway is starting; retry shortly.");
             }
         });
-        root.errorHandler(405, ctx -> fail(ctx, ErrorCode.METHOD_NOT_ALLOWED,
-                "Method " + ctx.request().method() + " is not allowed on " + ctx.request().path() + "."));
+        root.errorHandler(405, ctx -> {
+            ctx.response().putHeader(HttpHeaders.ALLOW, allowedMethods(ctx.normalizedPath()));
+            fail(ctx, ErrorCode.METHOD_NOT_ALLOWED,
+                    "Method " + ctx.request().method() + " is not allowed on " + ctx.normalizedPath() + ".");
+        });
         root.errorHandler(413, ctx -> fail(ctx, ErrorCode.REQUEST_TOO_LARGE,
                 "The request body is larger than the limit of " + settings.maxBodyBytes() + " bytes."));
         root.errorHandler(400, ctx -> fail(ctx, ErrorCode.INVALID_REQUEST, "The request is malformed."));
         root.errorHandler(500, ctx -> {
-            LOG.error("Handling {} {} failed", ctx.request().method(), ctx.request().path(), ctx.failure());
+            FAILURES.error("Handling " + ctx.request().method() + " " + ctx.normalizedPath() + " failed", ctx.failure());
             fail(ctx, ErrorCode.INTERNAL_ERROR, "The gateway failed to handle the request.");
         });
     }
@@ -78,21 +90,40 @@ public final class GatewayHttpServer implements AutoCloseable {
         this.routesStarted = started;
     }
 
-    /** Adds a GET status endpoint answered by Vert.x directly, available before the Camel routes start. */
+    /**
+     * Adds a GET (and HEAD) status endpoint answered by Vert.x directly, available before the Camel routes start.
+     * Vert.x leaves the body out of an answer to HEAD.
+     */
     public void statusEndpoint(String path, Handler<RoutingContext> handler) {
-        root.get(path).handler(handler);
+        root.route(path).method(HttpMethod.GET).method(HttpMethod.HEAD).handler(handler);
     }
 
-    /** Makes the server the one {@code platform-http:} routes register on, through the given engine. */
-    public void bindTo(BiConsumer<String, Object> registry, InflightLimiter limiter, RequestObserver observer) {
+    /** The methods routed on {@code path}, for the {@code Allow} header of a 405. */
+    private String allowedMethods(String path) {
+        Set<String> methods = new TreeSet<>();
+        for (Route route : root.getRoutes()) {
+            if (path.equals(route.getPath()) && route.methods() != null) {
+                route.methods().forEach(m -> methods.add(m.name()));
+            }
+        }
+        return String.join(", ", methods);
+    }
+
+    /**
+     * Makes the server the one {@code platform-http:} routes register on, through the given engine. Every such route
+     * starts with the {@link AdmissionHandler}: {@code check} and the limits decide on the request's head, before
+     * its body is read.
+     */
+    public void bindTo(BiConsumer<String, Object> registry, InflightLimiter limiter, HeadCheck check,
+                       RequestObserver observer) {
         long maxBody = settings.maxBodyBytes();
         registry.accept(ROUTER_NAME, new VertxPlatformHttpRouter(null, vertx, root, ROUTER_NAME) {
             @Override
             public Handler<RoutingContext> bodyHandler() {
-                return BodyHandler.create(false).setBodyLimit(maxBody).setMergeFormAttributes(false);
+                return new AdmissionHandler(limiter, bodyBudget, maxBody, check);
             }
         });
-        registry.accept(PlatformHttpConstants.PLATFORM_HTTP_ENGINE_NAME, new StreamingHttpEngine(ROUTER_NAME, limiter, observer));
+        registry.accept(PlatformHttpConstants.PLATFORM_HTTP_ENGINE_NAME, new StreamingHttpEngine(ROUTER_NAME, observer));
         // endpoints that let a reloaded route's new generation start beside the old one (see RouteReloader)
         registry.accept(MultiConsumerPlatformHttpComponent.NAME, new MultiConsumerPlatformHttpComponent());
     }
@@ -102,12 +133,8 @@ public final class GatewayHttpServer implements AutoCloseable {
      * them), so that every core serves clients; returns the bound port. Bounded: fails after {@code timeout}.
      */
     public int start(Duration timeout) throws Exception {
-        HttpServerOptions options = new HttpServerOptions()
-                .setHost(settings.host())
-                .setPort(settings.port())
-                .setTcpNoDelay(true)
-                .setCompressionSupported(false)
-                .setIdleTimeout(0);
+        HttpServerOptions options = serverOptions();
+        connections = new ClientConnections(settings.clients(), options);
         long deadline = System.nanoTime() + timeout.toNanos();
         int port = listen(options, deadline);
         // Vert.x shares a port among servers that ask for the same one; servers asking for port 0 (a random port,
@@ -117,6 +144,22 @@ public final class GatewayHttpServer implements AutoCloseable {
             listen(options, deadline);
         }
         return port;
+    }
+
+    /**
+     * HTTP/1.1, with HTTP/2 over cleartext only when asked for (and then by prior knowledge only: {@link ClientGuard}
+     * removes {@code Upgrade: h2c}). Client deadlines are {@link ClientGuard}'s, not Vert.x's idle timeout, which
+     * would also cut a request waiting for its backend.
+     */
+    private HttpServerOptions serverOptions() {
+        return new HttpServerOptions()
+                .setHost(settings.host())
+                .setPort(settings.port())
+                .setTcpNoDelay(true)
+                .setCompressionSupported(false)
+                .setHttp2ClearTextEnabled(settings.h2c())
+                .setMaxInitialLineLength(MAX_REQUEST_LINE_BYTES)
+                .setIdleTimeout(0);
     }
 
     private static int eventLoops() {
@@ -130,7 +173,8 @@ public final class GatewayHttpServer implements AutoCloseable {
             @Override
             public void start(Promise<Void> started) {
                 vertx.createHttpServer(options)
-                        .invalidRequestHandler(GatewayHttpServer::invalidRequest)
+                        .connectionHandler(connections::accept)
+                        .exceptionHandler(t -> LOG.debug("Client connection failed: {}", t.toString()))
                         .requestHandler(root)
                         .listen()
                         .onComplete(listening)
@@ -146,6 +190,9 @@ public final class GatewayHttpServer implements AutoCloseable {
     /** Stops accepting connections (bounded); open connections are closed. */
     @Override
     public void close() {
+        if (connections != null) {
+            connections.close();
+        }
         try {
             Future.join(servers.stream().map(HttpServer::close).toList())
                     .toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
@@ -157,18 +204,5 @@ public final class GatewayHttpServer implements AutoCloseable {
     private static void fail(RoutingContext ctx, ErrorCode code, String message) {
         ErrorResponses.send(ctx.response(), RequestIds.from(ctx.request().getHeader(ExchangeKeys.REQUEST_ID_HEADER)),
                 code, message);
-    }
-
-    private static void invalidRequest(HttpServerRequest request) {
-        Throwable cause = request.decoderResult().cause();
-        ErrorCode code = ErrorCode.INVALID_REQUEST;
-        String message = "The request is malformed (bad request line or header).";
-        if (cause instanceof TooLongFrameException) {
-            boolean uri = cause.getMessage() != null && cause.getMessage().contains("URI");
-            code = uri ? ErrorCode.URI_TOO_LONG : ErrorCode.HEADERS_TOO_LARGE;
-            message = uri ? "The request URI is too long." : "The request headers are too large.";
-        }
-        request.response().putHeader(HttpHeaders.CONNECTION, "close");
-        ErrorResponses.send(request.response(), RequestIds.from(null), code, message);
     }
 }

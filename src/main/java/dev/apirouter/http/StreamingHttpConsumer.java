@@ -7,6 +7,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import dev.apirouter.ExchangeKeys;
 import dev.apirouter.error.ErrorCode;
+import dev.apirouter.error.GatewayException;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.Context;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
@@ -25,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * worker thread), the loop is free again as soon as the route goes asynchronous (the streaming forwarder), and a
  * response that the forwarder has already written ({@link ExchangeKeys#RESPONSE_COMMITTED}) is left alone. Route
  * steps added in YAML must therefore not block; a step that must, goes behind Camel's {@code threads}.
- * Requests beyond the in-flight limit are shed with a 503 before an exchange is created.
+ * Requests come admitted (or refused) by the {@link AdmissionHandler}, their bodies read; a refused one is answered
+ * here without running the route.
  * <p>
  * During a route reload two generations of a route run on the same endpoint: the older consumer hands each new
  * request to the newest ({@link ConsumerHandover}); once retired it is suspended (stopping a consumer would stop
@@ -35,17 +39,14 @@ import org.slf4j.LoggerFactory;
 final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
     private static final Logger LOG = LoggerFactory.getLogger(StreamingHttpConsumer.class);
 
-    private final InflightLimiter limiter;
     private final RequestObserver observer;
     private final ConsumerHandover handover;
     private final String handoverKey;
     private final AtomicInteger pending = new AtomicInteger();
 
     StreamingHttpConsumer(PlatformHttpEndpoint endpoint, Processor processor, List<Handler<RoutingContext>> handlers,
-                          String routerName, InflightLimiter limiter, ConsumerHandover handover,
-                          RequestObserver observer) {
+                          String routerName, ConsumerHandover handover, RequestObserver observer) {
         super(endpoint, processor, handlers, routerName);
-        this.limiter = limiter;
         this.handover = handover;
         this.handoverKey = handoverKey(endpoint);
         this.observer = observer;
@@ -95,11 +96,12 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
 
     @Override
     protected void handleRequest(RoutingContext ctx) {
+        Admission admission = ctx.get(AdmissionHandler.KEY);
         for (int attempt = 0; attempt < 3; attempt++) {
             StreamingHttpConsumer newest = handover.newest(handoverKey);
             StreamingHttpConsumer target = newest != null ? newest : this;
             if (target.admit()) {
-                target.serve(ctx); // the newest generation of this route serves new requests
+                target.serve(ctx, admission); // the newest generation of this route serves new requests
                 return;
             }
             if (newest == null) {
@@ -107,6 +109,7 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
             }
             // the newest generation was retired meanwhile: look again
         }
+        admission.release();
         if (getEndpoint().getCamelContext().isStarted()) {
             ctx.next(); // the route was retired by a reload (not a shutdown): unknown path from now on
             return;
@@ -125,51 +128,66 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
         return true;
     }
 
-    /** Routes an admitted request. */
-    private void serve(RoutingContext ctx) {
+    /** Routes an admitted request, or answers a refused one. */
+    private void serve(RoutingContext ctx, Admission admission) {
         String requestId = RequestIds.from(ctx.request().getHeader(ExchangeKeys.REQUEST_ID_HEADER));
-        if (!limiter.tryAcquire()) {
-            pending.decrementAndGet();
-            ErrorResponses.send(ctx.response(), requestId, ErrorCode.OVERLOADED,
-                    "The gateway is at its limit of " + limiter.limit() + " requests in flight; retry shortly.");
-            return;
-        }
         long startNanos = System.nanoTime();
         Exchange exchange = createExchange(false);
         // InOnly: the route's message is the response (steps use getMessage()); with InOut Camel would copy the
         // whole message into a new OUT message at the end of every route, headers included
         exchange.setPattern(ExchangePattern.InOnly);
+        exchange.setProperty(ExchangeKeys.REQUEST_ID, requestId);
+        if (admission.refusal() != null) {
+            refuse(ctx, exchange, admission, requestId, startNanos);
+            return;
+        }
         Context context = ctx.vertx().getOrCreateContext();
         processHttpRequest(exchange, ctx).onComplete(read -> {
             if (read.failed()) {
-                limiter.release();
-                pending.decrementAndGet();
-                releaseExchange(exchange, false);
-                ctx.fail(read.cause());
+                finish(exchange, ctx, admission, read.cause(), startNanos);
                 return;
             }
-            if (exchange.getMessage().getBody() == null && ctx.body().buffer() != null) {
-                // platform-http leaves form-encoded bodies out; the API takes JSON whatever the content type says
-                exchange.getMessage().setBody(ctx.body().buffer());
-            }
+            // the body as the admission read it: one array, no copy (null when the request has none)
+            exchange.getMessage().setBody(admission.body());
             exchange.getMessage().setHeader(ExchangeKeys.REQUEST_ID_HEADER, requestId);
-            exchange.setProperty(ExchangeKeys.REQUEST_ID, requestId);
+            admission.found().forEach(exchange::setProperty);
             exchange.setProperty(ExchangeKeys.CLIENT_RESPONSE, ctx.response());
             exchange.setProperty(ExchangeKeys.CLIENT_CONTEXT, context);
             try {
-                route(exchange, ctx, startNanos);
+                route(exchange, ctx, admission, startNanos);
             } catch (Exception e) {
-                finish(exchange, ctx, e, startNanos);
+                finish(exchange, ctx, admission, e, startNanos);
             }
         });
     }
 
-    private void route(Exchange exchange, RoutingContext ctx, long startNanos) throws Exception {
-        createUoW(exchange);
-        getAsyncProcessor().process(exchange, doneSync -> finish(exchange, ctx, null, startNanos));
+    /**
+     * Answers a request refused on its head (or for its body's size) without running the route. Its body was not
+     * read, so the connection is closed after the answer (HTTP/1.x); observers see it like any answered request.
+     */
+    private void refuse(RoutingContext ctx, Exchange exchange, Admission admission, String requestId, long startNanos) {
+        GatewayException refusal = admission.refusal();
+        exchange.setException(refusal);
+        exchange.setProperty(Exchange.EXCEPTION_CAUGHT, refusal);
+        try {
+            if (!ctx.request().isEnded() && ctx.request().version() != HttpVersion.HTTP_2) {
+                ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
+            }
+            ErrorResponses.send(ctx.response(), requestId, refusal.code(), refusal.getMessage());
+        } finally {
+            observer.completed(exchange, ctx.response().getStatusCode(), System.nanoTime() - startNanos);
+            admission.release();
+            releaseExchange(exchange, false);
+            pending.decrementAndGet();
+        }
     }
 
-    private void finish(Exchange exchange, RoutingContext ctx, Throwable failure, long startNanos) {
+    private void route(Exchange exchange, RoutingContext ctx, Admission admission, long startNanos) throws Exception {
+        createUoW(exchange);
+        getAsyncProcessor().process(exchange, doneSync -> finish(exchange, ctx, admission, null, startNanos));
+    }
+
+    private void finish(Exchange exchange, RoutingContext ctx, Admission admission, Throwable failure, long startNanos) {
         try {
             if (failure != null) {
                 exchange.setException(failure);
@@ -182,8 +200,10 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
             ctx.response().reset();
         } finally {
             observer.completed(exchange, ctx.response().getStatusCode(), System.nanoTime() - startNanos);
-            limiter.release();
-            doneUoW(exchange);
+            admission.release();
+            if (exchange.getUnitOfWork() != null) {
+                doneUoW(exchange);
+            }
             releaseExchange(exchange, false);
             pending.decrementAndGet(); // last: the reloader may remove the route once this is 0
         }

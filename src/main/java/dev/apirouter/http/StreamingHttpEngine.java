@@ -14,19 +14,17 @@ import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpEngine;
  */
 public final class StreamingHttpEngine extends VertxPlatformHttpEngine {
     private final String routerName;
-    private final InflightLimiter limiter;
     private final RequestObserver observer;
     private final ConsumerHandover handover = new ConsumerHandover();
 
-    public StreamingHttpEngine(String routerName, InflightLimiter limiter, RequestObserver observer) {
+    public StreamingHttpEngine(String routerName, RequestObserver observer) {
         this.routerName = routerName;
-        this.limiter = limiter;
         this.observer = observer;
     }
 
     @Override
     public PlatformHttpConsumer createConsumer(PlatformHttpEndpoint endpoint, Processor processor) {
-        return new StreamingHttpConsumer(endpoint, processor, getHandlers(), routerName, limiter, handover, observer);
+        return new StreamingHttpConsumer(endpoint, processor, getHandlers(), routerName, handover, observer);
     }
 
     /**

@@ -12,6 +12,7 @@ import java.util.function.Predicate;
 
 import dev.apirouter.config.Settings;
 import dev.apirouter.http.GatewayHttpServer;
+import dev.apirouter.http.HeadCheck;
 import dev.apirouter.http.InflightLimiter;
 import dev.apirouter.http.RequestObserver;
 import io.vertx.core.Vertx;
@@ -43,10 +44,12 @@ final class TestGateway implements AutoCloseable {
 
     static TestGateway start(Path routesDir, Duration poll) throws Exception {
         Vertx vertx = Vertx.vertx();
-        GatewayHttpServer server = new GatewayHttpServer(vertx, new Settings.Http("127.0.0.1", 0, 1 << 20, 1000));
+        GatewayHttpServer server = new GatewayHttpServer(vertx, new Settings.Http("127.0.0.1", 0, 1 << 20, 1000,
+                new Settings.Clients(1000, 16 << 20, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(75)),
+                false));
         int port = server.start(Duration.ofSeconds(10));
         CamelContext camel = new DefaultCamelContext();
-        server.bindTo(camel.getRegistry()::bind, new InflightLimiter(1000), RequestObserver.NONE);
+        server.bindTo(camel.getRegistry()::bind, new InflightLimiter(1000), HeadCheck.NONE, RequestObserver.NONE);
         for (String step : new String[] {"auth-validate", "policy-enrich", "backend-dispatch", "models-list"}) {
             // the packaged routes' steps (GatewaySteps), here only marking that they ran
             camel.getRegistry().bind(step, (org.apache.camel.Processor) e -> e.getMessage().setHeader("x-" + step, "done"));

@@ -1,0 +1,183 @@
+package dev.apirouter.http;
+
+import java.util.Arrays;
+
+import dev.apirouter.error.ErrorCode;
+import dev.apirouter.error.GatewayException;
+import io.vertx.core.Handler;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.ext.web.RoutingContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The first handler of every API route, in place of Vert.x's body handler: a request is admitted on its head alone —
+ * a place in the in-flight limit, the {@link HeadCheck} (policy loaded, key valid), its declared size under the body
+ * limit and under the budget of body bytes all requests may hold — and only then is its body read, into one array
+ * of its declared size. A refused request's body is never read: the route answers it at once (with the connection
+ * closed, since its body is still on the wire). The answer, refused or not, is the route's to write
+ * ({@link StreamingHttpConsumer}), which also releases the {@link Admission}.
+ */
+final class AdmissionHandler implements Handler<RoutingContext> {
+    static final String KEY = "apirouter.admission";
+    /** A body of unknown length (chunked, HTTP/2) reserves its budget in steps of this many bytes. */
+    static final int RESERVE_STEP = 64 * 1024;
+    private static final Logger LOG = LoggerFactory.getLogger(AdmissionHandler.class);
+
+    private final InflightLimiter limiter;
+    private final BodyBudget budget;
+    private final long maxBodyBytes;
+    private final HeadCheck check;
+
+    AdmissionHandler(InflightLimiter limiter, BodyBudget budget, long maxBodyBytes, HeadCheck check) {
+        this.limiter = limiter;
+        this.budget = budget;
+        this.maxBodyBytes = maxBodyBytes;
+        this.check = check;
+    }
+
+    @Override
+    public void handle(RoutingContext ctx) {
+        HttpServerRequest request = ctx.request();
+        long length = declaredLength(request);
+        Admission admission = admit(request, length);
+        ctx.put(KEY, admission);
+        if (admission.refusal() != null || request.isEnded()) {
+            ctx.next();
+            return;
+        }
+        if (request.version() != HttpVersion.HTTP_1_0 && "100-continue".equalsIgnoreCase(request.getHeader(HttpHeaders.EXPECT))) {
+            request.response().writeContinue();
+        }
+        new BodyRead(ctx, admission, length).start();
+    }
+
+    private Admission admit(HttpServerRequest request, long length) {
+        if (!limiter.tryAcquire()) {
+            return Admission.refused(limiter, budget, new GatewayException(ErrorCode.OVERLOADED,
+                    "The gateway is at its limit of " + limiter.limit() + " requests in flight; retry shortly."));
+        }
+        Admission admission = Admission.admitted(limiter, budget);
+        try {
+            admission.found(check.check(request));
+        } catch (GatewayException e) {
+            admission.refuse(e);
+            return admission;
+        }
+        if (length > maxBodyBytes) {
+            admission.refuse(tooLarge());
+        } else if (length > 0 && !admission.reserve(length)) {
+            admission.refuse(bodiesAtLimit());
+        }
+        return admission;
+    }
+
+    /** The body's declared length; -1 when it comes chunked or as HTTP/2 frames (length unknown until the end). */
+    private static long declaredLength(HttpServerRequest request) {
+        String value = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+        if (value == null) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(value.trim()); // the decoder has refused anything but one non-negative number
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private GatewayException tooLarge() {
+        return new GatewayException(ErrorCode.REQUEST_TOO_LARGE,
+                "The request body is larger than the limit of " + maxBodyBytes + " bytes.");
+    }
+
+    private GatewayException bodiesAtLimit() {
+        return new GatewayException(ErrorCode.OVERLOADED,
+                "The gateway holds as many request bodies in memory as it may; retry shortly.");
+    }
+
+    /** Reads one admitted request's body, on its event loop. */
+    private final class BodyRead {
+        private final RoutingContext ctx;
+        private final Admission admission;
+        private final boolean knownLength;
+        private byte[] bytes;
+        private int size;
+        private boolean done;
+
+        BodyRead(RoutingContext ctx, Admission admission, long length) {
+            this.ctx = ctx;
+            this.admission = admission;
+            this.knownLength = length >= 0;
+            this.bytes = new byte[knownLength ? (int) length : 0];
+        }
+
+        void start() {
+            HttpServerRequest request = ctx.request();
+            request.handler(this::append)
+                    .exceptionHandler(this::failed)
+                    .endHandler(v -> complete())
+                    .resume();
+        }
+
+        private void append(Buffer chunk) {
+            if (done) {
+                return; // the rest of a refused body, dropped until the connection closes
+            }
+            int n = chunk.length();
+            if (size + n > bytes.length) {
+                if (knownLength || size + (long) n > maxBodyBytes) {
+                    refuse(tooLarge());
+                    return;
+                }
+                if (!grow(size + n)) {
+                    refuse(bodiesAtLimit());
+                    return;
+                }
+            }
+            chunk.getBytes(0, n, bytes, size);
+            size += n;
+        }
+
+        /** Room for {@code needed} bytes of a body of unknown length, reserved in steps, never past the body limit. */
+        private boolean grow(int needed) {
+            int capacity = (int) Math.min(maxBodyBytes, Math.max(needed, (long) bytes.length + RESERVE_STEP));
+            if (!admission.reserve(capacity - bytes.length)) {
+                return false;
+            }
+            bytes = Arrays.copyOf(bytes, capacity);
+            return true;
+        }
+
+        private void refuse(GatewayException e) {
+            done = true;
+            bytes = null;
+            admission.refuse(e);
+            ctx.next();
+        }
+
+        private void complete() {
+            if (done) {
+                return;
+            }
+            done = true;
+            admission.body(size == bytes.length ? bytes : Arrays.copyOf(bytes, size));
+            bytes = null;
+            ctx.next();
+        }
+
+        private void failed(Throwable cause) {
+            if (done) {
+                return;
+            }
+            done = true;
+            bytes = null;
+            // a client that goes away mid-upload, or a body that stalled (ClientGuard answered 408): routine
+            LOG.debug("Request body of {} {} not read to its end: {}", ctx.request().method(), ctx.request().path(),
+                    cause.toString());
+            admission.release();
+        }
+    }
+}
