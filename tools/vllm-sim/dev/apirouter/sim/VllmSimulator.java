@@ -207,16 +207,19 @@ public final class VllmSimulator implements AutoCloseable {
         public int backlog() { return backlog; }
     }
 
-    /** One request as received: method, raw path, raw query, headers (case-insensitive names), body bytes. */
+    /** One request as received: method, raw target, path and query, headers (case-insensitive names), body bytes. */
     public static final class RecordedRequest {
         private final String method;
+        private final String target;
         private final String path;
         private final String query;
         private final Map<String, List<String>> headers;
         private final byte[] body;
 
-        RecordedRequest(String method, String path, String query, Map<String, List<String>> headers, byte[] body) {
+        RecordedRequest(String method, String target, String path, String query, Map<String, List<String>> headers,
+                        byte[] body) {
             this.method = method;
+            this.target = target;
             this.path = path;
             this.query = query;
             this.headers = headers;
@@ -224,6 +227,8 @@ public final class VllmSimulator implements AutoCloseable {
         }
 
         public String method() { return method; }
+        /** The request target exactly as in the request line (origin form {@code /v1/x?q}, or an absolute URI). */
+        public String target() { return target; }
         /** Raw path without the query, e.g. {@code /v1/chat/completions}. */
         public String path() { return path; }
         /** Raw query, or null. */
@@ -433,7 +438,7 @@ public final class VllmSimulator implements AutoCloseable {
         try {
             byte[] body = ex.getRequestBody().readNBytes(MAX_BODY_BYTES + 1);
             requestCount.incrementAndGet();
-            record(method, path, uri.getRawQuery(), ex.getRequestHeaders(), body);
+            record(method, uri, ex.getRequestHeaders(), body);
             if (options.verbose()) System.err.println("vllm-sim: " + method + " " + uri);
             if (body.length > MAX_BODY_BYTES) {
                 throw new ApiError(413, "BadRequestError", "Request body larger than " + MAX_BODY_BYTES + " bytes");
@@ -499,14 +504,15 @@ public final class VllmSimulator implements AutoCloseable {
         return false;
     }
 
-    private void record(String method, String path, String query, Headers headers, byte[] body) {
+    private void record(String method, URI target, Headers headers, byte[] body) {
         int max = options.maxRecordedRequests();
         if (max == 0) return;
         TreeMap<String, List<String>> copy = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
         for (Map.Entry<String, List<String>> e : headers.entrySet()) {
             copy.put(e.getKey(), List.copyOf(e.getValue()));
         }
-        RecordedRequest r = new RecordedRequest(method, path, query, Collections.unmodifiableMap(copy), body);
+        RecordedRequest r = new RecordedRequest(method, target.toString(), target.getRawPath(), target.getRawQuery(),
+                Collections.unmodifiableMap(copy), body);
         synchronized (recorded) {
             while (recorded.size() >= max) recorded.pollFirst();
             recorded.addLast(r);
