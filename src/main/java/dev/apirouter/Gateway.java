@@ -22,6 +22,7 @@ import dev.apirouter.http.RequestObserver;
 import dev.apirouter.metrics.GatewayMetrics;
 import dev.apirouter.http.GatewayHttpServer;
 import dev.apirouter.http.InflightLimiter;
+import dev.apirouter.policy.BackendSecretRefresher;
 import dev.apirouter.policy.EtcdPolicyStore;
 import dev.apirouter.policy.FilePolicyStore;
 import dev.apirouter.policy.PolicyStore;
@@ -97,6 +98,8 @@ final class Gateway {
 
         stage = System.nanoTime();
         store.start();
+        BackendSecretRefresher secretRefresher = new BackendSecretRefresher(store, settings.backendSecretRefresh());
+        secretRefresher.start();
         LOG.info("Policy store started: {} ({} ms)", settings.store().describe(), millisSince(stage));
 
         stage = System.nanoTime();
@@ -153,6 +156,7 @@ final class Gateway {
                 flush.start();
                 server.close();
                 forwarder.close();
+                secretRefresher.close();
                 store.close();
                 closeQuietly(vertx);
                 try {

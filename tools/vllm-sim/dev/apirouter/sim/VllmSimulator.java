@@ -11,6 +11,8 @@ import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -94,6 +96,7 @@ public final class VllmSimulator implements AutoCloseable {
         private long stallMaxMs = 300_000;
         private int maxRecordedRequests = 10_000;
         private ErrorFormat errorFormat = ErrorFormat.NESTED;
+        private String apiKey;
         private boolean verbose;
         private int backlog = 4096;
 
@@ -179,6 +182,17 @@ public final class VllmSimulator implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Like vLLM's {@code --api-key}: requests to {@code /v1/...} without {@code Authorization: Bearer <key>} get
+         * vLLM's {@code 401 {"error":"Unauthorized"}}; {@code /health}, {@code /version} and {@code /metrics} stay open.
+         * Null (the default): no key needed.
+         */
+        public Options apiKey(String key) {
+            if (key != null && key.isEmpty()) throw new IllegalArgumentException("api key must not be empty");
+            this.apiKey = key;
+            return this;
+        }
+
         /** Log one line per request to stderr. */
         public Options verbose(boolean verbose) {
             this.verbose = verbose;
@@ -203,6 +217,7 @@ public final class VllmSimulator implements AutoCloseable {
         public long stallMaxMs() { return stallMaxMs; }
         public int maxRecordedRequests() { return maxRecordedRequests; }
         public ErrorFormat errorFormat() { return errorFormat; }
+        public String apiKey() { return apiKey; }
         public boolean verbose() { return verbose; }
         public int backlog() { return backlog; }
     }
@@ -273,12 +288,14 @@ public final class VllmSimulator implements AutoCloseable {
     private final AtomicInteger activeStreams = new AtomicInteger();
     private final AtomicInteger running = new AtomicInteger();
     private volatile int healthStatus = 200;
+    private volatile byte[] apiKeyHash;       // SHA-256 of the key /v1/* requests need, or null
 
     private VllmSimulator(Options options) throws IOException {
         this.options = options;
         this.modelName = options.servedModelNames().get(0);
         this.modelJson = Json.quote(modelName);
         this.modelsBody = buildModelsBody(options).getBytes(StandardCharsets.UTF_8);
+        setApiKey(options.apiKey());
         // Without TCP_NODELAY the JDK server's separate header and body writes meet Nagle + delayed ACK (~40 ms
         // per small response). Read once when the JDK server classes load, so it only helps if set before.
         if (System.getProperty("sun.net.httpserver.nodelay") == null) {
@@ -385,6 +402,32 @@ public final class VllmSimulator implements AutoCloseable {
         this.healthStatus = status;
     }
 
+    /** Changes the key {@code /v1/...} requests need (see {@link Options#apiKey}), e.g. to simulate a rotation. */
+    public void setApiKey(String key) {
+        if (key != null && key.isEmpty()) throw new IllegalArgumentException("api key must not be empty");
+        this.apiKeyHash = key == null ? null : sha256(key);
+    }
+
+    /** vLLM's AuthenticationMiddleware: OPTIONS and paths outside /v1 pass; else the bearer token must match. */
+    private boolean authorized(String method, String path, Headers headers) {
+        byte[] expected = apiKeyHash;
+        if (expected == null || method.equals("OPTIONS") || !path.startsWith("/v1")) return true;
+        String authorization = headers.getFirst("Authorization");
+        if (authorization == null) return false;
+        int space = authorization.indexOf(' ');
+        String scheme = space < 0 ? authorization : authorization.substring(0, space);
+        String token = space < 0 ? "" : authorization.substring(space + 1);
+        return scheme.equalsIgnoreCase("bearer") && MessageDigest.isEqual(expected, sha256(token));
+    }
+
+    private static byte[] sha256(String s) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Stops listening, drops open connections and interrupts running handlers. Idempotent. */
     @Override
     public void close() {
@@ -440,6 +483,10 @@ public final class VllmSimulator implements AutoCloseable {
             requestCount.incrementAndGet();
             record(method, uri, ex.getRequestHeaders(), body);
             if (options.verbose()) System.err.println("vllm-sim: " + method + " " + uri);
+            if (!authorized(method, path, ex.getRequestHeaders())) {
+                sendJson(ex, 401, "{\"error\":\"Unauthorized\"}");
+                return;
+            }
             if (body.length > MAX_BODY_BYTES) {
                 throw new ApiError(413, "BadRequestError", "Request body larger than " + MAX_BODY_BYTES + " bytes");
             }
@@ -1375,6 +1422,7 @@ public final class VllmSimulator implements AutoCloseable {
             "  --max-model-len N          context length (default 131072)",
             "  --stall-max-ms MS          cap of stalls and delays before headers (default 300000)",
             "  --error-format FORMAT      nested (vLLM >= 0.10.1, default) or legacy (older vLLM)",
+            "  --api-key KEY              as vLLM: /v1/* needs 'Authorization: Bearer KEY', else 401",
             "  --verbose                  log every request to stderr",
             "  -h, --help                 this text",
             "",
@@ -1438,6 +1486,7 @@ public final class VllmSimulator implements AutoCloseable {
                         case "--embedding-dim": o.embeddingDim(intArg(a, v)); break;
                         case "--max-model-len": o.maxModelLen(intArg(a, v)); break;
                         case "--stall-max-ms": o.stallMaxMs(longArg(a, v)); break;
+                        case "--api-key": o.apiKey(v); break;
                         case "--error-format":
                             if (v.equalsIgnoreCase("nested")) o.errorFormat(ErrorFormat.NESTED);
                             else if (v.equalsIgnoreCase("legacy")) o.errorFormat(ErrorFormat.LEGACY);

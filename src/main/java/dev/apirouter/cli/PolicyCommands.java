@@ -141,7 +141,9 @@ final class PolicyCommands {
             } catch (InvalidDocumentException e) {
                 throw CliException.invalid("policy file " + file + ": " + e.getMessage());
             }
-            PolicyView.Builder builder = PolicyFile.apply(root, PolicyView.empty(PolicySource.FILE).toBuilder());
+            // backend secrets are the gateway's: their env vars and files are not checked from here
+            PolicyView.Builder builder = PolicyFile.apply(root,
+                    PolicyView.empty(PolicySource.FILE).toBuilder().withoutSecrets());
             PolicyView view = builder.build(PolicySource.FILE, 0, java.time.Instant.EPOCH);
             if (!builder.newRejections().isEmpty()) {
                 builder.newRejections().forEach(r -> err.println("invalid: " + r));

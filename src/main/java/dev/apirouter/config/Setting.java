@@ -31,6 +31,7 @@ public enum Setting {
     BACKEND_PROBE_TIMEOUT_MS("ROUTER_BACKEND_PROBE_TIMEOUT_MS", "router.backend-probe.timeout-ms"),
     BACKEND_UNHEALTHY_AFTER("ROUTER_BACKEND_UNHEALTHY_AFTER", "router.backend-probe.unhealthy-after"),
     BACKEND_HEALTHY_AFTER("ROUTER_BACKEND_HEALTHY_AFTER", "router.backend-probe.healthy-after"),
+    BACKEND_SECRET_REFRESH_MS("ROUTER_BACKEND_SECRET_REFRESH_MS", "router.backend-secret.refresh-ms"),
     OTEL_ENDPOINT("OTEL_EXPORTER_OTLP_ENDPOINT", "router.otel.endpoint"),
     OTEL_PROTOCOL("OTEL_EXPORTER_OTLP_PROTOCOL", "router.otel.protocol"),
     OTEL_HEADERS("OTEL_EXPORTER_OTLP_HEADERS", "router.otel.headers"),

@@ -7,9 +7,13 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
-/** All settings, bound once at start-up from {@link Config}. */
+/**
+ * All settings, bound once at start-up from {@link Config}.
+ *
+ * @param backendSecretRefresh how often the backends' secret files are re-read (rotation)
+ */
 public record Settings(Http http, Store store, Path routesDir, Duration shutdownGrace, Optional<String> adminToken,
-                       Telemetry telemetry, Logging logging, Health health) {
+                       Telemetry telemetry, Logging logging, Health health, Duration backendSecretRefresh) {
 
     /** Metrics and active backend health probing. */
     public record Health(boolean metricsEnabled, Duration probeInterval, Duration probeTimeout, int unhealthyAfter,
@@ -91,7 +95,8 @@ public record Settings(Http http, Store store, Path routesDir, Duration shutdown
                 millis(config, Setting.BACKEND_PROBE_INTERVAL_MS), millis(config, Setting.BACKEND_PROBE_TIMEOUT_MS),
                 (int) positive(config, Setting.BACKEND_UNHEALTHY_AFTER), (int) positive(config, Setting.BACKEND_HEALTHY_AFTER));
         return new Settings(http, store, Path.of(config.require(Setting.ROUTES_DIR)),
-                millis(config, Setting.SHUTDOWN_GRACE_MS), config.get(Setting.ADMIN_TOKEN), telemetry, logging, health);
+                millis(config, Setting.SHUTDOWN_GRACE_MS), config.get(Setting.ADMIN_TOKEN), telemetry, logging, health,
+                millis(config, Setting.BACKEND_SECRET_REFRESH_MS));
     }
 
     private static int port(Config config) {

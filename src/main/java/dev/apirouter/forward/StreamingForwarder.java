@@ -244,6 +244,8 @@ public final class StreamingForwarder implements AutoCloseable {
                 }
             }
             req.putHeader(ExchangeKeys.REQUEST_ID_HEADER, request.requestId());
+            // this backend's own credential, if it needs one (the client's was dropped above)
+            backend.auth().ifPresent(auth -> req.putHeader(HttpHeaders.AUTHORIZATION, auth.authorization()));
             if (!req.headers().contains(HttpHeaders.CONTENT_TYPE)) {
                 req.putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
             }

@@ -13,7 +13,9 @@ import org.apache.camel.builder.RouteBuilder;
 
 /**
  * Active health checks: every backend named by a policy is probed with vLLM's {@code GET /health} through
- * camel-http (the control-plane client), with connect and response timeouts, in parallel.
+ * camel-http (the control-plane client), with connect and response timeouts, in parallel. Probes carry no
+ * credential, even to a backend with {@code auth}: vLLM started with {@code --api-key} serves {@code /health}
+ * without it, and a secret sent where it is not needed is one more place it can leak.
  */
 public final class BackendProbeRoutes extends RouteBuilder {
     static final String BACKEND_URL = "apirouterBackendUrl";

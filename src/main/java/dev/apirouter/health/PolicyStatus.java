@@ -17,7 +17,8 @@ import dev.apirouter.policy.StoreStatus;
 
 /**
  * {@code /v1/status/policy}: the active models with their backends and health, the store's source and revision,
- * and the number of keys (never their hashes). Protected by a bearer admin token when one is configured.
+ * and the number of keys (never their hashes). A backend with a credential shows where its secret comes from, never
+ * the secret. Protected by a bearer admin token when one is configured.
  */
 public final class PolicyStatus {
     private final PolicyStore store;
@@ -62,8 +63,15 @@ public final class PolicyStatus {
                     .put("idleMs", policy.timeouts().idle().toMillis());
             ArrayNode backends = model.putArray("backends");
             for (Backend backend : policy.backends()) {
-                backends.addObject().put("url", backend.url()).put("weight", backend.weight())
+                ObjectNode entry = backends.addObject().put("url", backend.url()).put("weight", backend.weight())
                         .put("healthy", health.isHealthy(backend));
+                backend.auth().ifPresent(auth -> {
+                    // where the secret comes from, never the secret
+                    ObjectNode source = entry.putObject("auth").put(auth.source().field(), auth.name());
+                    if (auth.problem() != null) {
+                        source.put("problem", auth.problem());
+                    }
+                });
             }
         });
         return root.toString();

@@ -29,7 +29,9 @@ public final class PolicyDocuments {
     private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
     private static final Pattern MODEL_NAME = Pattern.compile("[\\x21-\\x7e]{1,256}");
     private static final Set<String> MODEL_FIELDS = Set.of("upstreamModel", "backends", "timeouts");
-    private static final Set<String> BACKEND_FIELDS = Set.of("url", "weight");
+    private static final Set<String> BACKEND_FIELDS = Set.of("url", "weight", "auth");
+    private static final Set<String> AUTH_FIELDS = Set.of("secretEnv", "secretFile");
+    private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final Set<String> TIMEOUT_FIELDS = Set.of("connectMs", "firstByteMs", "idleMs");
     private static final Set<String> KEY_FIELDS = Set.of("name", "models", "disabled", "expiresAt");
 
@@ -105,7 +107,39 @@ public final class PolicyDocuments {
             weight = w.intValue();
         }
         String normalized = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
-        return new Backend(normalized, weight);
+        return new Backend(normalized, weight, parseAuth(b.get("auth"), where + ".auth"));
+    }
+
+    /**
+     * {@code {"secretEnv": "NAME"}} or {@code {"secretFile": "/path"}}: only where the secret is, not the secret (read
+     * by the stores, {@link BackendAuth}). A wrong value is never echoed: it may be a secret pasted in the wrong place.
+     */
+    private static Optional<BackendAuth> parseAuth(JsonNode a, String where) throws InvalidDocumentException {
+        if (a == null || a.isNull()) {
+            return Optional.empty();
+        }
+        requireObject(a, where);
+        checkFields(a, AUTH_FIELDS, where);
+        if (a.size() != 1) {
+            throw new InvalidDocumentException(where + " needs exactly one of secretEnv (an environment variable's name)"
+                    + " or secretFile (a file's absolute path)");
+        }
+        BackendAuth.Source source = a.has("secretEnv") ? BackendAuth.Source.ENV : BackendAuth.Source.FILE;
+        JsonNode v = a.get(source.field());
+        String field = where + "." + source.field();
+        if (!v.isTextual() || v.asText().isEmpty()) {
+            throw new InvalidDocumentException(field + " must be a non-empty string");
+        }
+        String name = v.asText();
+        if (source == BackendAuth.Source.ENV && !ENV_NAME.matcher(name).matches()) {
+            throw new InvalidDocumentException(field + " must be the name of an environment variable (letters, digits"
+                    + " and _, not starting with a digit), not the secret itself");
+        }
+        if (source == BackendAuth.Source.FILE && (!name.startsWith("/") || name.chars().anyMatch(c -> c < 0x20))) {
+            throw new InvalidDocumentException(field + " must be the absolute path of the file holding the secret,"
+                    + " not the secret itself");
+        }
+        return Optional.of(new BackendAuth(source, name));
     }
 
     private static Timeouts parseTimeouts(JsonNode t) throws InvalidDocumentException {
@@ -169,7 +203,8 @@ public final class PolicyDocuments {
         policy.upstreamModel().ifPresent(u -> doc.put("upstreamModel", u));
         ArrayNode backends = doc.putArray("backends");
         for (Backend b : policy.backends()) {
-            backends.addObject().put("url", b.url()).put("weight", b.weight());
+            ObjectNode backend = backends.addObject().put("url", b.url()).put("weight", b.weight());
+            b.auth().ifPresent(a -> backend.putObject("auth").put(a.source().field(), a.name()));
         }
         doc.putObject("timeouts")
                 .put("connectMs", policy.timeouts().connect().toMillis())

@@ -65,13 +65,15 @@ public record PolicyView(Map<String, ModelPolicy> models, Map<String, KeyRecord>
 
     /**
      * Applies document changes over a previous view. A document that fails validation is rejected alone: the
-     * previous version of that document stays in force and the rejection is recorded.
+     * previous version of that document stays in force and the rejection is recorded. A model policy whose backend
+     * secret cannot be read (see {@link BackendAuth}) fails validation.
      */
     public static final class Builder {
         private final Map<String, ModelPolicy> models;
         private final Map<String, KeyRecord> keys;
         private final Map<String, String> rejected;
         private final List<String> newRejections = new ArrayList<>();
+        private boolean readSecrets = true;
 
         private Builder(PolicyView base) {
             this.models = new HashMap<>(base.models);
@@ -79,10 +81,23 @@ public record PolicyView(Map<String, ModelPolicy> models, Map<String, KeyRecord>
             this.rejected = new LinkedHashMap<>(base.rejected);
         }
 
+        /**
+         * Checks documents without reading backend secrets: for the operator's CLI, which runs away from the
+         * gateway's environment and secret files. Such a view is never served.
+         */
+        public Builder withoutSecrets() {
+            readSecrets = false;
+            return this;
+        }
+
         public Builder putModel(String name, JsonNode doc) {
             String id = modelDocument(name);
             try {
-                models.put(name, PolicyDocuments.parseModel(name, doc));
+                ModelPolicy policy = PolicyDocuments.parseModel(name, doc);
+                if (readSecrets) {
+                    BackendAuth.readAll(policy, System::getenv);
+                }
+                models.put(name, policy);
                 rejected.remove(id);
             } catch (InvalidDocumentException e) {
                 reject(id, e.getMessage());

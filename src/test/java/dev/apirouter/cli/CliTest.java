@@ -257,6 +257,24 @@ class CliTest {
     }
 
     @Test
+    void policyValidateChecksBackendAuthButLeavesItsSecretToTheGateway() throws Exception {
+        Map<String, String> env = new HashMap<>();
+        String withAuth = "{\"backends\": [{\"url\": \"http://vllm:8000\", \"auth\": {\"secretEnv\": \"VLLM_KEY_NOT_SET_HERE\"}},"
+                + " {\"url\": \"http://vllm-b:8000\", \"auth\": {\"secretFile\": \"/var/run/secrets/none/api-key\"}}]}";
+        Result model = run(env, "policy", "validate", write("guarded.json", withAuth).toString());
+        assertEquals(0, model.code(), model.err());
+        Result file = run(env, "policy", "validate", write("guarded.yaml", "models:\n  guarded: " + withAuth + "\n").toString());
+        assertEquals(0, file.code(), file.err());
+
+        Result pasted = run(env, "policy", "validate", write("pasted.json",
+                "{\"backends\": [{\"url\": \"http://vllm:8000\", \"auth\": {\"secretEnv\": \"sk-pasted-key-1\"}}]}").toString());
+        assertEquals(2, pasted.code());
+        assertTrue(pasted.err().contains("backends[0].auth.secretEnv must be the name of an environment variable"),
+                pasted.err());
+        assertFalse(pasted.err().contains("sk-pasted-key-1"), pasted.err());
+    }
+
+    @Test
     void usageAndHelp() {
         Map<String, String> env = new HashMap<>();
         Result none = run(env);

@@ -478,6 +478,38 @@ class VllmSimulatorTest {
     }
 
     @Test
+    void apiKeyGuardsTheApiPathsLikeVllm() throws Exception {
+        try (VllmSimulator s = VllmSimulator.start(new VllmSimulator.Options().tokenDelayMs(0).apiKey("sk-sim-1"))) {
+            String body = chatBody(2, false);
+            HttpResponse<String> none = post(s, "/v1/chat/completions", body);
+            assertEquals(401, none.statusCode());
+            assertEquals("{\"error\":\"Unauthorized\"}", none.body(), "vLLM's AuthenticationMiddleware body");
+            assertTrue(none.headers().firstValue("content-type").orElse("").startsWith("application/json"));
+            assertEquals(401, post(s, "/v1/chat/completions", body, "Authorization", "Bearer sk-sim-2").statusCode());
+            assertEquals(401, post(s, "/v1/chat/completions", body, "Authorization", "Basic sk-sim-1").statusCode());
+            assertEquals(401, post(s, "/v1/chat/completions", body, "Authorization", "Bearer  sk-sim-1").statusCode());
+            assertEquals(401, get(s, "/v1/models").statusCode());
+
+            assertEquals(200, post(s, "/v1/chat/completions", body, "Authorization", "Bearer sk-sim-1").statusCode());
+            assertEquals(200, post(s, "/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":1}",
+                    "Authorization", "bearer sk-sim-1").statusCode(), "the scheme is case-insensitive");
+            assertEquals(200, get(s, "/health").statusCode(), "/health needs no key");
+            assertEquals(200, get(s, "/version").statusCode());
+            assertEquals(200, get(s, "/metrics").statusCode());
+
+            s.setApiKey("sk-sim-2"); // a rotation
+            assertEquals(401, post(s, "/v1/chat/completions", body, "Authorization", "Bearer sk-sim-1").statusCode());
+            assertEquals(200, post(s, "/v1/chat/completions", body, "Authorization", "Bearer sk-sim-2").statusCode());
+            s.setApiKey(null);
+            assertEquals(200, post(s, "/v1/chat/completions", body).statusCode());
+        }
+        assertEquals("k", VllmSimulator.parseArgs("--api-key", "k").apiKey());
+        assertEquals("k", VllmSimulator.parseArgs("--api-key=k").apiKey());
+        assertNull(VllmSimulator.parseArgs().apiKey());
+        assertThrows(IllegalArgumentException.class, () -> VllmSimulator.parseArgs("--api-key="));
+    }
+
+    @Test
     void badJsonGets400AndUnknownPathsFastApiErrors() throws Exception {
         HttpResponse<String> r = post("/v1/chat/completions", "{\"messages\": [");
         assertEquals(400, r.statusCode());
