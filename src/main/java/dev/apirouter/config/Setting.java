@@ -10,6 +10,7 @@ public enum Setting {
     MAX_BODY_BYTES("ROUTER_MAX_BODY_BYTES", "router.http.max-body-bytes"),
     MAX_CONCURRENT_REQUESTS("ROUTER_MAX_CONCURRENT_REQUESTS", "router.http.max-concurrent-requests"),
     POLICY_FILE("ROUTER_POLICY_FILE", "router.policy.file"),
+    DEMO("ROUTER_DEMO", "router.policy.demo"),
     POLICY_POLL_MS("ROUTER_POLICY_POLL_MS", "router.policy.poll-ms"),
     ETCD_ENDPOINTS("ETCD_ENDPOINTS", "router.etcd.endpoints"),
     ETCD_PREFIX("ROUTER_ETCD_PREFIX", "router.etcd.prefix"),
