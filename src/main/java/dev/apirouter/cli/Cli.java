@@ -56,7 +56,7 @@ public final class Cli {
     }
 
     /** The command tree: the root, its groups, their commands; {@code help} and {@code -h/--help} on each. */
-    static CommandLine commandLine(Config config, PrintStream out, PrintStream err) {
+    private static CommandLine commandLine(Config config, PrintStream out, PrintStream err) {
         CommandLine root = new CommandLine(new Root())
                 .addSubcommand(new CommandLine(new KeyCommands(config, out, err)))
                 .addSubcommand(new CommandLine(new PolicyCommands(config, out, err)));

@@ -2,7 +2,6 @@ package dev.apirouter.cli;
 
 import picocli.CommandLine;
 import picocli.CommandLine.HelpCommand;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.UsageMessageSpec;
 
@@ -79,7 +78,6 @@ final class Usage {
     }
 
     private static boolean isHelp(CommandLine command) {
-        CommandSpec spec = command.getCommandSpec();
-        return spec.helpCommand();
+        return command.getCommandSpec().helpCommand();
     }
 }

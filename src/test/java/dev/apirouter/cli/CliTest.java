@@ -284,7 +284,8 @@ class CliTest {
     void helpOnEveryCommandGoesToStandardOutput() {
         Map<String, String> env = new HashMap<>();
         for (String[] help : List.of(new String[] {"keys", "--help"}, new String[] {"keys", "help"},
-                new String[] {"policy", "-h"}, new String[] {"help", "policy"}, new String[] {"keys", "create", "--help"},
+                new String[] {"policy", "-h"}, new String[] {"help", "policy"},
+                new String[] {"keys", "create", "--help"},
                 new String[] {"keys", "create", "help"}, new String[] {"keys", "help", "create"},
                 new String[] {"keys", "list", "-h"}, new String[] {"keys", "revoke", "--help"},
                 new String[] {"policy", "put", "--help"}, new String[] {"policy", "get", "help"},
@@ -307,7 +308,8 @@ class CliTest {
     void everyUnknownWordOrFlagIsAUsageErrorOnStandardError() {
         Map<String, String> env = new HashMap<>();
         for (String[] wrong : List.of(new String[] {"nonsense"}, new String[] {"--bogus"}, new String[] {"-x"},
-                new String[] {"key", "create"}, new String[] {"keys", "create", "--name", "x", "--models", "m", "--bogus"},
+                new String[] {"key", "create"},
+                new String[] {"keys", "create", "--name", "x", "--models", "m", "--bogus"},
                 new String[] {"keys", "list", "extra"}, new String[] {"keys", "list", "--json=yes"},
                 new String[] {"policy", "get", "--model"}, new String[] {"policy", "validate", "a.json", "b.json"},
                 new String[] {"keys", "create", "--name", "a", "--name", "b", "--models", "m"},

@@ -83,7 +83,8 @@ class DemoPolicyIT {
     private static HttpResponse<String> readyzOnceRoutesRun(GatewayProcess gw) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         HttpResponse<String> readyz = get(gw, "/v1/status/readyz", null);
-        while (!readyz.body().contains("\"name\":\"routes-reload\",\"status\":\"UP\"") && System.nanoTime() < deadline) {
+        String routesUp = "\"name\":\"routes-reload\",\"status\":\"UP\"";
+        while (!readyz.body().contains(routesUp) && System.nanoTime() < deadline) {
             Thread.sleep(50);
             readyz = get(gw, "/v1/status/readyz", null);
         }
