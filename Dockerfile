@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # api-router container image.
 #   docker build -t api-router:dev .
-#   docker run --rm -p 8080:8080 api-router:dev
+#   docker run --rm -p 8080:8080 -e ETCD_ENDPOINTS=http://etcd:2379 api-router:dev
+# Without ROUTER_POLICY_FILE or ETCD_ENDPOINTS the gateway runs but answers 503 no_policy (readyz says why);
+# ROUTER_DEMO, the bundled demo policy, is deliberately never set in the image.
 # Tests are not run here (CI runs them); the build needs only Maven Central.
 
 FROM maven:3.9-eclipse-temurin-17 AS build

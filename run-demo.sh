@@ -16,4 +16,5 @@ java tools/vllm-sim/dev/apirouter/sim/VllmSimulator.java --port "$SIM_PORT" \
 SIM_PID=$!
 trap 'kill "$SIM_PID" 2>/dev/null || true' EXIT INT TERM
 
-java -jar target/api-router.jar
+# the bundled demo policy is only served when asked for
+ROUTER_DEMO=1 java -jar target/api-router.jar

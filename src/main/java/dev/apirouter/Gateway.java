@@ -25,6 +25,7 @@ import dev.apirouter.http.InflightLimiter;
 import dev.apirouter.policy.BackendSecretRefresher;
 import dev.apirouter.policy.EtcdPolicyStore;
 import dev.apirouter.policy.FilePolicyStore;
+import dev.apirouter.policy.NoPolicyStore;
 import dev.apirouter.policy.PolicyStore;
 import dev.apirouter.reload.RouteReloader;
 import dev.apirouter.routing.BackendSelector;
@@ -233,6 +234,9 @@ final class Gateway {
         Settings.Store store = settings.store();
         if (store.usesEtcd()) {
             return new EtcdPolicyStore(store, clock);
+        }
+        if (store.isNone()) {
+            return new NoPolicyStore();
         }
         return new FilePolicyStore(store.policyFile(), store.policyPoll(), clock);
     }

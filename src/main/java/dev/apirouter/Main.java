@@ -9,7 +9,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Entry point. Logging is configured before anything else, from the environment alone, so the first line is out
- * before any network activity; then the settings are bound and the gateway starts.
+ * before any network activity. With arguments the process runs one operator command ({@link Cli}) and exits; without
+ * any, the settings are bound and the gateway starts.
  */
 public final class Main {
     private Main() {
@@ -26,7 +27,7 @@ public final class Main {
             System.exit(2);
             return;
         }
-        if (Cli.isCommand(args)) {
+        if (args.length > 0) {
             Cli.quietLogging();
             System.exit(Cli.run(args, config, System.out, System.err));
             return;
@@ -40,15 +41,10 @@ public final class Main {
             System.exit(2);
             return;
         }
-        log.info("api-router {} starting: port {}, store {}, routes {}, tracing {}", version(), settings.http().port(),
-                settings.store().describe(), settings.routesDir(),
+        log.info("api-router {} starting: port {}, store {}, routes {}, tracing {}", Version.current(),
+                settings.http().port(), settings.store().describe(), settings.routesDir(),
                 settings.telemetry().endpoint().map(e -> "to " + e).orElse("off"));
         int exit = new Gateway(settings, startNanos).run();
         System.exit(exit);
-    }
-
-    static String version() {
-        String v = Main.class.getPackage().getImplementationVersion();
-        return v != null ? v : "dev";
     }
 }

@@ -1,20 +1,30 @@
 package dev.apirouter.cli;
 
 import java.io.PrintStream;
-import java.util.Arrays;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.concurrent.Callable;
 
+import dev.apirouter.Version;
 import dev.apirouter.config.Config;
 import dev.apirouter.config.ConfigException;
 import dev.apirouter.config.Settings;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * The operator commands in the gateway's jar: {@code keys create|list|revoke} and {@code policy
  * put|get|delete|validate}. With {@code ETCD_ENDPOINTS} set they act on etcd (same prefix, timeouts and deadlines
  * as the gateway); without it they print what to write in the policy file, or read it.
  *
- * <p>Exit codes: 0 done, 1 usage error, 2 invalid input (a document that does not validate, a name that matches
- * nothing), 3 etcd unreachable or too slow. Results go to standard output, notes and errors to standard error, so
+ * <p>Exit codes: 0 done (and help, version), 1 usage error (an unknown command or option, a missing one), 2 invalid
+ * input (a document that does not validate, a name that matches nothing), 3 etcd unreachable or too slow. Results and
+ * help go to standard output, notes and errors (usage errors with the usage) to standard error, so
  * {@code KEY=$(java -jar api-router.jar keys create ...)} captures exactly the new key.
  */
 public final class Cli {
@@ -23,87 +33,92 @@ public final class Cli {
     public static final int EXIT_INVALID = 2;
     public static final int EXIT_ETCD = 3;
 
-    static final String USAGE = """
-            Usage: java -jar api-router.jar <command> [options]
-
-            API keys (only the SHA-256 of a key is ever stored):
-              keys create --name NAME --models M1,M2 [--expires-at 2027-01-01T00:00:00Z]
-                    Generates a key and prints it once, alone on standard output. Stores its record
-                    (etcd) or prints the record to paste under 'keys:' in the policy file.
-                    --models '*' allows every model.
-              keys list [--json]
-                    Name, hash prefix, models, disabled and expiry of every key (never a key or a whole hash).
-              keys revoke (--name NAME | --hash PREFIX) [--delete]
-                    Disables the matching key(s) (disabled: true); --delete removes the record instead.
-
-            Model policies:
-              policy put --model MODEL --file FILE
-                    Validates the model policy in FILE (JSON or YAML), then stores it (etcd) or prints
-                    the policy-file form. An invalid policy is refused (exit 2) and nothing is stored.
-              policy get [--model MODEL]
-                    Prints one model policy, or the whole store in policy-file form (usable as ROUTER_POLICY_FILE).
-              policy delete --model MODEL
-                    Removes a model policy (etcd).
-              policy validate FILE [--model MODEL]
-                    Checks a model policy file or a whole policy file; needs no etcd.
-
-            Where: ETCD_ENDPOINTS set: etcd under ROUTER_ETCD_PREFIX (default /api-router/), bounded by
-            ROUTER_ETCD_CONNECT_TIMEOUT_MS and ROUTER_ETCD_CALL_TIMEOUT_MS. Unset: the policy file
-            (ROUTER_POLICY_FILE) is read, and changes are printed for you to paste into it.
-
-            Exit codes: 0 ok, 1 usage error, 2 invalid input, 3 etcd unreachable or timed out.
-            """;
+    static final String NAME = "api-router";
 
     private Cli() {
     }
 
-    /** True when {@code args} name an operator command ({@code keys ...} or {@code policy ...}). */
-    public static boolean isCommand(String[] args) {
-        return args.length > 0 && (args[0].equals("keys") || args[0].equals("policy"));
-    }
-
     /** Runs one operator command and returns its exit code; never calls {@code System.exit}. */
     public static int run(String[] args, Config config, PrintStream out, PrintStream err) {
-        List<String> list = Arrays.asList(args);
-        if (list.isEmpty() || isHelp(list.get(0))) {
-            (list.isEmpty() ? err : out).print(USAGE);
-            return list.isEmpty() ? EXIT_USAGE : EXIT_OK;
-        }
-        String group = list.get(0);
-        if (!group.equals("keys") && !group.equals("policy")) {
-            err.println("api-router: unknown command '" + group + "'");
-            err.print(USAGE);
-            return EXIT_USAGE;
-        }
-        if (list.size() < 2 || isHelp(list.get(1))) {
-            (list.size() < 2 ? err : out).print(USAGE);
-            return list.size() < 2 ? EXIT_USAGE : EXIT_OK;
-        }
-        String command = list.get(1);
-        List<String> rest = list.subList(2, list.size());
-        if (rest.stream().anyMatch(Cli::isHelp)) {
-            out.print(USAGE);
-            return EXIT_OK;
-        }
+        PrintWriter outWriter = new PrintWriter(out, true, StandardCharsets.UTF_8);
+        PrintWriter errWriter = new PrintWriter(err, true, StandardCharsets.UTF_8);
+        CommandLine cli = commandLine(config, out, err);
+        cli.setOut(outWriter);
+        cli.setErr(errWriter);
+        cli.setParameterExceptionHandler((e, a) -> usageError(e, errWriter));
+        cli.setExecutionExceptionHandler((e, command, parsed) -> failed(e, command, errWriter));
         try {
-            Settings.Store store;
-            try {
-                store = Settings.from(config).store();
-            } catch (ConfigException e) {
-                throw CliException.usage(e.getMessage());
-            }
-            if (group.equals("keys")) {
-                new KeyCommands(store, out, err).run(command, rest);
-            } else {
-                new PolicyCommands(store, out, err).run(command, rest);
-            }
-            return EXIT_OK;
-        } catch (CliException e) {
-            err.println("api-router " + group + " " + command + ": " + e.getMessage());
-            if (e.exitCode() == EXIT_USAGE) {
-                err.println("Run 'java -jar api-router.jar --help' for usage.");
-            }
-            return e.exitCode();
+            return cli.execute(args);
+        } finally {
+            outWriter.flush();
+            errWriter.flush();
+        }
+    }
+
+    /** The command tree: the root, its groups, their commands; {@code help} and {@code -h/--help} on each. */
+    private static CommandLine commandLine(Config config, PrintStream out, PrintStream err) {
+        CommandLine root = new CommandLine(new Root())
+                .addSubcommand(new CommandLine(new KeyCommands(config, out, err)))
+                .addSubcommand(new CommandLine(new PolicyCommands(config, out, err)));
+        root.getCommandSpec().version(NAME + " " + Version.current());
+        Usage.configure(root);
+        root.setExpandAtFiles(false); // '@file' is a value like any other, never a file of arguments
+        root.setSeparator(" ");
+        return root;
+    }
+
+    /** The store the commands act on, bound from the configuration when a command needs it (never for help). */
+    static Settings.Store store(Config config) throws CliException {
+        try {
+            return Settings.from(config).store();
+        } catch (ConfigException e) {
+            throw CliException.usage(e.getMessage());
+        }
+    }
+
+    /** A command word or option that is unknown, missing or malformed: the reason and the usage, exit 1. */
+    private static int usageError(ParameterException e, PrintWriter err) {
+        err.println(NAME + ": " + e.getMessage());
+        CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+        err.println();
+        e.getCommandLine().usage(err);
+        return EXIT_USAGE;
+    }
+
+    private static int failed(Exception e, CommandLine command, PrintWriter err) throws Exception {
+        if (!(e instanceof CliException failure)) {
+            throw e;
+        }
+        err.println(command.getCommandSpec().qualifiedName(" ") + ": " + failure.getMessage());
+        if (failure.exitCode() == EXIT_USAGE) {
+            err.println("Run 'java -jar api-router.jar " + command.getCommandSpec().qualifiedName(" ")
+                    .substring(NAME.length()).trim() + " --help' for usage.");
+        }
+        return failure.exitCode();
+    }
+
+    /** A group without a command: a usage error. */
+    static ParameterException commandNeeded(CommandSpec spec) {
+        return new ParameterException(spec.commandLine(), "'" + spec.qualifiedName(" ").substring(NAME.length()).trim()
+                + "' needs a command");
+    }
+
+    @Command(name = NAME, mixinStandardHelpOptions = true, subcommands = HelpCommand.class,
+            description = {"Operator commands of the gateway's jar: java -jar api-router.jar COMMAND [OPTIONS].",
+                    "Without arguments the jar starts the gateway."},
+            footer = {"",
+                    "Where: ETCD_ENDPOINTS set: etcd under ROUTER_ETCD_PREFIX (default /api-router/), bounded by",
+                    "ROUTER_ETCD_CONNECT_TIMEOUT_MS and ROUTER_ETCD_CALL_TIMEOUT_MS. Unset: the policy file",
+                    "(ROUTER_POLICY_FILE) is read, and changes are printed for you to paste into it.",
+                    "",
+                    "Exit codes: 0 ok, 1 usage error, 2 invalid input, 3 etcd unreachable or timed out."})
+    static final class Root implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            throw new ParameterException(spec.commandLine(), "a command is needed");
         }
     }
 
@@ -132,9 +147,5 @@ public final class Cli {
                 context.getLogger(noisy).setLevel(ch.qos.logback.classic.Level.ERROR);
             }
         }
-    }
-
-    private static boolean isHelp(String arg) {
-        return arg.equals("--help") || arg.equals("-h") || arg.equals("help");
     }
 }

@@ -13,54 +13,74 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Callable;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.apirouter.auth.ApiKeys;
+import dev.apirouter.config.Config;
 import dev.apirouter.config.Settings;
 import dev.apirouter.policy.InvalidDocumentException;
 import dev.apirouter.policy.KeyRecord;
 import dev.apirouter.policy.PolicyDocuments;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code keys create | list | revoke}. */
-final class KeyCommands {
+@Command(name = "keys", subcommands = HelpCommand.class,
+        description = "API keys (only the SHA-256 of a key is ever stored): create, list, revoke.")
+final class KeyCommands implements Callable<Integer> {
     static final String KEY_PREFIX = "sk-";
     static final int HASH_SHOWN = 12;
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private final Settings.Store store;
+    private final Config config;
     private final PrintStream out;
     private final PrintStream err;
+    @Spec
+    CommandSpec spec;
 
-    KeyCommands(Settings.Store store, PrintStream out, PrintStream err) {
-        this.store = store;
+    KeyCommands(Config config, PrintStream out, PrintStream err) {
+        this.config = config;
         this.out = out;
         this.err = err;
     }
 
-    void run(String command, List<String> args) throws CliException {
-        switch (command) {
-            case "create" -> create(CliArgs.parse(args, Set.of("name", "models", "expires-at"), Set.of()));
-            case "list" -> list(CliArgs.parse(args, Set.of(), Set.of("json")));
-            case "revoke" -> revoke(CliArgs.parse(args, Set.of("name", "hash"), Set.of("delete")));
-            default -> throw CliException.usage("unknown command 'keys " + command + "' (create, list, revoke)");
-        }
+    @Override
+    public Integer call() {
+        throw Cli.commandNeeded(spec);
     }
 
     // ------------------------------------------------------------------ create
 
-    private void create(CliArgs args) throws CliException {
-        args.noPositionals();
-        String name = args.required("name");
-        List<String> models = models(args.required("models"));
+    @Command(name = "create", description = {
+            "Generates a key and prints it once, alone on standard output. Stores its record",
+            "(etcd) or prints the record to paste under 'keys:' in the policy file.",
+            "--models '*' allows every model."})
+    void create(@Option(names = "--name", required = true, paramLabel = "NAME",
+                        description = "Who the key is for (shown by 'keys list', used by 'keys revoke --name').")
+                String rawName,
+                @Option(names = "--models", required = true, paramLabel = "M1,M2",
+                        description = "Comma-separated models the key may use; '*' for every model.")
+                String rawModels,
+                @Option(names = "--expires-at", paramLabel = "INSTANT",
+                        description = "ISO-8601 instant (2027-01-01T00:00:00Z) or date (midnight UTC).")
+                String rawExpiresAt) throws CliException {
+        String name = required("name", rawName);
+        List<String> models = models(required("models", rawModels));
         Optional<Instant> expiresAt = Optional.empty();
-        if (args.option("expires-at").isPresent()) {
-            expiresAt = Optional.of(instant(args.option("expires-at").get().trim()));
+        if (rawExpiresAt != null) {
+            expiresAt = Optional.of(instant(rawExpiresAt.trim()));
             if (!expiresAt.get().isAfter(Instant.now())) {
                 throw CliException.invalid("--expires-at " + expiresAt.get() + " is in the past");
             }
         }
+        Settings.Store store = Cli.store(config);
         // written by hand so that the models keep the operator's order
         ObjectNode doc = PolicyDocuments.JSON.createObjectNode();
         doc.put("name", name);
@@ -101,6 +121,14 @@ final class KeyCommands {
             err.println("  " + quoted(hash) + ": " + compact(doc));
         }
         err.println("Store the key now: it is shown only once and cannot be recovered.");
+    }
+
+    /** A required option's value, trimmed; blank counts as missing. */
+    static String required(String option, String value) throws CliException {
+        if (value == null || value.isBlank()) {
+            throw CliException.usage("--" + option + " is required");
+        }
+        return value.trim();
     }
 
     private static List<String> models(String raw) throws CliException {
@@ -161,13 +189,20 @@ final class KeyCommands {
 
     // ------------------------------------------------------------------ list
 
-    /** One key as listed: never the key, never the whole hash. */
-    private record Listed(String hash, String name, String models, String disabled, String expiresAt,
+    /**
+     * One key as listed, never the key itself; absent fields are null. The table shows a prefix of the hash, the
+     * JSON form the whole of it (the name of the key's record, not key material).
+     */
+    private record Listed(String hash, String name, List<String> models, Boolean disabled, Instant expiresAt,
                           String problem) {
     }
 
-    private void list(CliArgs args) throws CliException {
-        args.noPositionals();
+    @Command(name = "list", description = {
+            "Name, hash prefix, models, disabled and expiry of every key (never a key).",
+            "--json: a JSON array with each key's whole hash, for scripts."})
+    void list(@Option(names = "--json", description = "Print a JSON array instead of the table.") boolean json)
+            throws CliException {
+        Settings.Store store = Cli.store(config);
         List<Listed> keys = new ArrayList<>();
         if (store.usesEtcd()) {
             try (EtcdAdmin etcd = new EtcdAdmin(store)) {
@@ -181,18 +216,20 @@ final class KeyCommands {
                 keys.add(listed(e.getKey(), Optional.of(e.getValue())));
             }
         }
-        if (args.flag("json")) {
+        if (json) {
             ArrayNode array = PolicyDocuments.JSON.createArrayNode();
             for (Listed k : keys) {
                 ObjectNode o = array.addObject();
                 o.put("name", k.name());
                 o.put("hash", k.hash());
-                o.put("models", k.models());
-                o.put("disabled", k.disabled());
-                o.put("expiresAt", k.expiresAt());
-                if (k.problem() != null) {
-                    o.put("invalid", k.problem());
+                if (k.models() == null) {
+                    o.putNull("models");
+                } else {
+                    k.models().forEach(o.putArray("models")::add);
                 }
+                o.put("disabled", k.disabled());
+                o.put("expiresAt", k.expiresAt() == null ? null : k.expiresAt().toString());
+                o.put("invalid", k.problem());
             }
             out.println(PolicyFiles.pretty(array));
             return;
@@ -200,28 +237,28 @@ final class KeyCommands {
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"NAME", "HASH", "MODELS", "DISABLED", "EXPIRES_AT"});
         for (Listed k : keys) {
-            rows.add(new String[] {k.name(), k.hash(),
-                    k.problem() != null ? "(invalid record: " + k.problem() + ")" : k.models(), k.disabled(),
-                    k.expiresAt()});
+            rows.add(new String[] {k.name() != null ? k.name() : k.problem() != null ? "?" : "-", shortHash(k.hash()),
+                    k.problem() != null ? "(invalid record: " + k.problem() + ")" : String.join(",", k.models()),
+                    k.disabled() == null ? "-" : k.disabled().toString(),
+                    k.expiresAt() == null ? "-" : k.expiresAt().toString()});
         }
         printTable(rows);
         err.println(keys.size() + " key(s)" + (store.usesEtcd() ? "" : " in " + PolicyFiles.path(store)));
     }
 
     private static Listed listed(String hash, Optional<JsonNode> doc) {
-        String shown = shortHash(hash);
         if (doc.isEmpty()) {
-            return new Listed(shown, "?", "-", "-", "-", "not JSON");
+            return new Listed(hash, null, null, null, null, "not JSON");
         }
         try {
             KeyRecord r = PolicyDocuments.parseKey(hash, doc.get());
             List<String> models = new ArrayList<>(); // as written, not the record's set order
             doc.get().path("models").forEach(m -> models.add(m.asText()));
-            return new Listed(shown, r.name().isEmpty() ? "-" : r.name(), String.join(",", models),
-                    Boolean.toString(r.disabled()), r.expiresAt().map(Instant::toString).orElse("-"), null);
+            return new Listed(hash, r.name().isEmpty() ? null : r.name(), List.copyOf(models), r.disabled(),
+                    r.expiresAt().orElse(null), null);
         } catch (InvalidDocumentException e) {
-            String name = doc.get().path("name").isTextual() ? doc.get().path("name").asText() : "?";
-            return new Listed(shown, name, "-", "-", "-", e.getMessage());
+            String name = doc.get().path("name").isTextual() ? doc.get().path("name").asText() : null;
+            return new Listed(hash, name, null, null, null, e.getMessage());
         }
     }
 
@@ -246,21 +283,34 @@ final class KeyCommands {
 
     // ------------------------------------------------------------------ revoke
 
-    private void revoke(CliArgs args) throws CliException {
-        args.noPositionals();
-        Optional<String> name = args.option("name").map(String::trim).filter(s -> !s.isEmpty());
-        Optional<String> hashPrefix = args.option("hash").map(String::trim).map(s -> s.toLowerCase(java.util.Locale.ROOT));
+    /** Exactly one of {@code --name} and {@code --hash}. */
+    static final class Target {
+        @Option(names = "--name", required = true, paramLabel = "NAME", description = "Every key of this name.")
+        String name;
+        @Option(names = "--hash", required = true, paramLabel = "PREFIX",
+                description = "The key whose SHA-256 starts with these hex digits (at least 6; see 'keys list').")
+        String hash;
+    }
+
+    @Command(name = "revoke", description = {
+            "Disables the matching key(s) (disabled: true); --delete removes the record instead."})
+    void revoke(@ArgGroup(exclusive = true, multiplicity = "1") Target target,
+                @Option(names = "--delete", description = "Delete the record instead of disabling it.") boolean delete)
+            throws CliException {
+        Optional<String> name = Optional.ofNullable(target.name).map(String::trim).filter(s -> !s.isEmpty());
+        Optional<String> hashPrefix = Optional.ofNullable(target.hash).map(String::trim)
+                .map(s -> s.toLowerCase(java.util.Locale.ROOT));
         if (name.isPresent() == hashPrefix.isPresent()) {
             throw CliException.usage("give exactly one of --name NAME or --hash PREFIX");
         }
         if (hashPrefix.isPresent() && !hashPrefix.get().matches("[0-9a-f]{6,64}")) {
             throw CliException.invalid("--hash takes at least 6 hex digits of the key's SHA-256 (see 'keys list')");
         }
-        boolean delete = args.flag("delete");
+        Settings.Store store = Cli.store(config);
         String what = name.map(n -> "named '" + n + "'").orElseGet(() -> "with hash " + hashPrefix.get() + "…");
 
         if (!store.usesEtcd()) {
-            revokeInFile(name, hashPrefix, delete, what);
+            revokeInFile(store, name, hashPrefix, delete, what);
             return;
         }
         try (EtcdAdmin etcd = new EtcdAdmin(store)) {
@@ -295,8 +345,8 @@ final class KeyCommands {
         }
     }
 
-    private void revokeInFile(Optional<String> name, Optional<String> hashPrefix, boolean delete, String what)
-            throws CliException {
+    private void revokeInFile(Settings.Store store, Optional<String> name, Optional<String> hashPrefix,
+                              boolean delete, String what) throws CliException {
         JsonNode file = PolicyFiles.read(store);
         List<Map.Entry<String, JsonNode>> found = new ArrayList<>();
         for (Map.Entry<String, JsonNode> e : iterable(file.path("keys"))) {

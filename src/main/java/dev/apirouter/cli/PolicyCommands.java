@@ -3,13 +3,13 @@ package dev.apirouter.cli;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Set;
+import java.util.concurrent.Callable;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.apirouter.config.Config;
 import dev.apirouter.config.Settings;
 import dev.apirouter.policy.InvalidDocumentException;
 import dev.apirouter.policy.ModelPolicy;
@@ -17,42 +17,53 @@ import dev.apirouter.policy.PolicyDocuments;
 import dev.apirouter.policy.PolicyFile;
 import dev.apirouter.policy.PolicySource;
 import dev.apirouter.policy.PolicyView;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** {@code policy put | get | delete | validate}. */
-final class PolicyCommands {
+@Command(name = "policy", subcommands = HelpCommand.class,
+        description = "Model policies: put, get, delete, validate.")
+final class PolicyCommands implements Callable<Integer> {
     private static final ObjectMapper YAML = new YAMLMapper();
 
-    private final Settings.Store store;
+    private final Config config;
     private final PrintStream out;
     private final PrintStream err;
+    @Spec
+    CommandSpec spec;
 
-    PolicyCommands(Settings.Store store, PrintStream out, PrintStream err) {
-        this.store = store;
+    PolicyCommands(Config config, PrintStream out, PrintStream err) {
+        this.config = config;
         this.out = out;
         this.err = err;
     }
 
-    void run(String command, List<String> args) throws CliException {
-        switch (command) {
-            case "put" -> put(CliArgs.parse(args, Set.of("model", "file"), Set.of()));
-            case "get" -> get(CliArgs.parse(args, Set.of("model"), Set.of()));
-            case "delete" -> delete(CliArgs.parse(args, Set.of("model"), Set.of()));
-            case "validate" -> validate(CliArgs.parse(args, Set.of("model"), Set.of()));
-            default -> throw CliException.usage("unknown command 'policy " + command
-                    + "' (put, get, delete, validate)");
-        }
+    @Override
+    public Integer call() {
+        throw Cli.commandNeeded(spec);
     }
 
-    private void put(CliArgs args) throws CliException {
-        args.noPositionals();
-        String model = modelName(args.required("model"));
-        Path file = Path.of(args.required("file"));
+    @Command(name = "put", description = {
+            "Validates the model policy in FILE (JSON or YAML), then stores it (etcd) or prints",
+            "the policy-file form. An invalid policy is refused (exit 2) and nothing is stored."})
+    void put(@Option(names = "--model", required = true, paramLabel = "MODEL", description = "The model's name.")
+             String rawModel,
+             @Option(names = "--file", required = true, paramLabel = "FILE",
+                     description = "One model's policy: upstreamModel, backends, timeouts, ...")
+             String rawFile) throws CliException {
+        String model = modelName(KeyCommands.required("model", rawModel));
+        Path file = Path.of(KeyCommands.required("file", rawFile));
         JsonNode doc = readDocument(file);
         if (doc.isObject() && (doc.has("models") || doc.has("keys"))) {
             throw CliException.invalid(file + " is a whole policy file; 'policy put' takes one model's policy"
                     + " (upstreamModel, backends, timeouts)");
         }
         ModelPolicy policy = parseModel(model, doc, file.toString());
+        Settings.Store store = Cli.store(config);
         if (store.usesEtcd()) {
             try (EtcdAdmin etcd = new EtcdAdmin(store)) {
                 long revision = etcd.put("models/" + model, KeyCommands.bytes(doc));
@@ -67,9 +78,12 @@ final class PolicyCommands {
         }
     }
 
-    private void get(CliArgs args) throws CliException {
-        args.noPositionals();
-        String model = args.option("model").map(String::trim).orElse(null);
+    @Command(name = "get", description = {
+            "Prints one model policy, or the whole store in policy-file form (usable as ROUTER_POLICY_FILE)."})
+    void get(@Option(names = "--model", paramLabel = "MODEL", description = "Only this model's policy.")
+             String rawModel) throws CliException {
+        String model = rawModel == null ? null : rawModel.trim();
+        Settings.Store store = Cli.store(config);
         if (store.usesEtcd()) {
             try (EtcdAdmin etcd = new EtcdAdmin(store)) {
                 if (model != null) {
@@ -110,9 +124,11 @@ final class PolicyCommands {
         }
     }
 
-    private void delete(CliArgs args) throws CliException {
-        args.noPositionals();
-        String model = args.required("model");
+    @Command(name = "delete", description = "Removes a model policy (etcd).")
+    void delete(@Option(names = "--model", required = true, paramLabel = "MODEL", description = "The model's name.")
+                String rawModel) throws CliException {
+        String model = KeyCommands.required("model", rawModel);
+        Settings.Store store = Cli.store(config);
         if (store.usesEtcd()) {
             try (EtcdAdmin etcd = new EtcdAdmin(store)) {
                 if (etcd.delete("models/" + model) == 0) {
@@ -127,11 +143,14 @@ final class PolicyCommands {
         }
     }
 
-    private void validate(CliArgs args) throws CliException {
-        if (args.positionals().size() != 1) {
-            throw CliException.usage("policy validate takes one FILE");
-        }
-        Path file = Path.of(args.positionals().get(0));
+    @Command(name = "validate", description = {
+            "Checks a model policy file or a whole policy file; needs no etcd."})
+    void validate(@Parameters(paramLabel = "FILE", description = "A model policy, or a whole policy file.")
+                  String rawFile,
+                  @Option(names = "--model", paramLabel = "MODEL",
+                          description = "The model a model policy is for (default: FILE's name without extension).")
+                  String rawModel) throws CliException {
+        Path file = Path.of(rawFile);
         byte[] content = PolicyFiles.readBytes(file);
         JsonNode doc = readDocument(file, content);
         if (doc.isObject() && (doc.has("models") || doc.has("keys"))) {
@@ -154,7 +173,7 @@ final class PolicyCommands {
                     + " key(s)");
             return;
         }
-        String model = modelName(args.option("model").orElseGet(() -> baseName(file)));
+        String model = modelName(rawModel != null ? rawModel : baseName(file));
         ModelPolicy policy = parseModel(model, doc, file.toString());
         out.println("ok: model policy " + file + " (model '" + model + "'): " + policy.backends().size()
                 + " backend(s)");

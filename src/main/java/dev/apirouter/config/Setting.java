@@ -16,6 +16,7 @@ public enum Setting {
     CLIENT_IDLE_TIMEOUT_MS("ROUTER_CLIENT_IDLE_TIMEOUT_MS", "router.http.client-idle-timeout-ms"),
     HTTP2("ROUTER_HTTP2", "router.http.http2"),
     POLICY_FILE("ROUTER_POLICY_FILE", "router.policy.file"),
+    DEMO("ROUTER_DEMO", "router.policy.demo"),
     POLICY_POLL_MS("ROUTER_POLICY_POLL_MS", "router.policy.poll-ms"),
     ETCD_ENDPOINTS("ETCD_ENDPOINTS", "router.etcd.endpoints"),
     ETCD_PREFIX("ROUTER_ETCD_PREFIX", "router.etcd.prefix"),

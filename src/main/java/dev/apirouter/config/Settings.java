@@ -42,20 +42,34 @@ public record Settings(Http http, Store store, Path routesDir, Duration shutdown
     }
 
     /**
-     * Where policies and keys come from: etcd when endpoints are given, else the policy file (empty: the bundled
-     * demo policy).
+     * Where policies and keys come from: etcd when endpoints are given, else the policy file, else the bundled demo
+     * policy when {@code demo} (ROUTER_DEMO=1) is set, else none at all.
      */
-    public record Store(Optional<Path> policyFile, Duration policyPoll, List<URI> etcdEndpoints, String etcdPrefix,
-                        Duration etcdConnectTimeout, Duration etcdCallTimeout, Path lastKnownGoodFile) {
+    public record Store(Optional<Path> policyFile, boolean demo, Duration policyPoll, List<URI> etcdEndpoints,
+                        String etcdPrefix, Duration etcdConnectTimeout, Duration etcdCallTimeout,
+                        Path lastKnownGoodFile) {
         public boolean usesEtcd() {
             return !etcdEndpoints.isEmpty();
+        }
+
+        /** The bundled demo policy is served: asked for, and no other store is configured. */
+        public boolean usesDemo() {
+            return demo && !usesEtcd() && policyFile.isEmpty();
+        }
+
+        /** Neither etcd, nor a policy file, nor the demo policy: nothing will ever be loaded. */
+        public boolean isNone() {
+            return !usesEtcd() && policyFile.isEmpty() && !demo;
         }
 
         public String describe() {
             if (usesEtcd()) {
                 return "etcd " + etcdEndpoints + " prefix " + etcdPrefix;
             }
-            return "file " + policyFile.map(Path::toString).orElse("(bundled demo policy)");
+            if (usesDemo()) {
+                return "file (bundled demo policy, ROUTER_DEMO=1)";
+            }
+            return policyFile.map(file -> "file " + file).orElse("none");
         }
     }
 
@@ -76,6 +90,7 @@ public record Settings(Http http, Store store, Path routesDir, Duration shutdown
         Path dataDir = Path.of(config.require(Setting.DATA_DIR));
         Store store = new Store(
                 config.get(Setting.POLICY_FILE).map(Path::of),
+                demo(config),
                 millis(config, Setting.POLICY_POLL_MS),
                 config.get(Setting.ETCD_ENDPOINTS).map(Settings::endpoints).orElse(List.of()),
                 prefix(config.require(Setting.ETCD_PREFIX)),
@@ -97,6 +112,17 @@ public record Settings(Http http, Store store, Path routesDir, Duration shutdown
         return new Settings(http, store, Path.of(config.require(Setting.ROUTES_DIR)),
                 millis(config, Setting.SHUTDOWN_GRACE_MS), config.get(Setting.ADMIN_TOKEN), telemetry, logging, health,
                 millis(config, Setting.BACKEND_SECRET_REFRESH_MS));
+    }
+
+    /** ROUTER_DEMO: 1 (or true) turns the demo policy on; unset, 0 or false leave it off. */
+    private static boolean demo(Config config) {
+        String raw = config.get(Setting.DEMO).orElse("0");
+        return switch (raw.toLowerCase(java.util.Locale.ROOT)) {
+            case "1", "true" -> true;
+            case "0", "false" -> false;
+            default -> throw new ConfigException(Setting.DEMO, "must be 1 (the bundled demo policy) or 0, got '"
+                    + raw + "'");
+        };
     }
 
     private static int port(Config config) {

@@ -99,7 +99,7 @@ public final class Readiness {
             if (view.models().isEmpty()) {
                 data.put("reason", "the policy has no models");
             }
-        } else {
+        } else if (!data.has("reason")) { // a store may say itself why nothing is loaded
             data.put("reason", "no policy loaded yet");
         }
         check.put("status", up ? "UP" : "DOWN");

@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The policy file store: one YAML/JSON file, checked for changes on an interval (which also catches Kubernetes
- * ConfigMap symlink swaps) and applied without restart. Without a file it serves the bundled demo policy.
+ * ConfigMap symlink swaps) and applied without restart. Without a file it serves the bundled demo policy (only
+ * created so with {@code ROUTER_DEMO=1}: see {@link NoPolicyStore}).
  */
 public final class FilePolicyStore implements PolicyStore {
     public static final String DEMO_POLICY_RESOURCE = "demo-policy.yaml";

@@ -117,7 +117,8 @@ class CliTest {
             assertEquals(0, json.code(), json.err());
             JsonNode array = PolicyDocuments.JSON.readTree(json.out());
             assertEquals("team-a", array.get(0).path("name").asText());
-            assertFalse(json.out().contains(hash));
+            assertEquals(hash, array.get(0).path("hash").asText(), "the JSON form names the whole record");
+            assertFalse(json.out().contains(key), json.out());
 
             // revoke by name: disabled in etcd, refused by the gateway
             Result revoked = run(env, "keys", "revoke", "--name", "team-a");
@@ -280,20 +281,82 @@ class CliTest {
         Result none = run(env);
         assertEquals(1, none.code());
         assertTrue(none.err().contains("Usage:"));
-        Result help = run(env, "--help");
-        assertEquals(0, help.code());
-        assertTrue(help.out().contains("keys create --name NAME --models M1,M2"), help.out());
-        assertEquals(0, run(env, "keys", "create", "--help").code());
+        for (String[] help : List.of(new String[] {"--help"}, new String[] {"-h"}, new String[] {"help"})) {
+            Result r = run(env, help);
+            assertEquals(0, r.code(), String.join(" ", help) + ": " + r.err());
+            assertTrue(r.out().contains("keys create --name NAME --models M1,M2"), r.out());
+            assertTrue(r.out().contains("policy validate"), r.out());
+            assertTrue(r.err().isEmpty(), r.err());
+        }
         assertEquals(1, run(env, "keys").code());
         assertEquals(1, run(env, "keys", "rotate").code());
         assertEquals(1, run(env, "policy", "frobnicate").code());
-        assertEquals(1, run(env, "nonsense").code());
-        assertTrue(Cli.isCommand(new String[] {"keys", "list"}));
-        assertFalse(Cli.isCommand(new String[] {}));
         Map<String, String> badConfig = Map.of("ROUTER_ETCD_CALL_TIMEOUT_MS", "soon", "ETCD_ENDPOINTS", etcd.endpoint());
         Result config = run(badConfig, "keys", "list");
         assertEquals(1, config.code());
         assertTrue(config.err().contains("ROUTER_ETCD_CALL_TIMEOUT_MS"), config.err());
+        assertEquals(0, run(badConfig, "keys", "list", "--help").code(), "help never needs the configuration");
+    }
+
+    @Test
+    void helpOnEveryCommandGoesToStandardOutput() {
+        Map<String, String> env = new HashMap<>();
+        for (String[] help : List.of(new String[] {"keys", "--help"}, new String[] {"keys", "help"},
+                new String[] {"policy", "-h"}, new String[] {"help", "policy"},
+                new String[] {"keys", "create", "--help"},
+                new String[] {"keys", "create", "help"}, new String[] {"keys", "help", "create"},
+                new String[] {"keys", "list", "-h"}, new String[] {"keys", "revoke", "--help"},
+                new String[] {"policy", "put", "--help"}, new String[] {"policy", "get", "help"},
+                new String[] {"policy", "delete", "-h"}, new String[] {"policy", "validate", "--help"})) {
+            Result r = run(env, help);
+            String command = String.join(" ", help);
+            assertEquals(0, r.code(), command + ": " + r.err());
+            assertTrue(r.out().startsWith("Usage: api-router "), command + ": " + r.out());
+            assertTrue(r.err().isEmpty(), command + ": " + r.err());
+        }
+        Result create = run(env, "keys", "create", "--help");
+        assertTrue(create.out().contains("Usage: api-router keys create --name NAME --models M1,M2 [--expires-at"),
+                create.out());
+        assertTrue(create.out().contains("--expires-at INSTANT"), create.out());
+        Result revoke = run(env, "keys", "revoke", "--help");
+        assertTrue(revoke.out().contains("(--name NAME | --hash PREFIX)"), revoke.out());
+    }
+
+    @Test
+    void everyUnknownWordOrFlagIsAUsageErrorOnStandardError() {
+        Map<String, String> env = new HashMap<>();
+        for (String[] wrong : List.of(new String[] {"nonsense"}, new String[] {"--bogus"}, new String[] {"-x"},
+                new String[] {"key", "create"},
+                new String[] {"keys", "create", "--name", "x", "--models", "m", "--bogus"},
+                new String[] {"keys", "list", "extra"}, new String[] {"keys", "list", "--json=yes"},
+                new String[] {"policy", "get", "--model"}, new String[] {"policy", "validate", "a.json", "b.json"},
+                new String[] {"keys", "create", "--name", "a", "--name", "b", "--models", "m"},
+                new String[] {"keys", "--version", "extra"})) {
+            Result r = run(env, wrong);
+            String command = String.join(" ", wrong);
+            assertEquals(1, r.code(), command + ": " + r.out() + r.err());
+            assertTrue(r.out().isEmpty(), command + ": nothing on standard output: " + r.out());
+            assertTrue(r.err().startsWith("api-router: "), command + ": " + r.err());
+            assertTrue(r.err().contains("Usage: api-router"), command + ": " + r.err());
+        }
+        Result typo = run(env, "key", "create");
+        assertTrue(typo.err().contains("'key'"), typo.err());
+        assertTrue(typo.err().contains("Did you mean: api-router keys?"), typo.err());
+        Result flag = run(env, "--bogus");
+        assertTrue(flag.err().contains("Unknown option: '--bogus'"), flag.err());
+        Result atFile = run(env, "keys", "create", "--name", "@/etc/hostname", "--models", "m");
+        assertEquals(0, atFile.code(), "an @ value is a value, not a file of arguments: " + atFile.err());
+        assertTrue(atFile.err().contains("\"name\":\"@/etc/hostname\""), atFile.err());
+    }
+
+    @Test
+    void versionIsTheBuildsVersion() {
+        for (String flag : List.of("--version", "-V")) {
+            Result r = run(new HashMap<>(), flag);
+            assertEquals(0, r.code(), r.err());
+            assertEquals("api-router dev", r.out().strip(), "no jar manifest in tests: 'dev'");
+            assertTrue(r.err().isEmpty(), r.err());
+        }
     }
 
     // ------------------------------------------------------------------ etcd unreachable
@@ -377,6 +440,41 @@ class CliTest {
         assertEquals(0, revoke.code(), revoke.err());
         assertTrue(revoke.out().contains("\"disabled\":true"), revoke.out());
         assertEquals(1, run(new HashMap<>(), "keys", "list").code(), "no store to read");
+    }
+
+    @Test
+    void keysListJsonIsJsonWithBooleansNullsAndArrays() throws Exception {
+        String valid = ApiKeys.sha256Hex("k1");
+        String bare = ApiKeys.sha256Hex("k2");
+        String invalid = ApiKeys.sha256Hex("k3");
+        Path policy = write("policy.yaml", "models:\n  llama: " + MODEL + "\nkeys:\n"
+                + "  \"" + valid + "\": {name: team-a, models: [llama, mistral], expiresAt: \"2099-01-01T00:00:00Z\"}\n"
+                + "  \"" + bare + "\": {models: [\"*\"], disabled: true}\n"
+                + "  \"" + invalid + "\": {name: broken, models: 3}\n");
+        Result r = run(new HashMap<>(Map.of("ROUTER_POLICY_FILE", policy.toString())), "keys", "list", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode array = PolicyDocuments.JSON.readTree(r.out());
+        assertTrue(array.isArray() && array.size() == 3, r.out());
+        Map<String, JsonNode> byHash = new HashMap<>();
+        array.forEach(k -> byHash.put(k.path("hash").asText(), k));
+
+        JsonNode a = byHash.get(valid);
+        assertEquals("team-a", a.path("name").textValue());
+        assertEquals("[\"llama\",\"mistral\"]", a.path("models").toString());
+        assertTrue(a.path("disabled").isBoolean() && !a.path("disabled").booleanValue(), a.toString());
+        assertEquals("2099-01-01T00:00:00Z", a.path("expiresAt").textValue());
+        assertTrue(a.path("invalid").isNull(), a.toString());
+
+        JsonNode b = byHash.get(bare);
+        assertTrue(b.path("name").isNull(), b.toString());
+        assertEquals("[\"*\"]", b.path("models").toString());
+        assertTrue(b.path("disabled").booleanValue(), b.toString());
+        assertTrue(b.path("expiresAt").isNull(), b.toString());
+
+        JsonNode c = byHash.get(invalid);
+        assertEquals("broken", c.path("name").textValue());
+        assertTrue(c.path("models").isNull() && c.path("disabled").isNull(), c.toString());
+        assertTrue(c.path("invalid").isTextual(), c.toString());
     }
 
     // ------------------------------------------------------------------ kit

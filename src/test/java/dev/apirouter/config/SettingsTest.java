@@ -8,6 +8,7 @@ import java.util.Properties;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -51,6 +52,30 @@ class SettingsTest {
                 s.store().etcdEndpoints());
         assertEquals("/x/", s.store().etcdPrefix());
         assertTrue(s.store().usesEtcd());
+    }
+
+    @Test
+    void theDemoPolicyOnlyWhenAskedForAndNoOtherStoreIsSet() {
+        Settings.Store none = settings(Map.of()).store();
+        assertTrue(none.isNone());
+        assertFalse(none.usesDemo());
+        assertEquals("none", none.describe());
+        for (String off : List.of("0", "false", "")) {
+            assertTrue(settings(Map.of("ROUTER_DEMO", off)).store().isNone(), off);
+        }
+        for (String on : List.of("1", "true", "TRUE")) {
+            Settings.Store demo = settings(Map.of("ROUTER_DEMO", on)).store();
+            assertTrue(demo.usesDemo(), on);
+            assertFalse(demo.isNone(), on);
+            assertTrue(demo.describe().contains("demo"), demo.describe());
+        }
+        Settings.Store file = settings(Map.of("ROUTER_DEMO", "1", "ROUTER_POLICY_FILE", "p.yaml")).store();
+        assertFalse(file.usesDemo(), "a policy file wins over the demo");
+        assertEquals("file p.yaml", file.describe());
+        Settings.Store etcd = settings(Map.of("ROUTER_DEMO", "1", "ETCD_ENDPOINTS", "http://a:2379")).store();
+        assertFalse(etcd.usesDemo() || etcd.isNone(), "etcd wins over the demo");
+        ConfigException e = assertThrows(ConfigException.class, () -> settings(Map.of("ROUTER_DEMO", "yes please")));
+        assertTrue(e.getMessage().startsWith("ROUTER_DEMO"), e.getMessage());
     }
 
     @Test

@@ -86,6 +86,8 @@ class AppContractTest {
                 settings = fail(where + ": the app would refuse to start: " + e.getMessage());
             }
             assertEquals("json", env.get(Setting.LOG_FORMAT.envVar()), where + ": LOG_FORMAT=json in Kubernetes");
+            assertFalse(settings.store().demo(), where + ": " + Setting.DEMO.envVar()
+                    + " is set: the demo policy (a key allowed every model) is for ./run-demo.sh only");
             Path dataDir = Path.of(App.effective(App.environment(r, wc.getValue()), Setting.DATA_DIR).orElseThrow());
             assertTrue(settings.store().lastKnownGoodFile().startsWith(dataDir),
                     where + ": the last-known-good copy is written outside ROUTER_DATA_DIR: "
@@ -412,7 +414,7 @@ class AppContractTest {
         for (Map.Entry<JsonNode, JsonNode> wc : r.appContainers().toList()) {
             String where = dir + " " + Rendered.name(wc.getKey());
             String raw = App.effective(App.environment(r, wc.getValue()), Setting.ETCD_ENDPOINTS)
-                    .orElseGet(() -> fail(where + ": ETCD_ENDPOINTS is not set: the gateway would use the demo policy"));
+                    .orElseGet(() -> fail(where + ": ETCD_ENDPOINTS is not set: the gateway would serve 503 no_policy"));
             Optional<JsonNode> etcd = r.find("StatefulSet", "etcd");
             for (String e : raw.split(",")) {
                 URI uri = endpointUri(e.trim());

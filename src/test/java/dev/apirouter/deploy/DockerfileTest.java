@@ -151,6 +151,17 @@ class DockerfileTest {
         assertTrue(unknown.isEmpty(), "the image sets env vars the app does not read: " + unknown);
     }
 
+    /** The demo policy (a key allowed every model) is for ./run-demo.sh only: the image never turns it on. */
+    @Test
+    void theImageNeverServesTheDemoPolicy() {
+        for (Stage stage : stages) {
+            for (Instruction i : stage.instructions()) {
+                assertFalse(i.args.contains(Setting.DEMO.envVar()), "the Dockerfile sets " + Setting.DEMO.envVar()
+                        + ": " + i.keyword + " " + i.args);
+            }
+        }
+    }
+
     @Test
     void buildContextKeepsWhatTheBuildNeeds() throws IOException {
         Set<String> ignored = new TreeSet<>();

@@ -271,9 +271,9 @@ class EtcdRecoveryTest {
 
         try (EtcdPolicyStoreTest.HungServer hung = new EtcdPolicyStoreTest.HungServer()) {
             Settings.Store base = settings(List.of(hung.endpoint()), P, tmp);
-            Settings.Store settings = new Settings.Store(base.policyFile(), base.policyPoll(), base.etcdEndpoints(),
-                    base.etcdPrefix(), base.etcdConnectTimeout(), java.time.Duration.ofMillis(2000),
-                    base.lastKnownGoodFile());
+            Settings.Store settings = new Settings.Store(base.policyFile(), base.demo(), base.policyPoll(),
+                    base.etcdEndpoints(), base.etcdPrefix(), base.etcdConnectTimeout(),
+                    java.time.Duration.ofMillis(2000), base.lastKnownGoodFile());
             EtcdPolicyStore store = store(settings);
             long t0 = System.nanoTime();
             store.start();
