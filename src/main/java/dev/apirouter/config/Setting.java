@@ -9,6 +9,8 @@ public enum Setting {
     HTTP_HOST("ROUTER_HTTP_HOST", "router.http.host"),
     MAX_BODY_BYTES("ROUTER_MAX_BODY_BYTES", "router.http.max-body-bytes"),
     MAX_CONCURRENT_REQUESTS("ROUTER_MAX_CONCURRENT_REQUESTS", "router.http.max-concurrent-requests"),
+    MANAGEMENT_PORT("ROUTER_MANAGEMENT_PORT", "router.management.port"),
+    MANAGEMENT_HOST("ROUTER_MANAGEMENT_HOST", "router.management.host"),
     POLICY_FILE("ROUTER_POLICY_FILE", "router.policy.file"),
     POLICY_POLL_MS("ROUTER_POLICY_POLL_MS", "router.policy.poll-ms"),
     ETCD_ENDPOINTS("ETCD_ENDPOINTS", "router.etcd.endpoints"),
