@@ -40,8 +40,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Assembles and runs the gateway, in an order that never waits on anything optional: HTTP server with health
- * first, the management server right after it, then the policy store (loading in the background), then telemetry (its exporter built in the background;
- * the Camel tracer installed before the context starts), then the Camel routes. Each stage logs its duration.
+ * first, the management server right after it, then the policy store (loading in the background), then telemetry
+ * (its exporter built in the background; the Camel tracer installed before the context starts), then the Camel
+ * routes. Each stage logs its duration.
  *
  * <p>Shutdown (SIGTERM): Camel's hangup hook stops the routes — new requests get {@code 503 shutting_down}, in-flight
  * ones drain for up to {@code ROUTER_SHUTDOWN_GRACE_MS} — then the clean-up below runs within

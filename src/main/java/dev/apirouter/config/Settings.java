@@ -8,8 +8,8 @@ import java.util.List;
 import java.util.Optional;
 
 /** All settings, bound once at start-up from {@link Config}. */
-public record Settings(Http http, Management management, Store store, Path routesDir, Duration shutdownGrace, Optional<String> adminToken,
-                       Telemetry telemetry, Logging logging, Health health) {
+public record Settings(Http http, Management management, Store store, Path routesDir, Duration shutdownGrace,
+                       Optional<String> adminToken, Telemetry telemetry, Logging logging, Health health) {
 
     /** Metrics and active backend health probing. */
     public record Health(boolean metricsEnabled, Duration probeInterval, Duration probeTimeout, int unhealthyAfter,

@@ -74,9 +74,11 @@ class ReadinessTest {
         assertEquals(summary.ready(), full.ready());
         assertFalse(full.ready(), "Camel is not running");
         JsonNode json = JSON.readTree(full.json());
-        assertEquals("[\"" + DOWN.url() + "\"]", check(json, "backends").get("data").get("m").get("unhealthy").toString());
+        JsonNode unhealthy = check(json, "backends").get("data").get("m").get("unhealthy");
+        assertEquals("[\"" + DOWN.url() + "\"]", unhealthy.toString());
         assertTrue(check(json, "etcd").get("data").get("detail").asText().contains("etcd-0.internal"));
-        assertTrue(check(json, "policy-store").get("data").get("rejected").get("models/x").asText().contains("not a URL"));
+        JsonNode rejected = check(json, "policy-store").get("data").get("rejected");
+        assertTrue(rejected.get("models/x").asText().contains("not a URL"), rejected.toString());
         assertEquals("/etc/somewhere", check(json, "extra").get("data").get("where").asText());
     }
 }
