@@ -93,8 +93,9 @@ class OperatorsIT {
             URI policyStatus = gateway.managementUri("/v1/status/policy");
             // no policy yet: alive but not ready, and says why
             assertTrue(gateway.awaitStatus("/v1/status/healthz", 200, Duration.ofSeconds(20)) > 0);
-            await("routes", () -> get(gateway, "/v1/status/readyz", null).body().contains("\"context\""),
-                    Duration.ofSeconds(30));
+            // the routes loaded (slow on a loaded machine), so that what follows waits on the policy alone
+            await("routes", () -> get(gateway, "/v1/status/readyz", null).body()
+                    .contains("\"name\":\"routes-reload\",\"status\":\"UP\""), Duration.ofSeconds(60));
             HttpResponse<String> notReady = get(gateway, "/v1/status/readyz", null);
             assertEquals(503, notReady.statusCode());
             assertTrue(notReady.body().contains("no policy loaded yet"), notReady.body());
