@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # api-router container image.
 #   docker build -t api-router:dev .
+#   docker run --rm -p 8080:8080 -p 127.0.0.1:9090:9090 api-router:dev   (9090: metrics and admin, keep it local)
 #   docker run --rm -p 8080:8080 -e ETCD_ENDPOINTS=http://etcd:2379 api-router:dev
 # Without ROUTER_POLICY_FILE or ETCD_ENDPOINTS the gateway runs but answers 503 no_policy (readyz says why);
 # ROUTER_DEMO, the bundled demo policy, is deliberately never set in the image.
@@ -28,7 +29,8 @@ COPY --from=build /src/target/api-router.jar /app/api-router.jar
 ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=60.0 -XX:+ExitOnOutOfMemoryError" \
     ROUTER_DATA_DIR=/var/lib/api-router
 USER 10001:10001
-EXPOSE 8080
+# 8080: the API and health; 9090: the management port (metrics, full readiness, admin endpoints)
+EXPOSE 8080 9090
 # exec form: java is PID 1 and receives SIGTERM itself, so the app's drain runs on `docker stop` / pod deletion.
 # Arguments after the image name become the app's arguments: docker run api-router:dev keys list
 ENTRYPOINT ["java", "-jar", "/app/api-router.jar"]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the gateway on the bundled demo policy, with the vLLM simulator (a dev tool, no GPU) behind it.
-#   ./run-demo.sh            -> gateway on http://127.0.0.1:8080, simulator on 127.0.0.1:8000
+#   ./run-demo.sh            -> gateway on http://127.0.0.1:8080 (management: :9090), simulator on 127.0.0.1:8000
 # Environment variables of the gateway (ROUTER_HTTP_PORT, LOG_FORMAT, ...) pass through.
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -200,13 +200,14 @@ wait_http "$ETCD_URL/health" 200 30 "$PID_ETCD"
 run_fg timeout 30 python3 "$B/etcd_store.py" seed --etcd "$ETCD_URL" --prefix "$PREFIX" \
   --backend "http://127.0.0.1:$P_BACKEND" --key "$KEY" >>"$RES"
 
-# start_gateway NAME PORT DATA_DIR ENV=VALUE...: java -jar as documented, no JVM flags; waits for readyz 200
+# start_gateway NAME PORT DATA_DIR ENV=VALUE...: java -jar as documented, no JVM flags; waits for readyz 200.
+# Management port 0 (a free one): two gateways run side by side, and nothing here reads it.
 start_gateway() {
   local name=$1 port=$2 data=$3
   shift 3
   start_bg "$name" env -u ETCD_ENDPOINTS -u ROUTER_POLICY_FILE -u OTEL_EXPORTER_OTLP_ENDPOINT -u ROUTER_ETCD_PREFIX \
-    ROUTER_HTTP_PORT="$port" ROUTER_HTTP_HOST=127.0.0.1 ROUTER_SHUTDOWN_GRACE_MS=2000 ROUTER_DATA_DIR="$data" \
-    "$@" java -jar "$JAR"
+    ROUTER_HTTP_PORT="$port" ROUTER_HTTP_HOST=127.0.0.1 ROUTER_MANAGEMENT_PORT=0 ROUTER_MANAGEMENT_HOST=127.0.0.1 \
+    ROUTER_SHUTDOWN_GRACE_MS=2000 ROUTER_DATA_DIR="$data" "$@" java -jar "$JAR"
   local pid=$LAST_PID
   wait_http "http://127.0.0.1:$port/v1/status/readyz" 200 90 "$pid"
   LAST_PID=$pid

@@ -53,6 +53,7 @@ LUA
 
 measure() { # $1 = true|false; prints requests/s
   ROUTER_HTTP_HOST=127.0.0.1 ROUTER_HTTP_PORT=$P_GW ROUTER_POLICY_FILE="$OUT/policy.yaml" ROUTER_METRICS_ENABLED=$1 \
+    ROUTER_MANAGEMENT_HOST=127.0.0.1 ROUTER_MANAGEMENT_PORT=0 \
     ROUTER_BACKEND_PROBE_INTERVAL_MS=60000 java -jar target/api-router.jar > "$OUT/gateway-$1.log" 2>&1 &
   local gw=$!
   PIDS+=("$gw")

@@ -81,6 +81,8 @@ public final class RouteReloadBench {
                 .redirectErrorStream(true).redirectOutput(work.resolve("gateway.log").toFile());
         pb.environment().put("ROUTER_HTTP_HOST", "127.0.0.1");
         pb.environment().put("ROUTER_HTTP_PORT", Integer.toString(port));
+        pb.environment().put("ROUTER_MANAGEMENT_HOST", "127.0.0.1");
+        pb.environment().put("ROUTER_MANAGEMENT_PORT", "0"); // a free one: nothing here reads it
         pb.environment().put("ROUTER_POLICY_FILE", policy.toString());
         pb.environment().put("ROUTER_ROUTES_DIR", routes.toString());
         pb.environment().put("LOG_LEVEL", "WARN");

@@ -250,11 +250,12 @@ EOF
 # ---- components (started once, on demand) -----------------------------------------------------------------------
 PID_BACKEND= PID_NGINX= PID_GW= PID_SSE= PID_SIM=
 
+# management port 0 (a free one): gateways run side by side, and nothing here reads it
 start_gateway() { # start_gateway NAME PORT [ENV=VALUE...]  -> LAST_PID, waits for readiness
   local name=$1 port=$2
   shift 2
   start_bg "$name" env ROUTER_HTTP_PORT="$port" ROUTER_HTTP_HOST=127.0.0.1 ROUTER_POLICY_FILE="$RUN/policy.yaml" \
-    ROUTER_SHUTDOWN_GRACE_MS=2000 ROUTER_DATA_DIR="$RUN/data" "$@" java -jar "$JAR"
+    ROUTER_MANAGEMENT_PORT=0 ROUTER_MANAGEMENT_HOST=127.0.0.1 ROUTER_SHUTDOWN_GRACE_MS=2000 ROUTER_DATA_DIR="$RUN/data" "$@" java -jar "$JAR"
   local pid=$LAST_PID
   wait_http "http://127.0.0.1:$port/v1/status/readyz" 200 90 "$pid"
   LAST_PID=$pid

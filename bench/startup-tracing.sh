@@ -120,6 +120,7 @@ YAML
 # start_gateway <port> <otlp endpoint or empty>; sets GW_PID
 start_gateway() {
   ROUTER_HTTP_HOST=127.0.0.1 ROUTER_HTTP_PORT="$1" ROUTER_POLICY_FILE="$WORK/policy.yaml" ROUTER_SHUTDOWN_GRACE_MS=2000 \
+    ROUTER_MANAGEMENT_HOST=127.0.0.1 ROUTER_MANAGEMENT_PORT=0 \
     ROUTER_DATA_DIR="$WORK/data" OTEL_EXPORTER_OTLP_ENDPOINT="$2" \
     java -jar "$JAR" >>"$WORK/gateway.log" 2>&1 &
   GW_PID=$!

@@ -44,7 +44,8 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
     jar, port, starts, logdir = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-    env = dict(os.environ, ROUTER_HTTP_PORT=str(port), ROUTER_HTTP_HOST="127.0.0.1")
+    env = dict(os.environ, ROUTER_HTTP_PORT=str(port), ROUTER_HTTP_HOST="127.0.0.1",
+               ROUTER_MANAGEMENT_PORT="0", ROUTER_MANAGEMENT_HOST="127.0.0.1")
     times = []
     failures = 0
     for i in range(starts):

@@ -7,17 +7,16 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import dev.apirouter.auth.AdminToken;
 import dev.apirouter.config.Settings;
 import dev.apirouter.forward.BackendDispatchProcessor;
 import dev.apirouter.forward.StreamingForwarder;
-import dev.apirouter.error.ErrorCode;
 import dev.apirouter.forward.ForwardObservers;
 import dev.apirouter.health.BackendHealthMonitor;
 import dev.apirouter.health.BackendProbeRoutes;
 import dev.apirouter.health.PolicyStatus;
 import dev.apirouter.health.Readiness;
-import dev.apirouter.http.ErrorResponses;
-import dev.apirouter.http.RequestIds;
+import dev.apirouter.http.ManagementHttpServer;
 import dev.apirouter.http.RequestObserver;
 import dev.apirouter.metrics.GatewayMetrics;
 import dev.apirouter.http.GatewayHttpServer;
@@ -30,10 +29,12 @@ import dev.apirouter.policy.PolicyStore;
 import dev.apirouter.reload.RouteReloader;
 import dev.apirouter.routing.BackendSelector;
 import dev.apirouter.telemetry.Telemetry;
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.ext.web.RoutingContext;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.MainListenerSupport;
 import org.slf4j.Logger;
@@ -41,8 +42,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Assembles and runs the gateway, in an order that never waits on anything optional: HTTP server with health
- * first, then the policy store (loading in the background), then telemetry (its exporter built in the background;
- * the Camel tracer installed before the context starts), then the Camel routes. Each stage logs its duration.
+ * first, the management server right after it, then the policy store (loading in the background), then telemetry
+ * (its exporter built in the background; the Camel tracer installed before the context starts), then the Camel
+ * routes. Each stage logs its duration.
  *
  * <p>Shutdown (SIGTERM): Camel's hangup hook stops the routes — new requests get {@code 503 shutting_down}, in-flight
  * ones drain for up to {@code ROUTER_SHUTDOWN_GRACE_MS} — then the clean-up below runs within
@@ -54,7 +56,7 @@ final class Gateway {
     /** Worker threads serve blocking work (Camel's own, the backend probes); requests run on the event loops. */
     static final int WORKER_POOL_SIZE = 64;
     static final String JSON = "application/json";
-    /** Clean-up after the routes stopped: server, forwarder, store, Vert.x, and the last spans' flush. */
+    /** Clean-up after the routes stopped: servers, forwarder, store, Vert.x, and the last spans' flush. */
     static final Duration CLEANUP_BUDGET = Duration.ofMillis(2000);
     static final Duration TELEMETRY_FLUSH = Duration.ofMillis(1000);
     private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
@@ -77,13 +79,15 @@ final class Gateway {
                         .setClassPathResolvingEnabled(false)));
         InflightLimiter limiter = new InflightLimiter(settings.http().maxConcurrentRequests());
         GatewayHttpServer server = new GatewayHttpServer(vertx, settings.http());
+        AdminToken adminToken = new AdminToken(settings.adminToken());
+        ManagementHttpServer management = new ManagementHttpServer(vertx, settings.management(), adminToken);
         PolicyStore store = createStore();
         org.apache.camel.main.Main camel = new org.apache.camel.main.Main();
         Settings.Health health = settings.health();
         BackendHealthMonitor backendHealth = new BackendHealthMonitor(health.unhealthyAfter(), health.healthyAfter(), clock);
         GatewayMetrics metrics = health.metricsEnabled() ? new GatewayMetrics(limiter, store, backendHealth) : null;
         RouteReloader routeReloader = RouteReloader.forRoutesDir(settings.routesDir());
-        statusEndpoints(server, store, backendHealth, metrics, camel, routeReloader);
+        statusEndpoints(server, management, store, backendHealth, metrics, camel, routeReloader);
         server.routesStartedWhen(() -> routeReloader.status().initialLoadDone());
         int port;
         try {
@@ -96,6 +100,20 @@ final class Gateway {
         }
         LOG.info("HTTP server listening on {}:{} ({} ms; {} ms since start); liveness at {}", settings.http().host(),
                 port, millisSince(stage), millisSince(startNanos), GatewayHttpServer.HEALTHZ_PATH);
+        stage = System.nanoTime();
+        int managementPort;
+        try {
+            managementPort = management.start(LISTEN_TIMEOUT);
+        } catch (Exception e) {
+            LOG.error("Management server could not listen on {}:{}: {}", settings.management().host(),
+                    settings.management().port(), rootCause(e).toString());
+            server.close();
+            vertx.close();
+            return 1;
+        }
+        LOG.info("Management server listening on {}:{} ({} ms): metrics, full readiness, admin endpoints ({})",
+                settings.management().host(), managementPort, millisSince(stage),
+                adminToken.configured() ? "admin token set" : "closed: ROUTER_ADMIN_TOKEN is not set");
 
         stage = System.nanoTime();
         store.start();
@@ -156,6 +174,7 @@ final class Gateway {
                 flush.setDaemon(true);
                 flush.start();
                 server.close();
+                management.close();
                 forwarder.close();
                 secretRefresher.close();
                 store.close();
@@ -179,35 +198,39 @@ final class Gateway {
         }
     }
 
-    private void statusEndpoints(GatewayHttpServer server, PolicyStore store, BackendHealthMonitor backendHealth,
-                                 GatewayMetrics metrics, org.apache.camel.main.Main camel, RouteReloader routeReloader) {
+    /**
+     * Liveness on both ports; readiness on both, the public one in summary (never a backend URL); metrics and the
+     * admin endpoints on the management port only.
+     */
+    private void statusEndpoints(GatewayHttpServer server, ManagementHttpServer management, PolicyStore store,
+                                 BackendHealthMonitor backendHealth, GatewayMetrics metrics,
+                                 org.apache.camel.main.Main camel, RouteReloader routeReloader) {
         Readiness readiness = new Readiness(store, backendHealth, camel::getCamelContext, clock::instant);
         readiness.addCheck(() -> {
             var status = routeReloader.status();
-            return new Readiness.Check("routes-reload", status.up(), status.details());
+            return new Readiness.Check("routes-reload", status.up(), status.summary(), status.details());
         });
-        server.statusEndpoint(GatewayHttpServer.READYZ_PATH, ctx -> {
-            Readiness.Answer answer = readiness.evaluate();
-            ctx.response().setStatusCode(answer.ready() ? 200 : 503)
-                    .putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(answer.json());
-        });
-        PolicyStatus policyStatus = new PolicyStatus(store, backendHealth, settings.adminToken());
-        server.statusEndpoint(GatewayHttpServer.POLICY_STATUS_PATH, ctx -> {
-            if (!policyStatus.authorized(ctx.request().getHeader(HttpHeaders.AUTHORIZATION))) {
-                ErrorResponses.send(ctx.response(), RequestIds.from(null), ErrorCode.UNAUTHORIZED,
-                        "This endpoint needs 'Authorization: Bearer <admin token>'.");
-                return;
-            }
-            ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(policyStatus.json());
-        });
+        server.statusEndpoint(GatewayHttpServer.READYZ_PATH, readyz(readiness, Readiness.Detail.SUMMARY));
+        management.endpoint(GatewayHttpServer.READYZ_PATH, readyz(readiness, Readiness.Detail.FULL));
+        PolicyStatus policyStatus = new PolicyStatus(store, backendHealth);
+        management.adminEndpoint(ManagementHttpServer.POLICY_STATUS_PATH, ctx -> ctx.response()
+                .putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(policyStatus.json()));
         if (metrics != null) {
             metrics.counter("api_router_route_reloads", "Route files (re)loaded since start",
                     () -> routeReloader.status().reloads());
             metrics.counter("api_router_route_reload_failures", "Route files rejected (the previous routes kept serving)",
                     () -> routeReloader.status().failures());
-            server.statusEndpoint(GatewayHttpServer.METRICS_PATH, ctx -> ctx.response()
+            management.endpoint(ManagementHttpServer.METRICS_PATH, ctx -> ctx.response()
                     .putHeader(HttpHeaders.CONTENT_TYPE, GatewayMetrics.CONTENT_TYPE).end(metrics.scrape()));
         }
+    }
+
+    private static Handler<RoutingContext> readyz(Readiness readiness, Readiness.Detail detail) {
+        return ctx -> {
+            Readiness.Answer answer = readiness.evaluate(detail);
+            ctx.response().setStatusCode(answer.ready() ? 200 : 503)
+                    .putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(answer.json());
+        };
     }
 
     /**

@@ -41,8 +41,9 @@ public final class Main {
             System.exit(2);
             return;
         }
-        log.info("api-router {} starting: port {}, store {}, routes {}, tracing {}", Version.current(),
-                settings.http().port(), settings.store().describe(), settings.routesDir(),
+        log.info("api-router {} starting: port {}, management port {}, store {}, routes {}, tracing {}",
+                Version.current(), settings.http().port(), settings.management().port(), settings.store().describe(),
+                settings.routesDir(),
                 settings.telemetry().endpoint().map(e -> "to " + e).orElse("off"));
         int exit = new Gateway(settings, startNanos).run();
         System.exit(exit);

@@ -15,6 +15,8 @@ public enum Setting {
     CLIENT_BODY_TIMEOUT_MS("ROUTER_CLIENT_BODY_TIMEOUT_MS", "router.http.client-body-timeout-ms"),
     CLIENT_IDLE_TIMEOUT_MS("ROUTER_CLIENT_IDLE_TIMEOUT_MS", "router.http.client-idle-timeout-ms"),
     HTTP2("ROUTER_HTTP2", "router.http.http2"),
+    MANAGEMENT_PORT("ROUTER_MANAGEMENT_PORT", "router.management.port"),
+    MANAGEMENT_HOST("ROUTER_MANAGEMENT_HOST", "router.management.host"),
     POLICY_FILE("ROUTER_POLICY_FILE", "router.policy.file"),
     DEMO("ROUTER_DEMO", "router.policy.demo"),
     POLICY_POLL_MS("ROUTER_POLICY_POLL_MS", "router.policy.poll-ms"),

@@ -12,8 +12,9 @@ import java.util.Optional;
  *
  * @param backendSecretRefresh how often the backends' secret files are re-read (rotation)
  */
-public record Settings(Http http, Store store, Path routesDir, Duration shutdownGrace, Optional<String> adminToken,
-                       Telemetry telemetry, Logging logging, Health health, Duration backendSecretRefresh) {
+public record Settings(Http http, Management management, Store store, Path routesDir, Duration shutdownGrace,
+                       Optional<String> adminToken, Telemetry telemetry, Logging logging, Health health,
+                       Duration backendSecretRefresh) {
 
     /** Metrics and active backend health probing. */
     public record Health(boolean metricsEnabled, Duration probeInterval, Duration probeTimeout, int unhealthyAfter,
@@ -27,6 +28,10 @@ public record Settings(Http http, Store store, Path routesDir, Duration shutdown
      */
     public record Http(String host, int port, long maxBodyBytes, int maxConcurrentRequests, Clients clients,
                        boolean h2c) {
+    }
+
+    /** The management server: metrics, full readiness, the admin endpoints. Port 0 picks a free port. */
+    public record Management(String host, int port) {
     }
 
     /**
@@ -85,8 +90,15 @@ public record Settings(Http http, Store store, Path routesDir, Duration shutdown
         Clients clients = new Clients((int) positive(config, Setting.MAX_CONNECTIONS), bufferedBodyBudget(config, maxBody),
                 millis(config, Setting.CLIENT_HEADER_TIMEOUT_MS), millis(config, Setting.CLIENT_BODY_TIMEOUT_MS),
                 millis(config, Setting.CLIENT_IDLE_TIMEOUT_MS));
-        Http http = new Http(config.require(Setting.HTTP_HOST), port(config), maxBody,
+        Http http = new Http(config.require(Setting.HTTP_HOST), port(config, Setting.HTTP_PORT), maxBody,
                 (int) positive(config, Setting.MAX_CONCURRENT_REQUESTS), clients, h2c(config));
+        Management management = new Management(config.require(Setting.MANAGEMENT_HOST),
+                port(config, Setting.MANAGEMENT_PORT));
+        if (management.port() != 0 && management.port() == http.port()) {
+            // Vert.x would share one port between the two servers, serving each connection from either
+            throw new ConfigException(Setting.MANAGEMENT_PORT, "must differ from " + Setting.HTTP_PORT.envVar()
+                    + ", both are " + http.port());
+        }
         Path dataDir = Path.of(config.require(Setting.DATA_DIR));
         Store store = new Store(
                 config.get(Setting.POLICY_FILE).map(Path::of),
@@ -109,7 +121,7 @@ public record Settings(Http http, Store store, Path routesDir, Duration shutdown
         Health health = new Health(config.booleanValue(Setting.METRICS_ENABLED),
                 millis(config, Setting.BACKEND_PROBE_INTERVAL_MS), millis(config, Setting.BACKEND_PROBE_TIMEOUT_MS),
                 (int) positive(config, Setting.BACKEND_UNHEALTHY_AFTER), (int) positive(config, Setting.BACKEND_HEALTHY_AFTER));
-        return new Settings(http, store, Path.of(config.require(Setting.ROUTES_DIR)),
+        return new Settings(http, management, store, Path.of(config.require(Setting.ROUTES_DIR)),
                 millis(config, Setting.SHUTDOWN_GRACE_MS), config.get(Setting.ADMIN_TOKEN), telemetry, logging, health,
                 millis(config, Setting.BACKEND_SECRET_REFRESH_MS));
     }
@@ -125,10 +137,10 @@ public record Settings(Http http, Store store, Path routesDir, Duration shutdown
         };
     }
 
-    private static int port(Config config) {
-        int port = config.intValue(Setting.HTTP_PORT);
+    private static int port(Config config, Setting setting) {
+        int port = config.intValue(setting);
         if (port < 0 || port > 65535) {
-            throw new ConfigException(Setting.HTTP_PORT, "must be a port number (0-65535), got " + port);
+            throw new ConfigException(setting, "must be a port number (0-65535), got " + port);
         }
         return port;
     }

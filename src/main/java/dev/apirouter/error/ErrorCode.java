@@ -6,6 +6,7 @@ public enum ErrorCode {
     INVALID_API_KEY(401, "authentication_error", "invalid_api_key"),
     UNAUTHORIZED(401, "authentication_error", "unauthorized"),
     MODEL_NOT_ALLOWED(403, "permission_error", "model_not_allowed"),
+    ADMIN_DISABLED(403, "permission_error", "admin_disabled"),
     MODEL_NOT_FOUND(404, "invalid_request_error", "model_not_found"),
     NOT_FOUND(404, "invalid_request_error", "not_found"),
     METHOD_NOT_ALLOWED(405, "invalid_request_error", "method_not_allowed"),

@@ -1,13 +1,10 @@
 package dev.apirouter.health;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.Comparator;
 import java.util.Optional;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.apirouter.auth.ApiKeys;
 import dev.apirouter.policy.Backend;
 import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.policy.PolicyDocuments;
@@ -18,26 +15,15 @@ import dev.apirouter.policy.StoreStatus;
 /**
  * {@code /v1/status/policy}: the active models with their backends and health, the store's source and revision,
  * and the number of keys (never their hashes). A backend with a credential shows where its secret comes from, never
- * the secret. Protected by a bearer admin token when one is configured.
+ * the secret. An admin endpoint: served on the management port, behind the admin token.
  */
 public final class PolicyStatus {
     private final PolicyStore store;
     private final BackendHealthMonitor health;
-    private final Optional<byte[]> adminTokenHash;
 
-    public PolicyStatus(PolicyStore store, BackendHealthMonitor health, Optional<String> adminToken) {
+    public PolicyStatus(PolicyStore store, BackendHealthMonitor health) {
         this.store = store;
         this.health = health;
-        this.adminTokenHash = adminToken.map(PolicyStatus::digest);
-    }
-
-    /** True when no admin token is configured, or the request's {@code Authorization} carries it. */
-    public boolean authorized(String authorization) {
-        if (adminTokenHash.isEmpty()) {
-            return true;
-        }
-        Optional<String> presented = ApiKeys.extract(authorization, null);
-        return presented.isPresent() && MessageDigest.isEqual(adminTokenHash.get(), digest(presented.get()));
     }
 
     public String json() {
@@ -75,9 +61,5 @@ public final class PolicyStatus {
             }
         });
         return root.toString();
-    }
-
-    private static byte[] digest(String token) {
-        return ApiKeys.sha256Hex(token).getBytes(StandardCharsets.US_ASCII);
     }
 }

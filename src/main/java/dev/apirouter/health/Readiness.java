@@ -28,6 +28,10 @@ import org.apache.camel.health.HealthCheckHelper;
  * Ready means a usable policy (at least one model) is loaded and Camel is up. Backend health is reported per model
  * but never makes the gateway unready: pulling every pod because vLLM is down would turn clear 502/503 answers into
  * refused connections.
+ *
+ * <p>Two levels of detail, the same checks and verdict: {@link Detail#SUMMARY} for the public port names each check
+ * and its state with counts and names only (backends by their index in the model's list, rejected documents by id),
+ * never a URL, path, endpoint or error text; {@link Detail#FULL}, for the management port, adds all of those.
  */
 public final class Readiness {
     private static final String ETCD = "etcd";
@@ -45,11 +49,19 @@ public final class Readiness {
         this.clock = clock;
     }
 
+    /** How much a readiness answer tells: {@code SUMMARY} is safe to publish, {@code FULL} is for operators. */
+    public enum Detail {
+        SUMMARY, FULL
+    }
+
     public record Answer(boolean ready, String json) {
     }
 
-    /** One more named check: {@code up} counts for readiness, {@code data} is shown as its details. */
-    public record Check(String name, boolean up, Map<String, Object> data) {
+    /**
+     * One more named check: {@code up} counts for readiness; {@code summary} is its data in a {@link Detail#SUMMARY}
+     * answer (counts and names only), {@code details} in a {@link Detail#FULL} one.
+     */
+    public record Check(String name, boolean up, Map<String, Object> summary, Map<String, Object> details) {
     }
 
     /** Adds a check evaluated on every readiness request (e.g. {@code routes-reload}). */
@@ -57,18 +69,19 @@ public final class Readiness {
         extraChecks.add(check);
     }
 
-    public Answer evaluate() {
+    public Answer evaluate(Detail detail) {
+        boolean full = detail == Detail.FULL;
         ObjectNode root = PolicyDocuments.JSON.createObjectNode();
         ArrayNode checks = PolicyDocuments.JSON.createArrayNode();
         StoreStatus status = store.status();
-        boolean ready = policyCheck(checks.addObject(), status);
-        backendsCheck(checks.addObject());
-        etcdCheck(checks, status);
-        ready &= camelChecks(checks);
+        boolean ready = policyCheck(checks.addObject(), status, full);
+        backendsCheck(checks.addObject(), full);
+        etcdCheck(checks, status, full);
+        ready &= camelChecks(checks, full);
         for (Supplier<Check> supplier : extraChecks) {
             Check check = supplier.get();
             ObjectNode node = checks.addObject().put("name", check.name()).put("status", check.up() ? "UP" : "DOWN");
-            node.set("data", PolicyDocuments.JSON.valueToTree(check.data()));
+            node.set("data", PolicyDocuments.JSON.valueToTree(full ? check.details() : check.summary()));
             ready &= check.up();
         }
         root.put("status", ready ? "UP" : "DOWN");
@@ -76,14 +89,16 @@ public final class Readiness {
         return new Answer(ready, root.toString());
     }
 
-    private boolean policyCheck(ObjectNode check, StoreStatus status) {
+    private boolean policyCheck(ObjectNode check, StoreStatus status, boolean full) {
         check.put("name", "policy-store");
         ObjectNode data = PolicyDocuments.JSON.createObjectNode();
         data.put("store", status.kind());
         data.put("connected", status.connected());
-        data.put("detail", status.detail());
-        for (Map.Entry<String, Object> e : status.extra().entrySet()) {
-            data.putPOJO(e.getKey(), e.getValue());
+        if (full) {
+            data.put("detail", status.detail());
+            for (Map.Entry<String, Object> e : status.extra().entrySet()) {
+                data.putPOJO(e.getKey(), e.getValue());
+            }
         }
         PolicyView view = store.current().orElse(null);
         boolean up = view != null && !view.models().isEmpty();
@@ -94,8 +109,13 @@ public final class Readiness {
             data.put("keys", view.keys().size());
             data.put("updatedAt", view.updatedAt().toString());
             data.put("ageSeconds", Duration.between(view.updatedAt(), clock.get()).toSeconds());
-            ObjectNode rejected = data.putObject("rejected");
-            view.rejected().forEach(rejected::put);
+            if (full) {
+                ObjectNode rejected = data.putObject("rejected");
+                view.rejected().forEach(rejected::put);
+            } else {
+                ArrayNode rejected = data.putArray("rejected"); // document ids only: a reason may quote the document
+                view.rejected().keySet().stream().sorted().forEach(rejected::add);
+            }
             if (view.models().isEmpty()) {
                 data.put("reason", "the policy has no models");
             }
@@ -112,31 +132,43 @@ public final class Readiness {
      * policy in memory (or the last-known-good copy) keeps serving, so the pod stays ready; {@code connected} says
      * whether changes are being received.
      */
-    private static void etcdCheck(ArrayNode checks, StoreStatus status) {
+    private static void etcdCheck(ArrayNode checks, StoreStatus status, boolean full) {
         if (!ETCD.equals(status.kind())) {
             return;
         }
         ObjectNode data = checks.addObject().put("name", ETCD).put("status", "UP").putObject("data");
         data.put("connected", status.connected());
-        data.put("detail", status.detail());
-        status.extra().forEach(data::putPOJO);
+        if (full) {
+            data.put("detail", status.detail());
+            status.extra().forEach(data::putPOJO);
+        }
     }
 
-    private void backendsCheck(ObjectNode check) {
+    /** Per model: healthy and total backends, and the unhealthy ones, by URL or (summary) by index in the policy. */
+    private void backendsCheck(ObjectNode check, boolean full) {
         check.put("name", "backends").put("status", "UP");
         ObjectNode data = check.putObject("data");
         store.current().ifPresent(view -> {
             for (ModelPolicy policy : view.models().values()) {
-                long healthy = policy.backends().stream().filter(backends::isHealthy).count();
+                List<Backend> list = policy.backends();
                 ObjectNode model = data.putObject(policy.name());
-                model.put("healthy", healthy).put("total", policy.backends().size());
+                model.put("healthy", list.stream().filter(backends::isHealthy).count()).put("total", list.size());
                 ArrayNode unhealthy = model.putArray("unhealthy");
-                policy.backends().stream().filter(b -> !backends.isHealthy(b)).map(Backend::url).forEach(unhealthy::add);
+                for (int i = 0; i < list.size(); i++) {
+                    if (!backends.isHealthy(list.get(i))) {
+                        if (full) {
+                            unhealthy.add(list.get(i).url());
+                        } else {
+                            unhealthy.add(i);
+                        }
+                    }
+                }
             }
         });
     }
 
-    private boolean camelChecks(ArrayNode checks) {
+    /** Camel's context, routes and consumers; the summary gives each one's state only (messages name endpoints). */
+    private boolean camelChecks(ArrayNode checks, boolean full) {
         CamelContext context = camel.get();
         if (context == null || context.getStatus() != ServiceStatus.Started) {
             checks.addObject().put("name", "context").put("status", "DOWN")
@@ -149,8 +181,8 @@ public final class Readiness {
             results = HealthCheckHelper.invokeReadiness(context);
         } catch (RuntimeException e) {
             // a route being swapped by a reload at this very moment: Camel's checks are retried on the next probe
-            checks.addObject().put("name", "camel-checks").put("status", "UP")
-                    .putObject("data").put("note", "not evaluated this time: " + e);
+            ObjectNode data = checks.addObject().put("name", "camel-checks").put("status", "UP").putObject("data");
+            data.put("note", full ? "not evaluated this time: " + e : "not evaluated this time");
             return true;
         }
         for (HealthCheck.Result result : results) {
@@ -159,12 +191,14 @@ public final class Readiness {
             ObjectNode check = checks.addObject().put("name", result.getCheck().getId())
                     .put("status", checkUp ? "UP" : "DOWN");
             ObjectNode data = check.putObject("data");
-            result.getMessage().ifPresent(m -> data.put("message", m));
-            result.getDetails().forEach((k, v) -> {
-                if (v instanceof Number || v instanceof Boolean || v instanceof CharSequence) {
-                    data.putPOJO(k, v);
-                }
-            });
+            if (full) {
+                result.getMessage().ifPresent(m -> data.put("message", m));
+                result.getDetails().forEach((k, v) -> {
+                    if (v instanceof Number || v instanceof Boolean || v instanceof CharSequence) {
+                        data.putPOJO(k, v);
+                    }
+                });
+            }
         }
         return up;
     }

@@ -40,8 +40,6 @@ public final class GatewayHttpServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GatewayHttpServer.class);
     public static final String HEALTHZ_PATH = "/v1/status/healthz";
     public static final String READYZ_PATH = "/v1/status/readyz";
-    public static final String POLICY_STATUS_PATH = "/v1/status/policy";
-    public static final String METRICS_PATH = "/metrics";
     static final String ROUTER_NAME = "platform-http-router-api-router";
     /** Longest request line (method, target, version); a longer one is answered 414. */
     static final int MAX_REQUEST_LINE_BYTES = 16 * 1024;

@@ -64,11 +64,28 @@ public record ReloadStatus(String source, boolean watching, boolean initialLoadD
             perFile.put(name, file);
         });
         data.put("files", perFile);
+        putReason(data);
+        return data;
+    }
+
+    /** For the public readiness: the counters and each file's state, without the source directory or errors. */
+    public Map<String, Object> summary() {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("watching", watching);
+        data.put("reloads", reloads);
+        data.put("failures", failures);
+        Map<String, Object> perFile = new LinkedHashMap<>();
+        files.forEach((name, f) -> perFile.put(name, f.state()));
+        data.put("files", perFile);
+        putReason(data);
+        return data;
+    }
+
+    private void putReason(Map<String, Object> data) {
         if (!initialLoadDone) {
             data.put("reason", "the route files are being loaded");
         } else if (!up()) {
             data.put("reason", "a route file has been rejected since start-up");
         }
-        return data;
     }
 }

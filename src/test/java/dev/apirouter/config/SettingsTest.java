@@ -21,6 +21,8 @@ class SettingsTest {
     void defaultsComeFromApplicationProperties() {
         Settings s = settings(Map.of());
         assertEquals(8080, s.http().port());
+        assertEquals(new Settings.Management("0.0.0.0", 9090), s.management());
+        assertTrue(s.adminToken().isEmpty(), "no admin token by default: the admin endpoints are closed");
         assertEquals(16 * 1024 * 1024, s.http().maxBodyBytes());
         assertEquals("/api-router/", s.store().etcdPrefix());
         assertTrue(s.store().policyFile().isEmpty());
@@ -45,9 +47,9 @@ class SettingsTest {
 
     @Test
     void environmentOverridesDefaults() {
-        Settings s = settings(Map.of("ROUTER_HTTP_PORT", "9090", "ETCD_ENDPOINTS", "http://a:2379, b:2379",
+        Settings s = settings(Map.of("ROUTER_HTTP_PORT", "8081", "ETCD_ENDPOINTS", "http://a:2379, b:2379",
                 "ROUTER_ETCD_PREFIX", "/x"));
-        assertEquals(9090, s.http().port());
+        assertEquals(8081, s.http().port());
         assertEquals(List.of(java.net.URI.create("http://a:2379"), java.net.URI.create("http://b:2379")),
                 s.store().etcdEndpoints());
         assertEquals("/x/", s.store().etcdPrefix());
@@ -84,6 +86,20 @@ class SettingsTest {
         assertTrue(e.getMessage().startsWith("ROUTER_HTTP_PORT"));
         assertThrows(ConfigException.class, () -> settings(Map.of("ROUTER_HTTP_PORT", "70000")));
         assertThrows(ConfigException.class, () -> settings(Map.of("OTEL_SDK_DISABLED", "maybe")));
+    }
+
+    @Test
+    void theManagementPortIsItsOwn() {
+        Settings s = settings(Map.of("ROUTER_MANAGEMENT_PORT", "0", "ROUTER_MANAGEMENT_HOST", "127.0.0.1"));
+        assertEquals(new Settings.Management("127.0.0.1", 0), s.management());
+        assertEquals(0, settings(Map.of("ROUTER_HTTP_PORT", "0", "ROUTER_MANAGEMENT_PORT", "0")).management().port(),
+                "two free ports");
+        ConfigException same = assertThrows(ConfigException.class,
+                () -> settings(Map.of("ROUTER_HTTP_PORT", "9000", "ROUTER_MANAGEMENT_PORT", "9000")));
+        assertTrue(same.getMessage().startsWith("ROUTER_MANAGEMENT_PORT"), same.getMessage());
+        assertThrows(ConfigException.class, () -> settings(Map.of("ROUTER_HTTP_PORT", "9090")),
+                "the public port on the management port's default");
+        assertThrows(ConfigException.class, () -> settings(Map.of("ROUTER_MANAGEMENT_PORT", "-1")));
     }
 
     @Test

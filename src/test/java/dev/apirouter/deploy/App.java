@@ -23,6 +23,10 @@ final class App {
     static final String READYZ = "/v1/status/readyz";
     static final String METRICS = "/metrics";
 
+    /** The container's ports: the public API and health; metrics, full readiness and the admin endpoints. */
+    static final String HTTP_PORT_NAME = "http";
+    static final String MANAGEMENT_PORT_NAME = "management";
+
     /**
      * Environment variables that the manifests may set although the app does not read them: standard variables read
      * by the JVM itself. JAVA_TOOL_OPTIONS carries -XX:MaxRAMPercentage (the heap sized from the container limit).

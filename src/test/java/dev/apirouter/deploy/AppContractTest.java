@@ -3,16 +3,20 @@ package dev.apirouter.deploy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.apirouter.config.Config;
 import dev.apirouter.config.ConfigException;
 import dev.apirouter.config.Setting;
 import dev.apirouter.config.Settings;
 import dev.apirouter.http.GatewayHttpServer;
+import dev.apirouter.http.ManagementHttpServer;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -34,6 +38,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.FieldSource;
+import org.opentest4j.AssertionFailedError;
 
 /**
  * Cross-checks between the rendered manifests and the app: what the pods are told (env, probes, ports, files) is what
@@ -94,9 +99,11 @@ class AppContractTest {
                             + settings.store().lastKnownGoodFile());
             if (Rendered.name(wc.getKey()).equals("api-router")) {
                 assertEquals(appPort(r, wc.getValue()), settings.http().port());
+                assertEquals(managementPort(r, wc.getValue()), settings.management().port());
                 assertTrue(mountAt(wc.getValue(), settings.routesDir().toString()).isPresent(),
                         where + ": the app reads routes from " + settings.routesDir() + ", where nothing is mounted");
-                assertTrue(settings.adminToken().isPresent(), where + ": no admin token: /v1/status/policy is open");
+                assertTrue(settings.adminToken().isPresent(),
+                        where + ": no admin token: the admin endpoints are closed");
             }
         }
     }
@@ -135,17 +142,37 @@ class AppContractTest {
         assertEquals("/v1/status/readyz", App.READYZ);
         assertEquals(App.HEALTHZ, GatewayHttpServer.HEALTHZ_PATH, "the app serves liveness elsewhere");
         assertEquals(App.READYZ, GatewayHttpServer.READYZ_PATH, "the app serves readiness elsewhere");
+        assertEquals(App.METRICS, ManagementHttpServer.METRICS_PATH, "the app serves metrics elsewhere");
     }
 
     /** The port the app listens on, as configured for this container (env, else application.properties). */
     private static int appPort(Rendered r, JsonNode container) {
-        String port = App.effective(App.environment(r, container), Setting.HTTP_PORT)
-                .orElseGet(() -> fail("no ROUTER_HTTP_PORT and no router.http.port default"));
+        return configuredPort(r, container, Setting.HTTP_PORT);
+    }
+
+    /** The management port, as configured for this container. */
+    private static int managementPort(Rendered r, JsonNode container) {
+        return configuredPort(r, container, Setting.MANAGEMENT_PORT);
+    }
+
+    private static int configuredPort(Rendered r, JsonNode container, Setting setting) {
+        String port = App.effective(App.environment(r, container), setting)
+                .orElseGet(() -> fail("no " + setting.envVar() + " and no " + setting.propertyKey() + " default"));
         try {
             return Integer.parseInt(port);
         } catch (NumberFormatException e) {
-            return fail(r.dir + ": ROUTER_HTTP_PORT is not a number: " + port);
+            return fail(r.dir + ": " + setting.envVar() + " is not a number: " + port);
         }
+    }
+
+    /** The containerPort of the port named {@code name}. */
+    private static int namedPort(JsonNode container, String name, String dir) {
+        for (JsonNode p : container.path("ports")) {
+            if (name.equals(p.path("name").asText())) {
+                return p.path("containerPort").asInt();
+            }
+        }
+        return fail(dir + ": the container has no port named " + name);
     }
 
     /** A port given by number or by the name of a container port. */
@@ -167,15 +194,10 @@ class AppContractTest {
         Rendered r = Rendered.of(dir);
         JsonNode container = Rendered.gatewayContainer(r.gateway());
         int port = appPort(r, container);
-
-        JsonNode http = null;
-        for (JsonNode p : container.path("ports")) {
-            if ("http".equals(p.path("name").asText())) {
-                http = p;
-            }
-        }
-        assertTrue(http != null, dir + ": the container has no port named http");
-        assertEquals(port, http.path("containerPort").asInt(), dir + ": port http is not the app's ROUTER_HTTP_PORT");
+        assertEquals(port, namedPort(container, App.HTTP_PORT_NAME, dir), dir + ": port http is not the app's "
+                + "ROUTER_HTTP_PORT");
+        assertEquals(managementPort(r, container), namedPort(container, App.MANAGEMENT_PORT_NAME, dir),
+                dir + ": port management is not the app's ROUTER_MANAGEMENT_PORT");
 
         Map<String, String> expected = Map.of("startupProbe", App.HEALTHZ, "livenessProbe", App.HEALTHZ,
                 "readinessProbe", App.READYZ);
@@ -219,9 +241,13 @@ class AppContractTest {
                 + " s without an answer; a GC pause or a busy node should not do that");
     }
 
+    /**
+     * The Service and the NetworkPolicy's open rule carry the http port only; Prometheus scrapes the management port,
+     * which the NetworkPolicy opens to selected (monitoring) peers only.
+     */
     @ParameterizedTest
     @FieldSource("ALL")
-    void serviceScrapeAnnotationsAndNetworkPolicyTargetTheHttpPort(String dir) {
+    void serviceAndNetworkPolicyOpenHttpAndScrapingTargetsTheManagementPort(String dir) {
         Rendered r = Rendered.of(dir);
         JsonNode deployment = r.gateway();
         JsonNode container = Rendered.gatewayContainer(deployment);
@@ -233,6 +259,11 @@ class AppContractTest {
         JsonNode svcPort = service.path("spec").path("ports").get(0);
         assertEquals(port, resolvePort(svcPort.path("targetPort"), container, dir + " Service"),
                 dir + ": the Service targets another port");
+        int management = managementPort(r, container);
+        for (JsonNode p : service.path("spec").path("ports")) {
+            assertNotEquals(management, resolvePort(p.path("targetPort"), container, dir + " Service"),
+                    dir + ": the Service exposes the management port");
+        }
         for (JsonNode w : r.workloads().toList()) {
             if (w != deployment) {
                 assertFalse(selects(service.path("spec").path("selector"),
@@ -243,19 +274,14 @@ class AppContractTest {
 
         JsonNode annotations = deployment.path("spec").path("template").path("metadata").path("annotations");
         assertEquals("true", annotations.path("prometheus.io/scrape").asText(), dir + ": prometheus.io/scrape");
-        assertEquals(String.valueOf(port), annotations.path("prometheus.io/port").asText(), dir + ": prometheus.io/port");
+        assertEquals(String.valueOf(management), annotations.path("prometheus.io/port").asText(),
+                dir + ": prometheus.io/port is not the management port");
         assertEquals(App.METRICS, annotations.path("prometheus.io/path").asText(), dir + ": prometheus.io/path");
 
         JsonNode policy = r.get("NetworkPolicy", "api-router");
         assertTrue(selects(policy.path("spec").path("podSelector").path("matchLabels"), podLabels),
                 dir + ": the NetworkPolicy does not select the pods");
-        boolean allowed = false;
-        for (JsonNode rule : policy.path("spec").path("ingress")) {
-            for (JsonNode p : rule.path("ports")) {
-                allowed |= resolvePort(p.path("port"), container, dir + " NetworkPolicy") == port;
-            }
-        }
-        assertTrue(allowed, dir + ": the NetworkPolicy does not let traffic reach port " + port);
+        checkIngress(dir, policy, container, port, management);
 
         JsonNode pdb = r.get("PodDisruptionBudget", "api-router");
         assertTrue(selects(pdb.path("spec").path("selector").path("matchLabels"), podLabels),
@@ -265,6 +291,64 @@ class AppContractTest {
         assertEquals(Rendered.name(deployment), hpaTarget.path("name").asText(), dir + ": HPA targets another name");
         assertFalse(deployment.path("spec").has("replicas"),
                 dir + ": the HPA owns the replica count; spec.replicas would be reset on every apply");
+    }
+
+    /**
+     * The NetworkPolicy's ingress rules: the http port open to everyone; the management port reachable, but only from
+     * peers chosen by label (a rule without ports covers every port).
+     */
+    private static void checkIngress(String dir, JsonNode policy, JsonNode container, int http, int management) {
+        boolean httpOpen = false;
+        boolean managementReachable = false;
+        for (JsonNode rule : policy.path("spec").path("ingress")) {
+            boolean fromAnywhere = rule.path("from").isEmpty();
+            List<Integer> ports = new ArrayList<>();
+            rule.path("ports").forEach(p -> ports.add(resolvePort(p.path("port"), container, dir + " NetworkPolicy")));
+            httpOpen |= fromAnywhere && ports.contains(http);
+            if (ports.isEmpty() || ports.contains(management)) {
+                managementReachable = true;
+                assertFalse(fromAnywhere, dir + ": the NetworkPolicy opens the management port to everyone");
+                for (JsonNode peer : rule.path("from")) {
+                    assertTrue(selective(peer), dir + ": the NetworkPolicy lets a peer reach the management port "
+                            + "that is not selected by label: " + peer);
+                }
+            }
+        }
+        assertTrue(httpOpen, dir + ": the NetworkPolicy does not let traffic reach port " + http);
+        assertTrue(managementReachable, dir + ": the NetworkPolicy keeps Prometheus off the management port");
+    }
+
+    /** The ingress check is not a rubber stamp: management open to all, or to any namespace, fails it. */
+    @Test
+    void ingressCheckRejectsAManagementPortOpenToAll() {
+        Rendered r = Rendered.of(Rendered.BASE);
+        JsonNode container = Rendered.gatewayContainer(r.gateway());
+        int http = appPort(r, container);
+        int management = managementPort(r, container);
+        JsonNode policy = r.get("NetworkPolicy", "api-router");
+        checkIngress("base", policy, container, http, management);
+
+        ObjectNode open = policy.deepCopy();
+        ((ObjectNode) open.path("spec").path("ingress").get(1)).remove("from");
+        assertThrows(AssertionFailedError.class, () -> checkIngress("base", open, container, http, management));
+
+        ObjectNode anyNamespace = policy.deepCopy();
+        ((ArrayNode) anyNamespace.path("spec").path("ingress").get(1).path("from"))
+                .addObject().putObject("namespaceSelector");
+        assertThrows(AssertionFailedError.class, () -> checkIngress("base", anyNamespace, container, http, management));
+
+        ObjectNode allPorts = policy.deepCopy();
+        ((ObjectNode) allPorts.path("spec").path("ingress").get(0)).remove("ports");
+        assertThrows(AssertionFailedError.class, () -> checkIngress("base", allPorts, container, http, management));
+    }
+
+    /** A NetworkPolicy peer chosen by labels: no ipBlock, and a pod or namespace selector that is not empty. */
+    private static boolean selective(JsonNode peer) {
+        return !peer.has("ipBlock") && (hasLabels(peer.path("podSelector")) || hasLabels(peer.path("namespaceSelector")));
+    }
+
+    private static boolean hasLabels(JsonNode selector) {
+        return !selector.path("matchLabels").isEmpty() || !selector.path("matchExpressions").isEmpty();
     }
 
     private static boolean selects(JsonNode selector, JsonNode labels) {

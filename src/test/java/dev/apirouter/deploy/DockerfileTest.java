@@ -134,10 +134,13 @@ class DockerfileTest {
     }
 
     @Test
-    void exposesTheAppsDefaultPortAndSetsOnlyVariablesTheAppOrJvmRead() {
-        String port = App.defaults().getProperty(Setting.HTTP_PORT.propertyKey()).trim();
-        assertTrue(runtime().all("EXPOSE").stream().anyMatch(e -> e.args.matches("(^|.*\\s)" + port + "(/tcp)?(\\s.*|$)")),
-                "EXPOSE " + port + " (router.http.port)");
+    void exposesTheAppsDefaultPortsAndSetsOnlyVariablesTheAppOrJvmRead() {
+        for (Setting setting : List.of(Setting.HTTP_PORT, Setting.MANAGEMENT_PORT)) {
+            String port = App.defaults().getProperty(setting.propertyKey()).trim();
+            assertTrue(runtime().all("EXPOSE").stream()
+                            .anyMatch(e -> e.args.matches("(^|.*\\s)" + port + "(/tcp)?(\\s.*|$)")),
+                    "EXPOSE " + port + " (" + setting.propertyKey() + ")");
+        }
         Set<String> unknown = new TreeSet<>();
         Pattern assignment = Pattern.compile("([A-Za-z_][A-Za-z0-9_]*)=(\"[^\"]*\"|\\S*)");
         for (Instruction env : runtime().all("ENV")) {

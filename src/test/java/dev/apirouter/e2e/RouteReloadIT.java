@@ -184,8 +184,9 @@ class RouteReloadIT {
         return -1;
     }
 
+    /** The routes-reload check in full (its errors and generations): the management port's readyz. */
     static JsonNode routesReloadCheck() throws Exception {
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(gateway.uri("/v1/status/readyz")).build(),
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(gateway.managementUri("/v1/status/readyz")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(200, r.statusCode(), r.body());
         for (JsonNode check : JSON.readTree(r.body()).get("checks")) {

@@ -2,14 +2,9 @@ package dev.apirouter.health;
 
 import java.net.ConnectException;
 import java.time.Clock;
-import java.util.Optional;
 import java.util.Set;
 
 import dev.apirouter.policy.Backend;
-import dev.apirouter.policy.PolicySource;
-import dev.apirouter.policy.PolicyStore;
-import dev.apirouter.policy.PolicyView;
-import dev.apirouter.policy.StoreStatus;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -42,32 +37,5 @@ class BackendHealthMonitorTest {
         assertTrue(monitor.isHealthy(A));
         monitor.retainOnly(Set.of());
         assertTrue(monitor.snapshot().isEmpty());
-    }
-
-    @Test
-    void policyStatusNeedsTheAdminTokenWhenOneIsSet() {
-        PolicyStore store = new PolicyStore() {
-            public Optional<PolicyView> current() {
-                return Optional.of(PolicyView.empty(PolicySource.FILE));
-            }
-
-            public StoreStatus status() {
-                return new StoreStatus("file", true, "ok", java.util.Map.of());
-            }
-
-            public void start() {
-            }
-
-            public void close() {
-            }
-        };
-        BackendHealthMonitor monitor = new BackendHealthMonitor(1, 1, Clock.systemUTC());
-        PolicyStatus open = new PolicyStatus(store, monitor, Optional.empty());
-        assertTrue(open.authorized(null));
-        PolicyStatus locked = new PolicyStatus(store, monitor, Optional.of("s3cret"));
-        assertFalse(locked.authorized(null));
-        assertFalse(locked.authorized("Bearer wrong"));
-        assertTrue(locked.authorized("Bearer s3cret"));
-        assertFalse(locked.json().contains("keys\":{"), "only a key count, never key hashes");
     }
 }

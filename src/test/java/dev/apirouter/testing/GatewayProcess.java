@@ -22,7 +22,8 @@ import java.util.function.Predicate;
 
 /**
  * The gateway as a user runs it: {@code java -jar target/api-router.jar} in its own process, with the given
- * environment, on a free loopback port. Collects every output line with the time it appeared.
+ * environment, on a free loopback port and a free loopback management port of its own (so that gateways running
+ * side by side never meet on the default 9090). Collects every output line with the time it appeared.
  */
 public final class GatewayProcess implements AutoCloseable {
     public record Line(long nanosSinceStart, String text) {
@@ -31,15 +32,17 @@ public final class GatewayProcess implements AutoCloseable {
     private final Process process;
     private final long startNanos;
     private final int port;
+    private final int managementPort;
     private final Path workDir;
     private final List<Line> lines = new ArrayList<>();
     private final Thread reader;
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
-    private GatewayProcess(Process process, long startNanos, int port, Path workDir) {
+    private GatewayProcess(Process process, long startNanos, int port, int managementPort, Path workDir) {
         this.process = process;
         this.startNanos = startNanos;
         this.port = port;
+        this.managementPort = managementPort;
         this.workDir = workDir;
         this.reader = new Thread(this::readOutput, "gateway-output-" + port);
         reader.setDaemon(true);
@@ -56,18 +59,22 @@ public final class GatewayProcess implements AutoCloseable {
     }
 
     /**
-     * Starts the gateway on a free port with {@code env} added to this process's environment; a null value removes
+     * Starts the gateway on free ports with {@code env} added to this process's environment; a null value removes
      * the variable (so that it is really unset, whatever the test's own environment holds).
      */
     public static GatewayProcess start(Map<String, String> env) {
         try {
             int port = env.containsKey("ROUTER_HTTP_PORT") ? Integer.parseInt(env.get("ROUTER_HTTP_PORT")) : freePort();
+            int managementPort = env.containsKey("ROUTER_MANAGEMENT_PORT")
+                    ? Integer.parseInt(env.get("ROUTER_MANAGEMENT_PORT")) : freePort();
             Path workDir = Files.createTempDirectory("api-router-e2e");
             List<String> command = List.of(javaBinary(), "-Xmx512m", "-jar", jar().toString());
             ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true);
             Map<String, String> environment = builder.environment();
             environment.put("ROUTER_HTTP_HOST", "127.0.0.1");
             environment.put("ROUTER_HTTP_PORT", Integer.toString(port));
+            environment.put("ROUTER_MANAGEMENT_HOST", "127.0.0.1");
+            environment.put("ROUTER_MANAGEMENT_PORT", Integer.toString(managementPort));
             env.forEach((k, v) -> {
                 if (v == null) {
                     environment.remove(k);
@@ -76,7 +83,7 @@ public final class GatewayProcess implements AutoCloseable {
                 }
             });
             long start = System.nanoTime();
-            return new GatewayProcess(builder.start(), start, port, workDir);
+            return new GatewayProcess(builder.start(), start, port, managementPort, workDir);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -122,6 +129,15 @@ public final class GatewayProcess implements AutoCloseable {
 
     public URI uri(String path) {
         return URI.create("http://127.0.0.1:" + port + path);
+    }
+
+    public int managementPort() {
+        return managementPort;
+    }
+
+    /** {@code path} on the management port: metrics, the full readyz, the admin endpoints. */
+    public URI managementUri(String path) {
+        return URI.create("http://127.0.0.1:" + managementPort + path);
     }
 
     public List<Line> lines() {

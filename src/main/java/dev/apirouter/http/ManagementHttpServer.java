@@ -1,0 +1,110 @@
+package dev.apirouter.http;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import dev.apirouter.ExchangeKeys;
+import dev.apirouter.auth.AdminToken;
+import dev.apirouter.config.Settings;
+import dev.apirouter.error.ErrorCode;
+import dev.apirouter.error.GatewayException;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The management server, on a port of its own ({@code ROUTER_MANAGEMENT_PORT}), for operators and Prometheus, not
+ * clients: metrics, the full readiness, and the admin endpoints. One Vert.x server with plain GET handlers; it
+ * answers liveness too, and unknown paths and wrong methods in the contract's JSON error shape. Admin endpoints
+ * need the admin token and are closed without one.
+ */
+public final class ManagementHttpServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ManagementHttpServer.class);
+    public static final String METRICS_PATH = "/metrics";
+    public static final String POLICY_STATUS_PATH = "/v1/status/policy";
+    static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(1);
+
+    private final Vertx vertx;
+    private final Settings.Management settings;
+    private final AdminToken adminToken;
+    private final Router router;
+    private volatile HttpServer server;
+
+    public ManagementHttpServer(Vertx vertx, Settings.Management settings, AdminToken adminToken) {
+        this.vertx = vertx;
+        this.settings = settings;
+        this.adminToken = adminToken;
+        this.router = Router.router(vertx);
+        router.get(GatewayHttpServer.HEALTHZ_PATH).handler(ctx -> ctx.response()
+                .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+                .end("{\"status\":\"UP\"}"));
+        router.errorHandler(404, ctx -> fail(ctx, ErrorCode.NOT_FOUND, "Unknown path: " + ctx.request().path()));
+        router.errorHandler(405, ctx -> fail(ctx, ErrorCode.METHOD_NOT_ALLOWED,
+                "Method " + ctx.request().method() + " is not allowed on " + ctx.request().path() + "."));
+        router.errorHandler(500, ctx -> {
+            LOG.error("Handling {} {} on the management port failed", ctx.request().method(), ctx.request().path(),
+                    ctx.failure());
+            fail(ctx, ErrorCode.INTERNAL_ERROR, "The gateway failed to handle the request.");
+        });
+    }
+
+    /** Adds an open GET endpoint (metrics, readiness). */
+    public void endpoint(String path, Handler<RoutingContext> handler) {
+        router.get(path).handler(handler);
+    }
+
+    /**
+     * Adds a GET endpoint behind the admin token: {@code 403 admin_disabled} while none is configured,
+     * {@code 401 unauthorized} without the right one.
+     */
+    public void adminEndpoint(String path, Handler<RoutingContext> handler) {
+        router.get(path).handler(ctx -> {
+            try {
+                adminToken.authorize(ctx.request().getHeader(HttpHeaders.AUTHORIZATION));
+            } catch (GatewayException e) {
+                if (e.code() == ErrorCode.UNAUTHORIZED) {
+                    ctx.response().putHeader("WWW-Authenticate", "Bearer");
+                }
+                fail(ctx, e.code(), e.getMessage());
+                return;
+            }
+            handler.handle(ctx);
+        });
+    }
+
+    /** Starts listening; returns the bound port. Bounded: fails after {@code timeout}. */
+    public int start(Duration timeout) throws Exception {
+        HttpServerOptions options = new HttpServerOptions()
+                .setHost(settings.host())
+                .setPort(settings.port())
+                .setCompressionSupported(false);
+        server = vertx.createHttpServer(options).requestHandler(router).listen()
+                .toCompletionStage().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        return server.actualPort();
+    }
+
+    /** Stops listening and closes open connections, within {@link #CLOSE_TIMEOUT}. */
+    @Override
+    public void close() {
+        HttpServer s = server;
+        if (s == null) {
+            return;
+        }
+        try {
+            s.close().toCompletionStage().toCompletableFuture().get(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            // closing is best effort: the process is going away
+        }
+    }
+
+    private static void fail(RoutingContext ctx, ErrorCode code, String message) {
+        ErrorResponses.send(ctx.response(), RequestIds.from(ctx.request().getHeader(ExchangeKeys.REQUEST_ID_HEADER)),
+                code, message);
+    }
+}

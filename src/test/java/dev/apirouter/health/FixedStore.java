@@ -1,0 +1,29 @@
+package dev.apirouter.health;
+
+import java.util.Map;
+import java.util.Optional;
+
+import dev.apirouter.policy.PolicyStore;
+import dev.apirouter.policy.PolicyView;
+import dev.apirouter.policy.StoreStatus;
+
+/** A store that holds one view and reports one status, for the status endpoints' tests. */
+record FixedStore(PolicyView view, StoreStatus status) implements PolicyStore {
+    static FixedStore etcd(PolicyView view) {
+        return new FixedStore(view, new StoreStatus("etcd", false, "etcd unreachable: http://etcd-0.internal:2379 "
+                + "refused", Map.of("endpoints", "[http://etcd-0.internal:2379]", "lastError", "refused")));
+    }
+
+    @Override
+    public Optional<PolicyView> current() {
+        return Optional.ofNullable(view);
+    }
+
+    @Override
+    public void start() {
+    }
+
+    @Override
+    public void close() {
+    }
+}

@@ -1,0 +1,113 @@
+package dev.apirouter.http;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.apirouter.auth.AdminToken;
+import dev.apirouter.config.Settings;
+import io.vertx.core.Vertx;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@Timeout(30)
+class ManagementHttpServerTest {
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final Vertx vertx = Vertx.vertx();
+    private ManagementHttpServer server;
+    private int port;
+
+    @AfterEach
+    void close() throws Exception {
+        if (server != null) {
+            server.close();
+        }
+        vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    }
+
+    private void start(Optional<String> adminToken) throws Exception {
+        server = new ManagementHttpServer(vertx, new Settings.Management("127.0.0.1", 0), new AdminToken(adminToken));
+        server.endpoint("/open", ctx -> ctx.response().end("open"));
+        server.adminEndpoint("/admin", ctx -> ctx.response().end("admin"));
+        port = server.start(Duration.ofSeconds(10));
+    }
+
+    private HttpResponse<String> send(String method, String path, String authorization) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(5)).method(method, HttpRequest.BodyPublishers.noBody());
+        if (authorization != null) {
+            b.header("Authorization", authorization);
+        }
+        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static void assertError(HttpResponse<String> r, int status, String code) throws Exception {
+        assertEquals(status, r.statusCode(), r.body());
+        assertEquals("application/json", r.headers().firstValue("Content-Type").orElse(""));
+        JsonNode error = new ObjectMapper().readTree(r.body()).get("error");
+        assertEquals(code, error.get("code").asText(), r.body());
+        assertTrue(error.get("param").isNull());
+    }
+
+    @Test
+    void servesHealthzItsEndpointsAndJsonErrors() throws Exception {
+        start(Optional.of("t0ken"));
+        assertTrue(port > 0);
+        HttpResponse<String> healthz = send("GET", "/v1/status/healthz", null);
+        assertEquals(200, healthz.statusCode());
+        assertEquals("{\"status\":\"UP\"}", healthz.body());
+        assertEquals("open", send("GET", "/open", null).body());
+        assertError(send("GET", "/nope", null), 404, "not_found");
+        assertError(send("POST", "/open", null), 405, "method_not_allowed");
+    }
+
+    @Test
+    void adminEndpointsAreClosedWithoutAToken() throws Exception {
+        start(Optional.empty());
+        for (String authorization : new String[] {null, "Bearer anything"}) {
+            HttpResponse<String> r = send("GET", "/admin", authorization);
+            assertError(r, 403, "admin_disabled");
+            assertTrue(r.body().contains("ROUTER_ADMIN_TOKEN"), r.body());
+        }
+        assertEquals("open", send("GET", "/open", null).body(), "open endpoints stay open");
+    }
+
+    @Test
+    void adminEndpointsNeedTheToken() throws Exception {
+        start(Optional.of("t0ken"));
+        HttpResponse<String> missing = send("GET", "/admin", null);
+        assertError(missing, 401, "unauthorized");
+        assertEquals("Bearer", missing.headers().firstValue("WWW-Authenticate").orElse(""));
+        HttpResponse<String> wrong = send("GET", "/admin", "Bearer guess");
+        assertError(wrong, 401, "unauthorized");
+        assertFalse(wrong.body().contains("guess"));
+        HttpResponse<String> right = send("GET", "/admin", "Bearer t0ken");
+        assertEquals(200, right.statusCode());
+        assertEquals("admin", right.body());
+    }
+
+    @Test
+    void aPortInUseFailsTheStartWithinTheBound() throws Exception {
+        start(Optional.empty());
+        Vertx other = Vertx.vertx(); // another process, as far as the port is concerned: Vert.x shares ports within one
+        try {
+            ManagementHttpServer second = new ManagementHttpServer(other, new Settings.Management("127.0.0.1", port),
+                    new AdminToken(Optional.empty()));
+            assertThrows(Exception.class, () -> second.start(Duration.ofSeconds(5)));
+        } finally {
+            other.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        }
+    }
+}
