@@ -314,7 +314,7 @@ class EdgeIT {
     }
 
     static double metric(String name) throws Exception {
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(gateway.uri("/metrics")).build(),
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(gateway.managementUri("/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString());
         return r.body().lines().filter(l -> l.startsWith(name + " ") || l.startsWith(name + "{"))
                 .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
