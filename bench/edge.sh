@@ -2,7 +2,7 @@
 # Edge-attack benchmark of api-router: hostile clients at scale against a real gateway, one table of figures, targets
 # and PASS/FAIL.
 #
-#   bench/edge.sh                              all phases (about 5 minutes)
+#   bench/edge.sh                              all phases (about 4-6 minutes)
 #   bench/edge.sh upload-noauth slowloris      only some phases: upload-noauth | upload-auth | idle | slowloris
 #   python3 bench/edge_report.py bench/out/edge-latest/results.txt     print the table of the last run again
 #
@@ -26,13 +26,14 @@ GATEWAY_ENV=${BENCH_EDGE_GATEWAY_ENV:-}                 # extra "VAR=VALUE ..." 
 UPLOAD_CONNS=${BENCH_EDGE_UPLOAD_CONNS:-40}             # concurrent uploading connections
 UPLOAD_BYTES=${BENCH_EDGE_UPLOAD_BYTES:-15728640}       # Content-Length of each upload (15 MiB)
 UPLOAD_REPEAT=${BENCH_EDGE_UPLOAD_REPEAT:-3}            # uploads per connection, one after the other
-UPLOAD_SECS=${BENCH_EDGE_UPLOAD_SECS:-20}               # cap of an upload attack
+UPLOAD_SECS=${BENCH_EDGE_UPLOAD_SECS:-40}               # cap of an upload attack
 VICTIM_INTERVAL_MS=${BENCH_EDGE_VICTIM_INTERVAL_MS:-20} # one victim request every ... ms (open loop)
 VICTIM_TIMEOUT_S=${BENCH_EDGE_VICTIM_TIMEOUT_S:-5}      # a victim request slower than this is an error
 WARMUP_SECS=${BENCH_EDGE_WARMUP_SECS:-5}                # the victim alone on the fresh gateway first, not shown (JIT)
 BASELINE_SECS=${BENCH_EDGE_BASELINE_SECS:-5}            # then the victim alone, shown as the baseline (0: none)
 IDLE_CONNS=${BENCH_EDGE_IDLE_CONNS:-5000}               # half send nothing, half one request then stay idle
-IDLE_RATE=${BENCH_EDGE_IDLE_RATE:-1000}                 # new idle connections per second
+IDLE_RATE=${BENCH_EDGE_IDLE_RATE:-500}                  # new idle connections per second
+IDLE_REQUEST=${BENCH_EDGE_IDLE_REQUEST:-models}         # the keep-alive half's one request: models (GET /v1/models) | chat
 SLOW_HEAD_CONNS=${BENCH_EDGE_SLOW_HEAD_CONNS:-300}      # slowloris: a head byte every interval, never complete
 SLOW_BODY_CONNS=${BENCH_EDGE_SLOW_BODY_CONNS:-300}      # slowloris: complete head, Content-Length 100000, a body byte every interval
 SLOW_RATE=${BENCH_EDGE_SLOW_RATE:-200}                  # new slow connections per second
@@ -192,6 +193,8 @@ rec victim_timeout_s "$VICTIM_TIMEOUT_S"
 rec warmup_secs "$WARMUP_SECS"
 rec baseline_secs "$BASELINE_SECS"
 rec idle_conns_target "$IDLE_CONNS"
+rec idle_rate "$IDLE_RATE"
+rec idle_request "$IDLE_REQUEST"
 rec slow_head_conns "$SLOW_HEAD_CONNS"
 rec slow_body_conns "$SLOW_BODY_CONNS"
 rec slow_interval_s "$SLOW_INTERVAL_S"
@@ -277,7 +280,7 @@ alive() {
 # VICTIM_SECONDS > 0, the victim alone (warm-up, then baseline), then the victim again started 1 s before the attack;
 # RSS sampled all along; records LABEL_* and stops the gateway
 attack() {
-  local label=$1 port=$2 secs=$3 vsecs=$4 gw sampler victim="" rc=0 envs=()
+  local label=$1 port=$2 secs=$3 vsecs=$4 gw sampler victim="" rc=0 envs=() attack_start
   shift 4
   while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
   shift
@@ -314,6 +317,7 @@ attack() {
     sleep 1
   fi
   log "$label: attack ($*), at most ${secs}s"
+  attack_start=$(date +%s.%N)
   run_fg timeout $((secs + 30)) "${ATTACKS[@]}" "$@" --port "$port" --prefix "$label" \
     >"$RUN/$label.txt" 2>"$RUN/$label.err" || rc=$?
   [ "$rc" = 0 ] || log "$label: the attack client exited with $rc (see $RUN/$label.err)"
@@ -339,6 +343,7 @@ attack() {
     fi
     # the last sample before it died
     rec "${label}_rss_hwm_kb" "$(awk 'BEGIN {m = 0} $3 > m {m = $3} END {print m}' "$RUN/samples-$label.txt")"
+    rec "${label}_died_after_s" "$(awk -v t0="$attack_start" 'END {printf "%.1f", $1 - t0}' "$RUN/samples-$label.txt")"
   fi
   rec "${label}_oom" "$(grep -c 'OutOfMemoryError' "$RUN/gateway-$label.log" || true)"
   rec "${label}_rss_sampled_max_kb" "$(awk 'BEGIN {m = 0} $2 > m {m = $2} END {print m}' "$RUN/samples-$label.txt")"
@@ -351,22 +356,22 @@ start_sim
 
 # ---- 1, 2: 15 MiB uploads, without and with a key -----------------------------------------------------------------
 if want upload-noauth; then
-  attack noauth "$P_NOAUTH" "$UPLOAD_SECS" $((UPLOAD_SECS + 2)) -- upload --model "$MODEL" \
+  attack noauth "$P_NOAUTH" "$UPLOAD_SECS" $((UPLOAD_SECS + 5)) -- upload --model "$MODEL" \
     --conns "$UPLOAD_CONNS" --bytes "$UPLOAD_BYTES" --repeat "$UPLOAD_REPEAT" --secs "$UPLOAD_SECS"
 fi
 if want upload-auth; then
-  attack auth "$P_AUTH" "$UPLOAD_SECS" $((UPLOAD_SECS + 2)) -- upload --model "$MODEL" --key "$KEY" \
+  attack auth "$P_AUTH" "$UPLOAD_SECS" $((UPLOAD_SECS + 5)) -- upload --model "$MODEL" --key "$KEY" \
     --conns "$UPLOAD_CONNS" --bytes "$UPLOAD_BYTES" --repeat "$UPLOAD_REPEAT" --secs "$UPLOAD_SECS"
 fi
 
 # ---- 3: idle connections ------------------------------------------------------------------------------------------
 max_ms() { local m=0 v; for v in "$@"; do [ "$v" -gt "$m" ] && m=$v; done; echo "$m"; }
 if want idle; then
-  secs=$((IDLE_CONNS / IDLE_RATE + $(max_ms "$HEADER_TIMEOUT_MS" "$IDLE_TIMEOUT_MS") / 1000 + GRACE_S + 10))
+  secs=$((IDLE_CONNS / IDLE_RATE + $(max_ms "$HEADER_TIMEOUT_MS" "$IDLE_TIMEOUT_MS") / 1000 + GRACE_S + 11))
   attack idle "$P_IDLE" "$secs" 0 ROUTER_CLIENT_HEADER_TIMEOUT_MS="$HEADER_TIMEOUT_MS" \
     ROUTER_CLIENT_IDLE_TIMEOUT_MS="$IDLE_TIMEOUT_MS" -- idle --model "$MODEL" --key "$KEY" --conns "$IDLE_CONNS" \
     --rate "$IDLE_RATE" --header-timeout-ms "$HEADER_TIMEOUT_MS" --idle-timeout-ms "$IDLE_TIMEOUT_MS" \
-    --grace-s "$GRACE_S"
+    --grace-s "$GRACE_S" --request "$IDLE_REQUEST"
 fi
 
 # ---- 4: slowloris ---------------------------------------------------------------------------------------------------

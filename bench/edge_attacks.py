@@ -4,8 +4,8 @@
 usage:
   edge_attacks.py victim    --port P --key K --model M --secs S [--interval-ms 20] [--timeout-s 5] --prefix X
   edge_attacks.py upload    --port P [--key K] --model M --conns 40 --bytes 15728640 --secs S [--repeat 3] --prefix X
-  edge_attacks.py idle      --port P --key K --model M --conns 5000 --rate 1000 --header-timeout-ms T
-                            --idle-timeout-ms T --grace-s G --prefix X
+  edge_attacks.py idle      --port P --key K --model M --conns 5000 --rate 500 --header-timeout-ms T
+                            --idle-timeout-ms T --grace-s G [--request models|chat] [--connect-timeout-s 10] --prefix X
   edge_attacks.py slowloris --port P --key K --model M --head-conns 300 --body-conns 300 --rate 200
                             --interval-s 1 --header-timeout-ms T --body-timeout-ms T --grace-s G --prefix X
 
@@ -21,7 +21,8 @@ upload     --conns connections at once, each POSTing a JSON chat request of exac
            answer and close are recorded, not errors of the client. Each connection does up to --repeat uploads
            one after the other, until --secs. Records answers by status, closes without an answer, bytes sent.
 idle       --conns connections opened at --rate per second; even ones send nothing, odd ones send one small
-           chat completion (keep-alive), read its answer, then stay idle. Records when the server closes each
+           request (keep-alive; --request models: GET /v1/models with the key, or chat: a chat completion), read its
+           answer, then stay idle (connects bounded by --connect-timeout-s). Records when the server closes each
            (from the connect for the silent ones, from the end of the answer for the keep-alive ones) and any
            bytes it sent before closing (a 408?). Connections still open at timeout + --grace-s are "not closed".
 slowloris  --head-conns connections send a request head one byte every --interval-s (never complete);
@@ -89,6 +90,11 @@ def status_of(data):
     return None
 
 
+def response_kind(received):
+    st = status_of(received)
+    return f"status_{st}" if st else ("none" if not received else "garbage")
+
+
 def err_kind(e):
     if isinstance(e, asyncio.TimeoutError):
         return "timeout"
@@ -120,8 +126,8 @@ def request(port, body, key=None, close=False, content_length=None):
     return head.encode() + b"\r\n" + body
 
 
-async def connect(port):
-    return await asyncio.wait_for(asyncio.open_connection(HOST, port, limit=1 << 20), CONNECT_TIMEOUT_S)
+async def connect(port, timeout_s=CONNECT_TIMEOUT_S):
+    return await asyncio.wait_for(asyncio.open_connection(HOST, port, limit=1 << 20), timeout_s)
 
 
 async def read_response(reader):
@@ -314,7 +320,9 @@ class Group:
     def emit(self, out, target):
         now = time.monotonic()
         # cut by the run's hard deadline: overdue ones are not closed; the others were not watched long enough
-        overdue = sum(1 for start in self.open.values() if (now - start) * 1000 > self.timeout_ms + 2000)
+        overdue = sum(1 for start, _ in self.open.values() if (now - start) * 1000 > self.timeout_ms + 2000)
+        for _, received in self.open.values():  # what the cut ones had received so far
+            self.responses[response_kind(received)] += 1
         on_time = sum(1 for v in self.close_ms if v <= self.timeout_ms + 2000)
         lost = self.n - len(self.close_ms) - self.not_closed - len(self.open) - sum(self.setup_failed.values())
         if lost > 0:
@@ -337,7 +345,7 @@ class Group:
         limit = start + self.timeout_ms / 1000 + self.grace_s
         closed_at = None
         received = b""
-        self.open[key] = start
+        self.open[key] = (start, received)
         try:
             while True:
                 left = limit - time.monotonic()
@@ -349,6 +357,7 @@ class Group:
                     break
                 if len(received) < 4096:
                     received += data
+                    self.open[key] = (start, received)
         except asyncio.TimeoutError:
             pass
         except asyncio.CancelledError:
@@ -361,8 +370,7 @@ class Group:
             self.not_closed += 1
         else:
             self.close_ms.append((closed_at - start) * 1000)
-        st = status_of(received)
-        self.responses[f"status_{st}" if st else ("none" if not received else "garbage")] += 1
+        self.responses[response_kind(received)] += 1
         close_writer(writer)
 
 
@@ -397,14 +405,17 @@ async def idle(a):
     out.put("nofile", raise_nofile(a.conns + 1024))
     silent = Group("silent", a.header_timeout_ms, a.grace_s)
     ka = Group("keepalive", a.idle_timeout_ms, a.grace_s)
-    req = request(a.port, chat_body(a.model, max_tokens=1), key=a.key)
+    if a.request == "chat":
+        req = request(a.port, chat_body(a.model, max_tokens=1), key=a.key)
+    else:  # GET /v1/models: the key is checked, no backend call
+        req = (f"GET /v1/models HTTP/1.1\r\nHost: {HOST}:{a.port}\r\nAuthorization: Bearer {a.key}\r\n\r\n").encode()
     ka_requests = collections.Counter()
 
     async def one(i):
         g = silent if i % 2 == 0 else ka
         g.n += 1
         try:
-            reader, writer = await connect(a.port)
+            reader, writer = await connect(a.port, a.connect_timeout_s)
         except Exception as e:  # noqa: BLE001
             g.setup_failed[f"connect_{err_kind(e)}"] += 1
             return
@@ -427,8 +438,9 @@ async def idle(a):
             start = time.monotonic()
         await g.watch(reader, writer, start, i)
 
-    hard = a.conns / a.rate + max(a.header_timeout_ms, a.idle_timeout_ms) / 1000 + a.grace_s + REQUEST_TIMEOUT_S
-    log(f"idle: {a.conns} connections at {a.rate}/s (half silent, half one request then keep-alive idle); "
+    hard = (a.conns / a.rate + max(a.header_timeout_ms, a.idle_timeout_ms) / 1000 + a.grace_s
+            + max(REQUEST_TIMEOUT_S, a.connect_timeout_s))
+    log(f"idle: {a.conns} connections at {a.rate}/s (half silent, half one {a.request} request then keep-alive idle); "
         f"watching each for timeout + {a.grace_s:.0f} s; at most {hard:.0f} s")
     t0 = time.monotonic()
     tasks = []
@@ -534,10 +546,12 @@ def main():
     u.add_argument("--repeat", type=int, default=3)
     i = common(sub.add_parser("idle"))
     i.add_argument("--conns", type=int, default=5000)
-    i.add_argument("--rate", type=float, default=1000)
+    i.add_argument("--rate", type=float, default=500)
     i.add_argument("--header-timeout-ms", type=int, required=True)
     i.add_argument("--idle-timeout-ms", type=int, required=True)
     i.add_argument("--grace-s", type=float, default=10)
+    i.add_argument("--request", choices=("models", "chat"), default="models")
+    i.add_argument("--connect-timeout-s", type=float, default=10)
     s = common(sub.add_parser("slowloris"))
     s.add_argument("--head-conns", type=int, default=300)
     s.add_argument("--body-conns", type=int, default=300)

@@ -5,7 +5,8 @@ usage: edge_report.py RESULTS_FILE       (re-running it on an old run reprints t
 """
 import sys
 
-from report import load, num, verdict
+sys.dont_write_bytecode = True  # no __pycache__ in bench/ for the import below
+from report import load, num, verdict  # noqa: E402 - the table helpers of bench/report.py
 
 
 def ms(v):
@@ -52,7 +53,10 @@ def alive_rows(r, sec, label, rows, target):
     fig = "no result" if alive is None else alive
     if alive == "no":
         fig += f" (exit code {r.get(f'{label}_exit_code', '?')}"
-        fig += ", OutOfMemoryError in its log)" if i(r, f"{label}_oom") else ")"
+        fig += ", OutOfMemoryError in its log" if i(r, f"{label}_oom") else ""
+        if r.get(f"{label}_died_after_s"):
+            fig += f"; last seen {r[f'{label}_died_after_s']} s into the attack"
+        fig += ")"
     rows.append((sec, "gateway alive after the attack (healthz 200)", fig, "alive" if target else "",
                  verdict(alive == "yes") if target else "info"))
     rows.append((sec, "(info) gateway RSS peak (VmHWM)",
@@ -115,11 +119,13 @@ def main():
         victim_rows(r, "2", "auth", rows)
     if "idle" in phases:
         n = i(r, "idle_conns")
-        reap_row(r, "3", "idle", "silent", f"idle: {i(r, 'idle_silent_conns')} connections that send nothing", rows)
+        reap_row(r, "3", "idle", "silent", f"idle: {i(r, 'idle_silent_target')} connections that send nothing, "
+                 f"opened at {r.get('idle_rate', '?')}/s", rows)
         rows.append(("3", "(info) what the silent connections got before the close",
                      r.get("idle_silent_resp_summary", "?"), "408 expected", "info"))
         reap_row(r, "3", "idle", "keepalive",
-                 f"idle: {i(r, 'idle_keepalive_conns')} connections idle on keep-alive after one request", rows)
+                 f"idle: {i(r, 'idle_keepalive_target')} connections idle on keep-alive after one "
+                 f"{'GET /v1/models' if r.get('idle_request', 'models') == 'models' else 'chat completion'}", rows)
         rows.append(("3", "(info) their one request; what they got after it before the close",
                      f"{r.get('idle_keepalive_request_summary', '?')}; after: "
                      f"{r.get('idle_keepalive_resp_summary', '?')}", "", "info"))
@@ -128,11 +134,11 @@ def main():
             rows.append(("3", "idle attack", "no result", "", "FAIL"))
     if "slowloris" in phases:
         iv = r.get("slow_interval_s", "1")
-        reap_row(r, "4", "slow", "head", f"slowloris: {i(r, 'slow_head_conns')} heads sent one byte / {iv} s", rows)
+        reap_row(r, "4", "slow", "head", f"slowloris: {i(r, 'slow_head_target')} heads sent one byte / {iv} s", rows)
         rows.append(("4", "(info) what the slow heads got before the close", r.get("slow_head_resp_summary", "?"),
                      "408 expected", "info"))
         reap_row(r, "4", "slow", "body",
-                 f"slowloris: {i(r, 'slow_body_conns')} bodies (Content-Length 100000) sent one byte / {iv} s", rows)
+                 f"slowloris: {i(r, 'slow_body_target')} bodies (Content-Length 100000) sent one byte / {iv} s", rows)
         rows.append(("4", "(info) what the slow bodies got before the close", r.get("slow_body_resp_summary", "?"),
                      "408 expected", "info"))
         victim_rows(r, "4", "slow", rows)
