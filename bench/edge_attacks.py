@@ -27,7 +27,7 @@ idle       --conns connections opened at --rate per second; even ones send nothi
            bytes it sent before closing (a 408?). Connections still open at timeout + --grace-s are "not closed".
 slowloris  --head-conns connections send a request head one byte every --interval-s (never complete);
            --body-conns send a complete head (valid key, Content-Length: 100000) then one body byte every
-           --interval-s. Records when the server closes each (from the connect / from the end of the head) and
+           body timeout + 1 s (the body timeout is the longest silence between two reads). Records when the server closes each (from the connect / from the end of the head) and
            the answers they got.
 """
 import argparse
@@ -465,7 +465,7 @@ async def slowloris(a):
     body_head = request(a.port, b"", key=a.key, content_length=100000)
     body_start = f'{{"model":"{a.model}","messages":[{{"role":"user","content":"'.encode()
 
-    async def dribble(writer, data, watcher):
+    async def dribble(writer, data, watcher, interval_s):
         """One byte every interval until the watcher is done; bounded by len(data) and the watcher's deadline."""
         for k in range(len(data)):
             if watcher.done():
@@ -476,7 +476,7 @@ async def slowloris(a):
             except Exception:  # noqa: BLE001 - closed: the watcher records it
                 return
             try:
-                await asyncio.wait_for(asyncio.shield(watcher), a.interval_s)
+                await asyncio.wait_for(asyncio.shield(watcher), interval_s)
                 return
             except asyncio.TimeoutError:
                 pass
@@ -505,7 +505,9 @@ async def slowloris(a):
             data = (body_start + b"a" * n_bytes)[:100000 - 1]  # never the whole body
         watcher = asyncio.create_task(g.watch(reader, writer, start, i))
         try:
-            await dribble(writer, data, watcher)
+            # a head dribbles at --interval-s: the header timeout bounds the whole head. A body's timeout is the
+            # silence between two reads (as nginx's client_body_timeout): its bytes come just slower than that
+            await dribble(writer, data, watcher, a.interval_s if g is heads else a.body_timeout_ms / 1000 + 1)
             await watcher
         except asyncio.CancelledError:
             watcher.cancel()
