@@ -216,6 +216,10 @@ final class Gateway {
         management.adminEndpoint(ManagementHttpServer.POLICY_STATUS_PATH, ctx -> ctx.response()
                 .putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(policyStatus.json()));
         if (metrics != null) {
+            metrics.gauge("api_router_buffered_body_bytes", "Request body bytes held in memory by all requests",
+                    server::bufferedBodyBytes);
+            metrics.gauge("api_router_client_connections", "Client connections open on the public port",
+                    server::openConnections);
             metrics.counter("api_router_route_reloads", "Route files (re)loaded since start",
                     () -> routeReloader.status().reloads());
             metrics.counter("api_router_route_reload_failures", "Route files rejected (the previous routes kept serving)",

@@ -15,8 +15,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The first handler of every API route, in place of Vert.x's body handler: a request is admitted on its head alone —
- * a place in the in-flight limit, the {@link HeadCheck} (policy loaded, key valid), its declared size under the body
- * limit and under the budget of body bytes all requests may hold — and only then is its body read, into one array
+ * a place in the in-flight limit, the {@link HeadCheck} (policy loaded, key valid) when it carries a body, its declared
+ * size under the body limit and under the budget of body bytes all requests may hold — and only then is its body read, into one array
  * of its declared size. A refused request's body is never read: the route answers it at once (with the connection
  * closed, since its body is still on the wire). The answer, refused or not, is the route's to write
  * ({@link StreamingHttpConsumer}), which also releases the {@link Admission}.
@@ -61,11 +61,13 @@ final class AdmissionHandler implements Handler<RoutingContext> {
                     "The gateway is at its limit of " + limiter.limit() + " requests in flight; retry shortly."));
         }
         Admission admission = Admission.admitted(limiter, budget);
-        try {
-            admission.found(check.check(request));
-        } catch (GatewayException e) {
-            admission.refuse(e);
-            return admission;
+        if (hasBody(request, length)) {
+            try {
+                admission.found(check.check(request));
+            } catch (GatewayException e) {
+                admission.refuse(e);
+                return admission;
+            }
         }
         if (length > maxBodyBytes) {
             admission.refuse(tooLarge());
@@ -73,6 +75,16 @@ final class AdmissionHandler implements Handler<RoutingContext> {
             admission.refuse(bodiesAtLimit());
         }
         return admission;
+    }
+
+    /**
+     * A request that carries a body is checked on its head, whatever its route: no unauthenticated client gets a
+     * byte of body read. One without a body (a GET) costs nothing to hold, and is left to its route's steps: an
+     * integrator's route without {@code auth-validate} can serve it without a key.
+     */
+    private static boolean hasBody(HttpServerRequest request, long length) {
+        return length > 0 || length < 0 && !request.isEnded()
+                && (request.headers().contains(HttpHeaders.TRANSFER_ENCODING) || request.version() == HttpVersion.HTTP_2);
     }
 
     /** The body's declared length; -1 when it comes chunked or as HTTP/2 frames (length unknown until the end). */

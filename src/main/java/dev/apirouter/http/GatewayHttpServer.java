@@ -107,6 +107,17 @@ public final class GatewayHttpServer implements AutoCloseable {
         return String.join(", ", methods);
     }
 
+    /** Request body bytes held in memory now, by all requests together. */
+    public long bufferedBodyBytes() {
+        return bodyBudget.reserved();
+    }
+
+    /** Client connections open now. */
+    public int openConnections() {
+        ClientConnections c = connections;
+        return c == null ? 0 : c.open();
+    }
+
     /**
      * Makes the server the one {@code platform-http:} routes register on, through the given engine. Every such route
      * starts with the {@link AdmissionHandler}: {@code check} and the limits decide on the request's head, before
@@ -199,7 +210,15 @@ public final class GatewayHttpServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Answers an error found by Vert.x itself, after or instead of a route (a query it cannot decode, a retired
+     * route): a request admitted before it gives back what it held, since no route will.
+     */
     private static void fail(RoutingContext ctx, ErrorCode code, String message) {
+        Admission admission = ctx.get(AdmissionHandler.KEY);
+        if (admission != null) {
+            admission.release();
+        }
         ErrorResponses.send(ctx.response(), RequestIds.from(ctx.request().getHeader(ExchangeKeys.REQUEST_ID_HEADER)),
                 code, message);
     }

@@ -102,6 +102,12 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver {
                 .description(description).register(registry);
     }
 
+    /** A level kept elsewhere (buffered body bytes, open connections...), read at scrape time. */
+    public void gauge(String name, String description, LongSupplier level) {
+        Gauge.builder(name, level, l -> (double) l.getAsLong()).strongReference(true).description(description)
+                .register(registry);
+    }
+
     /** A counter kept elsewhere (spans dropped, route reloads...), read at scrape time; {@code _total} is added. */
     public void counter(String name, String description, LongSupplier count) {
         FunctionCounter.builder(name, count, LongSupplier::getAsLong).description(description).register(registry);

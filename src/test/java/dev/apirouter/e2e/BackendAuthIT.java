@@ -111,8 +111,9 @@ class BackendAuthIT {
         return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
     }
 
+    /** A status endpoint on the management port (metrics, the full readyz, the admin ones). */
     static HttpResponse<String> get(String path, String bearer) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(gateway.uri(path)).timeout(Duration.ofSeconds(10));
+        HttpRequest.Builder b = HttpRequest.newBuilder(gateway.managementUri(path)).timeout(Duration.ofSeconds(10));
         if (bearer != null) {
             b.header("Authorization", "Bearer " + bearer);
         }
