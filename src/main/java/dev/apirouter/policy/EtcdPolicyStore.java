@@ -5,7 +5,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -13,7 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -25,19 +23,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 
 import dev.apirouter.config.Settings;
+import dev.apirouter.etcd.EtcdClients;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.common.exception.CompactedException;
-import io.etcd.jetcd.common.exception.EtcdException;
 import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.OptionsUtil;
 import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.watch.WatchResponse;
-import io.grpc.Status;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,6 +70,7 @@ public final class EtcdPolicyStore implements PolicyStore {
     private static final Duration STABLE_CONNECTION = Duration.ofSeconds(10);
 
     private final Settings.Store settings;
+    private final EtcdClients clients;
     private final Clock clock;
     private final LastKnownGood lastKnownGood;
     private final String prefix;
@@ -121,10 +119,8 @@ public final class EtcdPolicyStore implements PolicyStore {
 
     /** As {@link #EtcdPolicyStore(Settings.Store, Clock)} with the retry backoff bounds given (tests use short ones). */
     EtcdPolicyStore(Settings.Store settings, Clock clock, Duration backoffMin, Duration backoffMax) {
-        if (settings.etcdEndpoints().isEmpty()) {
-            throw new IllegalArgumentException("the etcd store needs at least one endpoint");
-        }
         this.settings = settings;
+        this.clients = EtcdClients.of(settings);
         this.clock = clock;
         this.lastKnownGood = new LastKnownGood(settings.lastKnownGoodFile(), clock);
         this.prefix = settings.etcdPrefix();
@@ -137,60 +133,6 @@ public final class EtcdPolicyStore implements PolicyStore {
             t.setDaemon(true);
             return t;
         });
-    }
-
-    /**
-     * A jetcd client that cannot hang: {@code waitForReady(false)} (a call fails at once while etcd is unreachable
-     * instead of waiting for a connection), a connect timeout, a deadline on every unary call, and jetcd's own
-     * retries bounded by that same deadline. The operator commands use it too.
-     */
-    public static Client newClient(Settings.Store settings) {
-        quietJetcdRetryWarnings();
-        Duration call = settings.etcdCallTimeout();
-        return Client.builder()
-                .endpoints(settings.etcdEndpoints().toArray(URI[]::new))
-                .waitForReady(false)
-                .connectTimeout(settings.etcdConnectTimeout())
-                .interceptor(new EtcdDeadlines(call))
-                .retryChronoUnit(ChronoUnit.MILLIS)
-                .retryDelay(100)
-                .retryMaxDelay(1000)
-                .retryMaxAttempts(2)
-                .retryMaxDuration(call)
-                .keepaliveTime(Duration.ofSeconds(10))
-                .keepaliveTimeout(Duration.ofSeconds(5))
-                .keepaliveWithoutCalls(false) // etcd refuses pings without a stream (GOAWAY too_many_pings)
-                .build();
-    }
-
-    /**
-     * jetcd logs two WARN lines for every call that fails after its retries ("retry failure", "maximum number of
-     * auto retries reached"): one pair per attempt, forever, while etcd is down. The store and the operator commands
-     * report those failures themselves, at a bounded rate, so jetcd's call logger is set to ERROR, unless the logging
-     * configuration names a level for it.
-     */
-    private static void quietJetcdRetryWarnings() {
-        if (LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext context) {
-            ch.qos.logback.classic.Logger jetcd = context.getLogger("io.etcd.jetcd.impl");
-            if (jetcd.getLevel() == null) {
-                jetcd.setLevel(ch.qos.logback.classic.Level.ERROR);
-            }
-        }
-    }
-
-    /**
-     * Waits for an etcd call for at most the call timeout plus a second. The deadline interceptor already ends the
-     * call; this bounds our own wait even if the client misbehaved.
-     */
-    public static <T> T await(CompletableFuture<T> call, Settings.Store settings)
-            throws ExecutionException, TimeoutException, InterruptedException {
-        long ms = settings.etcdCallTimeout().toMillis() + 1000;
-        try {
-            return call.get(ms, TimeUnit.MILLISECONDS);
-        } catch (TimeoutException | InterruptedException e) {
-            call.cancel(true);
-            throw e;
-        }
     }
 
     /** How many full snapshots were read (for tests: tells a resumed watch from a new snapshot). */
@@ -352,7 +294,7 @@ public final class EtcdPolicyStore implements PolicyStore {
     private void connect() {
         try {
             if (client == null) {
-                client = newClient(settings);
+                client = clients.newClient();
             }
             if (needSnapshot) {
                 loadSnapshot();
@@ -383,7 +325,7 @@ public final class EtcdPolicyStore implements PolicyStore {
             if (revision != 0) {
                 option.withRevision(revision); // every page from the same revision
             }
-            GetResponse page = await(client.getKVClient().get(from, option.build()), settings);
+            GetResponse page = clients.await(client.getKVClient().get(from, option.build()));
             if (revision == 0) {
                 revision = page.getHeader().getRevision();
             }
@@ -704,39 +646,7 @@ public final class EtcdPolicyStore implements PolicyStore {
     }
 
     private String describe(Throwable error) {
-        return describeFailure(error, settings.etcdCallTimeout());
-    }
-
-    /** A short, single-line account of an etcd failure, without key material (etcd errors carry none). */
-    public static String describeFailure(Throwable error, Duration callTimeout) {
-        Throwable t = error;
-        while ((t instanceof ExecutionException || t instanceof java.util.concurrent.CompletionException)
-                && t.getCause() != null) {
-            t = t.getCause();
-        }
-        if (t instanceof TimeoutException) {
-            return "no answer within " + callTimeout.toMillis() + " ms";
-        }
-        if (t instanceof CompactedException c) {
-            return "revision compacted at " + c.getCompactedRevision();
-        }
-        Status status = Status.fromThrowable(t);
-        String text;
-        if (status.getCode() == Status.Code.DEADLINE_EXCEEDED) {
-            text = "DEADLINE_EXCEEDED: no answer within " + callTimeout.toMillis() + " ms";
-        } else if (status.getCode() != Status.Code.UNKNOWN || status.getDescription() != null) {
-            text = status.getCode() + (status.getDescription() != null ? ": " + status.getDescription() : "");
-            Throwable cause = status.getCause();
-            if (cause != null && cause.getMessage() != null) {
-                text += " (" + cause.getMessage() + ")";
-            }
-        } else if (t instanceof EtcdException e) {
-            text = e.getErrorCode() + ": " + e.getMessage();
-        } else {
-            text = t.getClass().getSimpleName() + (t.getMessage() != null ? ": " + t.getMessage() : "");
-        }
-        text = text.replace('\n', ' ');
-        return text.length() > 300 ? text.substring(0, 300) + "…" : text;
+        return clients.describe(error);
     }
 
     private static void closeQuietly(AutoCloseable closeable) {

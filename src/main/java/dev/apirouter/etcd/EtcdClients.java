@@ -1,0 +1,120 @@
+package dev.apirouter.etcd;
+
+import java.net.URI;
+import java.time.Duration;
+import java.time.temporal.ChronoUnit;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import dev.apirouter.config.Settings;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.common.exception.CompactedException;
+import io.etcd.jetcd.common.exception.EtcdException;
+import io.grpc.Status;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one way the gateway's store and the operator commands make etcd clients, wait for etcd calls and describe
+ * their failures. A client made here cannot hang: {@code waitForReady(false)} (a call fails at once while etcd is
+ * unreachable instead of waiting for a connection), a connect timeout, a deadline on every unary call, and jetcd's
+ * own retries bounded by that same deadline.
+ */
+public final class EtcdClients {
+    private final Settings.Store settings;
+
+    private EtcdClients(Settings.Store settings) {
+        this.settings = settings;
+    }
+
+    /** Clients for the etcd of {@code settings} (endpoints, timeouts). */
+    public static EtcdClients of(Settings.Store settings) {
+        if (settings.etcdEndpoints().isEmpty()) {
+            throw new IllegalArgumentException("an etcd client needs at least one endpoint");
+        }
+        return new EtcdClients(settings);
+    }
+
+    /** A new client; the caller closes it. */
+    public Client newClient() {
+        quietJetcdRetryWarnings();
+        Duration call = settings.etcdCallTimeout();
+        return Client.builder()
+                .endpoints(settings.etcdEndpoints().toArray(URI[]::new))
+                .waitForReady(false)
+                .connectTimeout(settings.etcdConnectTimeout())
+                .interceptor(new EtcdDeadlines(call))
+                .retryChronoUnit(ChronoUnit.MILLIS)
+                .retryDelay(100)
+                .retryMaxDelay(1000)
+                .retryMaxAttempts(2)
+                .retryMaxDuration(call)
+                .keepaliveTime(Duration.ofSeconds(10))
+                .keepaliveTimeout(Duration.ofSeconds(5))
+                .keepaliveWithoutCalls(false) // etcd refuses pings without a stream (GOAWAY too_many_pings)
+                .build();
+    }
+
+    /**
+     * Waits for an etcd call for at most the call timeout plus a second. The deadline interceptor already ends the
+     * call; this bounds our own wait even if the client misbehaved.
+     */
+    public <T> T await(CompletableFuture<T> call) throws ExecutionException, TimeoutException, InterruptedException {
+        long ms = settings.etcdCallTimeout().toMillis() + 1000;
+        try {
+            return call.get(ms, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | InterruptedException e) {
+            call.cancel(true);
+            throw e;
+        }
+    }
+
+    /** A short, single-line account of an etcd failure, without key material (etcd errors carry none). */
+    public String describe(Throwable error) {
+        Duration callTimeout = settings.etcdCallTimeout();
+        Throwable t = error;
+        while ((t instanceof ExecutionException || t instanceof CompletionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        if (t instanceof TimeoutException) {
+            return "no answer within " + callTimeout.toMillis() + " ms";
+        }
+        if (t instanceof CompactedException c) {
+            return "revision compacted at " + c.getCompactedRevision();
+        }
+        Status status = Status.fromThrowable(t);
+        String text;
+        if (status.getCode() == Status.Code.DEADLINE_EXCEEDED) {
+            text = "DEADLINE_EXCEEDED: no answer within " + callTimeout.toMillis() + " ms";
+        } else if (status.getCode() != Status.Code.UNKNOWN || status.getDescription() != null) {
+            text = status.getCode() + (status.getDescription() != null ? ": " + status.getDescription() : "");
+            Throwable cause = status.getCause();
+            if (cause != null && cause.getMessage() != null) {
+                text += " (" + cause.getMessage() + ")";
+            }
+        } else if (t instanceof EtcdException e) {
+            text = e.getErrorCode() + ": " + e.getMessage();
+        } else {
+            text = t.getClass().getSimpleName() + (t.getMessage() != null ? ": " + t.getMessage() : "");
+        }
+        text = text.replace('\n', ' ');
+        return text.length() > 300 ? text.substring(0, 300) + "…" : text;
+    }
+
+    /**
+     * jetcd logs two WARN lines for every call that fails after its retries ("retry failure", "maximum number of
+     * auto retries reached"): one pair per attempt, forever, while etcd is down. The store and the operator commands
+     * report those failures themselves, at a bounded rate, so jetcd's call logger is set to ERROR, unless the logging
+     * configuration names a level for it.
+     */
+    private static void quietJetcdRetryWarnings() {
+        if (LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext context) {
+            ch.qos.logback.classic.Logger jetcd = context.getLogger("io.etcd.jetcd.impl");
+            if (jetcd.getLevel() == null) {
+                jetcd.setLevel(ch.qos.logback.classic.Level.ERROR);
+            }
+        }
+    }
+}
