@@ -222,7 +222,7 @@ class EtcdPolicyStoreTest {
 
     static Settings.Store settings(List<URI> endpoints, String prefix, Path dir) {
         return new Settings.Store(Optional.empty(), Duration.ofSeconds(1), endpoints, prefix, Duration.ofMillis(500),
-                Duration.ofMillis(1000), dir.resolve("lkg.json"));
+                Duration.ofMillis(1000), dir.resolve("lkg.json"), Settings.EtcdSecurity.NONE);
     }
 
     /** A store with short retry backoff (50 ms up to 500 ms) so recovery tests stay fast. */
