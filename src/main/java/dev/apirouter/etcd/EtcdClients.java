@@ -1,6 +1,7 @@
 package dev.apirouter.etcd;
 
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
 import java.util.concurrent.CompletableFuture;
@@ -10,42 +11,61 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import dev.apirouter.config.Settings;
+import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
+import io.etcd.jetcd.ClientBuilder;
 import io.etcd.jetcd.common.exception.CompactedException;
 import io.etcd.jetcd.common.exception.EtcdException;
 import io.grpc.Status;
+import io.netty.handler.ssl.SslContext;
 import org.slf4j.LoggerFactory;
 
 /**
  * The one way the gateway's store and the operator commands make etcd clients, wait for etcd calls and describe
  * their failures. A client made here cannot hang: {@code waitForReady(false)} (a call fails at once while etcd is
- * unreachable instead of waiting for a connection), a connect timeout, a deadline on every unary call, and jetcd's
- * own retries bounded by that same deadline.
+ * unreachable instead of waiting for a connection), a connect timeout, a deadline on every unary call (the
+ * authentication call included), and jetcd's own retries bounded by that same deadline. It speaks TLS to
+ * {@code https://} endpoints ({@link EtcdTls}) and authenticates with {@code ETCD_USERNAME}/{@code ETCD_PASSWORD}
+ * when they are set.
  */
 public final class EtcdClients {
     private final Settings.Store settings;
+    private final SslContext tls; // null: plaintext
 
-    private EtcdClients(Settings.Store settings) {
+    private EtcdClients(Settings.Store settings, SslContext tls) {
         this.settings = settings;
+        this.tls = tls;
     }
 
-    /** Clients for the etcd of {@code settings} (endpoints, timeouts). */
+    /**
+     * Clients for the etcd of {@code settings}. The TLS files are read here, once: one that cannot be used is a
+     * {@link dev.apirouter.config.ConfigException} naming its variable.
+     */
     public static EtcdClients of(Settings.Store settings) {
         if (settings.etcdEndpoints().isEmpty()) {
             throw new IllegalArgumentException("an etcd client needs at least one endpoint");
         }
-        return new EtcdClients(settings);
+        return new EtcdClients(settings, settings.etcdTls() ? EtcdTls.context(settings.etcdSecurity()) : null);
+    }
+
+    /** How the clients reach etcd, for logs: TLS or not, client certificate, user name (never the password). */
+    public String describeAccess() {
+        Settings.EtcdSecurity security = settings.etcdSecurity();
+        String transport = tls == null ? "plaintext" : security.cert().isPresent() ? "TLS with a client certificate"
+                : "TLS";
+        return transport + ", " + security.username().map(user -> "user " + user).orElse("no authentication");
     }
 
     /** A new client; the caller closes it. */
     public Client newClient() {
         quietJetcdRetryWarnings();
         Duration call = settings.etcdCallTimeout();
-        return Client.builder()
+        EtcdDeadlines deadlines = new EtcdDeadlines(call);
+        ClientBuilder builder = Client.builder()
                 .endpoints(settings.etcdEndpoints().toArray(URI[]::new))
                 .waitForReady(false)
                 .connectTimeout(settings.etcdConnectTimeout())
-                .interceptor(new EtcdDeadlines(call))
+                .interceptor(deadlines)
                 .retryChronoUnit(ChronoUnit.MILLIS)
                 .retryDelay(100)
                 .retryMaxDelay(1000)
@@ -53,8 +73,21 @@ public final class EtcdClients {
                 .retryMaxDuration(call)
                 .keepaliveTime(Duration.ofSeconds(10))
                 .keepaliveTimeout(Duration.ofSeconds(5))
-                .keepaliveWithoutCalls(false) // etcd refuses pings without a stream (GOAWAY too_many_pings)
-                .build();
+                .keepaliveWithoutCalls(false); // etcd refuses pings without a stream (GOAWAY too_many_pings)
+        if (tls != null) {
+            builder.sslContext(tls);
+        }
+        Settings.EtcdSecurity security = settings.etcdSecurity();
+        if (security.authenticates()) {
+            builder.user(bytes(security.username().orElseThrow()))
+                    .password(bytes(security.password().orElseThrow()))
+                    .authInterceptors(deadlines); // jetcd's authenticate call does not go through interceptor()
+        }
+        return builder.build();
+    }
+
+    private static ByteSequence bytes(String s) {
+        return ByteSequence.from(s, StandardCharsets.UTF_8);
     }
 
     /**
@@ -71,13 +104,14 @@ public final class EtcdClients {
         }
     }
 
-    /** A short, single-line account of an etcd failure, without key material (etcd errors carry none). */
+    /**
+     * A short, single-line account of an etcd failure, without key material or credentials (etcd errors carry none).
+     * Refused credentials start with {@code "authentication failed: "}, a failed TLS handshake with
+     * {@code "TLS handshake failed: "}, with a hint at the variable to check.
+     */
     public String describe(Throwable error) {
         Duration callTimeout = settings.etcdCallTimeout();
-        Throwable t = error;
-        while ((t instanceof ExecutionException || t instanceof CompletionException) && t.getCause() != null) {
-            t = t.getCause();
-        }
+        Throwable t = unwrap(error);
         if (t instanceof TimeoutException) {
             return "no answer within " + callTimeout.toMillis() + " ms";
         }
@@ -85,22 +119,33 @@ public final class EtcdClients {
             return "revision compacted at " + c.getCompactedRevision();
         }
         Status status = Status.fromThrowable(t);
-        String text;
-        if (status.getCode() == Status.Code.DEADLINE_EXCEEDED) {
-            text = "DEADLINE_EXCEEDED: no answer within " + callTimeout.toMillis() + " ms";
-        } else if (status.getCode() != Status.Code.UNKNOWN || status.getDescription() != null) {
-            text = status.getCode() + (status.getDescription() != null ? ": " + status.getDescription() : "");
-            Throwable cause = status.getCause();
-            if (cause != null && cause.getMessage() != null) {
-                text += " (" + cause.getMessage() + ")";
-            }
-        } else if (t instanceof EtcdException e) {
-            text = e.getErrorCode() + ": " + e.getMessage();
-        } else {
-            text = t.getClass().getSimpleName() + (t.getMessage() != null ? ": " + t.getMessage() : "");
-        }
+        String text = EtcdFailures.credentialsOrTls(t, status.getCode())
+                .orElseGet(() -> generic(t, status, callTimeout));
         text = text.replace('\n', ' ');
         return text.length() > 300 ? text.substring(0, 300) + "…" : text;
+    }
+
+    private static Throwable unwrap(Throwable error) {
+        Throwable t = error;
+        while ((t instanceof ExecutionException || t instanceof CompletionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    private static String generic(Throwable t, Status status, Duration callTimeout) {
+        if (status.getCode() == Status.Code.DEADLINE_EXCEEDED) {
+            return "DEADLINE_EXCEEDED: no answer within " + callTimeout.toMillis() + " ms";
+        }
+        if (status.getCode() != Status.Code.UNKNOWN || status.getDescription() != null) {
+            String text = status.getCode() + (status.getDescription() != null ? ": " + status.getDescription() : "");
+            Throwable cause = status.getCause();
+            return cause != null && cause.getMessage() != null ? text + " (" + cause.getMessage() + ")" : text;
+        }
+        if (t instanceof EtcdException e) {
+            return e.getErrorCode() + ": " + e.getMessage();
+        }
+        return t.getClass().getSimpleName() + (t.getMessage() != null ? ": " + t.getMessage() : "");
     }
 
     /**
