@@ -61,9 +61,17 @@ final class Gateway {
     private final long startNanos;
     private final Clock clock = Clock.systemUTC();
 
+    private final PolicyStore store;
+
+    /**
+     * A gateway for {@code settings}; nothing runs yet. Its policy store is made here, so that settings which only
+     * the store can check (etcd's TLS files) fail as a {@link dev.apirouter.config.ConfigException} before anything
+     * starts.
+     */
     Gateway(Settings settings, long startNanos) {
         this.settings = settings;
         this.startNanos = startNanos;
+        this.store = createStore();
     }
 
     /** Runs until the process is told to stop; returns the exit code. */
@@ -75,7 +83,6 @@ final class Gateway {
                         .setClassPathResolvingEnabled(false)));
         InflightLimiter limiter = new InflightLimiter(settings.http().maxConcurrentRequests());
         GatewayHttpServer server = new GatewayHttpServer(vertx, settings.http());
-        PolicyStore store = createStore();
         org.apache.camel.main.Main camel = new org.apache.camel.main.Main();
         Settings.Health health = settings.health();
         BackendHealthMonitor backendHealth = new BackendHealthMonitor(health.unhealthyAfter(), health.healthyAfter(), clock);

@@ -33,8 +33,10 @@ public final class Main {
         }
         Logger log = LoggerFactory.getLogger(Main.class);
         Settings settings;
+        Gateway gateway;
         try {
             settings = Settings.from(config);
+            gateway = new Gateway(settings, startNanos);
         } catch (ConfigException e) {
             log.error("Invalid configuration: {}", e.getMessage());
             System.exit(2);
@@ -43,7 +45,7 @@ public final class Main {
         log.info("api-router {} starting: port {}, store {}, routes {}, tracing {}", version(), settings.http().port(),
                 settings.store().describe(), settings.routesDir(),
                 settings.telemetry().endpoint().map(e -> "to " + e).orElse("off"));
-        int exit = new Gateway(settings, startNanos).run();
+        int exit = gateway.run();
         System.exit(exit);
     }
 

@@ -48,8 +48,9 @@ public final class Cli {
                     Checks a model policy file or a whole policy file; needs no etcd.
 
             Where: ETCD_ENDPOINTS set: etcd under ROUTER_ETCD_PREFIX (default /api-router/), bounded by
-            ROUTER_ETCD_CONNECT_TIMEOUT_MS and ROUTER_ETCD_CALL_TIMEOUT_MS. Unset: the policy file
-            (ROUTER_POLICY_FILE) is read, and changes are printed for you to paste into it.
+            ROUTER_ETCD_CONNECT_TIMEOUT_MS and ROUTER_ETCD_CALL_TIMEOUT_MS, with the gateway's etcd auth and
+            TLS (ETCD_USERNAME, ETCD_PASSWORD, ETCD_CACERT, ETCD_CERT, ETCD_KEY; https:// endpoints for TLS).
+            Unset: the policy file (ROUTER_POLICY_FILE) is read, and changes are printed for you to paste into it.
 
             Exit codes: 0 ok, 1 usage error, 2 invalid input, 3 etcd unreachable or timed out.
             """;
@@ -86,16 +87,15 @@ public final class Cli {
             return EXIT_OK;
         }
         try {
-            Settings.Store store;
             try {
-                store = Settings.from(config).store();
-            } catch (ConfigException e) {
+                Settings.Store store = Settings.from(config).store();
+                if (group.equals("keys")) {
+                    new KeyCommands(store, out, err).run(command, rest);
+                } else {
+                    new PolicyCommands(store, out, err).run(command, rest);
+                }
+            } catch (ConfigException e) { // from the settings, or etcd's TLS files read by the first etcd client
                 throw CliException.usage(e.getMessage());
-            }
-            if (group.equals("keys")) {
-                new KeyCommands(store, out, err).run(command, rest);
-            } else {
-                new PolicyCommands(store, out, err).run(command, rest);
             }
             return EXIT_OK;
         } catch (CliException e) {

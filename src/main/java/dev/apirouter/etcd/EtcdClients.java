@@ -4,6 +4,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -107,7 +108,7 @@ public final class EtcdClients {
     /**
      * A short, single-line account of an etcd failure, without key material or credentials (etcd errors carry none).
      * Refused credentials start with {@code "authentication failed: "}, a failed TLS handshake with
-     * {@code "TLS handshake failed: "}, with a hint at the variable to check.
+     * {@code "TLS handshake failed: "}, with a hint at the variable to check (see {@link #refusal}).
      */
     public String describe(Throwable error) {
         Duration callTimeout = settings.etcdCallTimeout();
@@ -123,6 +124,14 @@ public final class EtcdClients {
                 .orElseGet(() -> generic(t, status, callTimeout));
         text = text.replace('\n', ' ');
         return text.length() > 300 ? text.substring(0, 300) + "…" : text;
+    }
+
+    /**
+     * For a {@link #describe description}: {@code "authentication failed"} or {@code "TLS handshake failed"} when etcd
+     * refused us, a state an operator must act on (unlike an outage, which ends by itself), else empty.
+     */
+    public static Optional<String> refusal(String description) {
+        return EtcdFailures.refusal(description);
     }
 
     private static Throwable unwrap(Throwable error) {

@@ -2,6 +2,7 @@ package dev.apirouter.etcd;
 
 import java.security.cert.CertificateException;
 import java.util.Optional;
+import java.util.stream.Stream;
 import javax.net.ssl.SSLException;
 
 import io.grpc.Status;
@@ -11,20 +12,27 @@ import io.grpc.Status;
  * on. Only etcd's and the TLS stack's own messages are quoted: they never hold a password, key or token.
  */
 final class EtcdFailures {
+    static final String AUTHENTICATION = "authentication failed";
+    static final String TLS = "TLS handshake failed";
+
     private EtcdFailures() {
+    }
+
+    static Optional<String> refusal(String description) {
+        return Stream.of(AUTHENTICATION, TLS).filter(description::startsWith).findFirst();
     }
 
     /** {@code "authentication failed: ..."} or {@code "TLS handshake failed: ..."}, else empty. */
     static Optional<String> credentialsOrTls(Throwable error, Status.Code code) {
         String etcdMessage = etcdMessage(error);
         if (etcdMessage.contains("authentication failed")) {
-            return Optional.of("authentication failed: etcd refused ETCD_USERNAME/ETCD_PASSWORD (" + etcdMessage + ")");
+            return Optional.of(AUTHENTICATION + ": etcd refused ETCD_USERNAME/ETCD_PASSWORD (" + etcdMessage + ")");
         }
         if (etcdMessage.contains("user name is empty") || code == Status.Code.UNAUTHENTICATED) {
-            return Optional.of("authentication failed: " + etcdMessage
+            return Optional.of(AUTHENTICATION + ": " + etcdMessage
                     + " (etcd has authentication enabled: set ETCD_USERNAME and ETCD_PASSWORD)");
         }
-        return tls(error).map(cause -> "TLS handshake failed: " + message(cause) + hint(message(cause)));
+        return tls(error).map(cause -> TLS + ": " + message(cause) + hint(message(cause)));
     }
 
     private static Optional<Throwable> tls(Throwable error) {

@@ -50,8 +50,10 @@ import org.slf4j.LoggerFactory;
  * <p>When etcd fails, the view in force stays, and the store retries in the background with a jittered exponential
  * backoff (200 ms doubling up to 5 s), rebuilding its client each time so that gRPC's own reconnect backoff (up to
  * two minutes) never delays recovery. A broken watch resumes from the last applied revision + 1; a compacted one is
- * replaced by a new snapshot. Failures are logged as a warning at most every 30 s (even when etcd flaps), and the
- * recovery of a reported outage once.
+ * replaced by a new snapshot. Failures are logged as a warning at most every 30 s (even when etcd flaps), except that
+ * etcd refusing us (credentials, TLS handshake) is logged at once when it starts during a reported outage, and the
+ * recovery of a reported outage once. Refused credentials and untrusted certificates are retried like an
+ * unreachable etcd: the operator may fix etcd's side without restarting the gateway.
  *
  * <p>Every applied view is saved as the {@link LastKnownGood last-known-good} copy; when the store starts, a copy
  * saved earlier for the same prefix is served (source {@link PolicySource#LAST_KNOWN_GOOD}) until etcd answers.
@@ -104,6 +106,7 @@ public final class EtcdPolicyStore implements PolicyStore {
     private long lastFailureLogNanos;
     private long failuresSinceLog;
     private boolean outageReported;
+    private final Set<String> reportedRefusals = new HashSet<>(); // kinds of refusal logged in this outage
     private long confirmedAtNanos;
     private final Set<String> ignoredLogged = new HashSet<>();
 
@@ -165,8 +168,8 @@ public final class EtcdPolicyStore implements PolicyStore {
                         copy.view().models().size(), copy.view().keys().size(), lastKnownGood.file());
             }
         });
-        LOG.info("Policy store: etcd {} prefix {} (connect timeout {} ms, call deadline {} ms)", endpoints, prefix,
-                settings.etcdConnectTimeout().toMillis(), settings.etcdCallTimeout().toMillis());
+        LOG.info("Policy store: etcd {} prefix {} ({}; connect timeout {} ms, call deadline {} ms)", endpoints, prefix,
+                clients.describeAccess(), settings.etcdConnectTimeout().toMillis(), settings.etcdCallTimeout().toMillis());
         submit(() -> scheduleConnect(0));
     }
 
@@ -482,11 +485,13 @@ public final class EtcdPolicyStore implements PolicyStore {
         problem = null;
         unreachableSince = null;
         outageReported = false;
+        reportedRefusals.clear();
     }
 
     /**
      * Drops the watch and the client, then retries after a backoff; the view in force stays. Logged as a warning at
-     * most every 30 s, whether etcd stays down or keeps flapping; the backoff starts again only after a connection
+     * most every 30 s, whether etcd stays down or keeps flapping, except that a refusal (credentials, TLS handshake)
+     * during a reported outage is logged at once, once per kind; the backoff starts again only after a connection
      * that lasted.
      */
     private void failed(String cause) {
@@ -506,7 +511,9 @@ public final class EtcdPolicyStore implements PolicyStore {
         discardClient();
         failures++;
         problem = cause;
-        if (lastFailureLogNanos == 0 || now - lastFailureLogNanos >= FAILURE_LOG_INTERVAL.toNanos()) {
+        Optional<String> refusal = EtcdClients.refusal(cause);
+        boolean newRefusal = outageReported && refusal.isPresent() && !reportedRefusals.contains(refusal.get());
+        if (newRefusal || lastFailureLogNanos == 0 || now - lastFailureLogNanos >= FAILURE_LOG_INTERVAL.toNanos()) {
             if (newOutage) {
                 LOG.warn("etcd {} unreachable: {}; {}. Retrying in the background.", endpoints, cause, serving(view));
             } else {
@@ -516,6 +523,7 @@ public final class EtcdPolicyStore implements PolicyStore {
             lastFailureLogNanos = now;
             failuresSinceLog = 0;
             outageReported = true;
+            refusal.ifPresent(reportedRefusals::add);
         } else {
             failuresSinceLog++;
             LOG.debug("etcd attempt {} failed: {}", failures, cause);
