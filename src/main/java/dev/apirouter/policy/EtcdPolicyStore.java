@@ -169,7 +169,8 @@ public final class EtcdPolicyStore implements PolicyStore {
             }
         });
         LOG.info("Policy store: etcd {} prefix {} ({}; connect timeout {} ms, call deadline {} ms)", endpoints, prefix,
-                clients.describeAccess(), settings.etcdConnectTimeout().toMillis(), settings.etcdCallTimeout().toMillis());
+                clients.describeAccess(), settings.etcdConnectTimeout().toMillis(),
+                settings.etcdCallTimeout().toMillis());
         submit(() -> scheduleConnect(0));
     }
 

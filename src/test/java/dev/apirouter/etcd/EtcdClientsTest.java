@@ -49,9 +49,10 @@ class EtcdClientsTest {
         }
     }
 
+    /** Generous timeouts: the first TLS connection of a JVM takes seconds on a busy machine. */
     static Settings.Store settings(String endpoint, Settings.EtcdSecurity security) {
         return new Settings.Store(Optional.empty(), Duration.ofSeconds(1), List.of(URI.create(endpoint)), "/t/",
-                Duration.ofMillis(5000), Duration.ofMillis(10000), Path.of("lkg.json"), security); // a cold TLS start is slow on a busy machine
+                Duration.ofMillis(5000), Duration.ofMillis(10000), Path.of("lkg.json"), security);
     }
 
     static Settings.EtcdSecurity security(String user, String password, TestCertificates certs, Path ca) {
@@ -83,8 +84,10 @@ class EtcdClientsTest {
     void aWrongPasswordIsDescribedAsAnAuthenticationFailureWithoutThePassword() throws Exception {
         TestCertificates certs = etcd.certificates();
         String wrong = "not-the-password-42";
-        String result = roundTrip(EtcdClients.of(settings(etcd.endpoint(), security("root", wrong, certs, certs.ca()))));
+        Settings.EtcdSecurity wrongPassword = security("root", wrong, certs, certs.ca());
+        String result = roundTrip(EtcdClients.of(settings(etcd.endpoint(), wrongPassword)));
         assertTrue(result.startsWith("failed: authentication failed"), result);
+        assertEquals(Optional.of("authentication failed"), EtcdClients.refusal(result.substring("failed: ".length())));
         assertFalse(result.contains(wrong) || result.contains(PASSWORD), result);
     }
 
@@ -95,6 +98,7 @@ class EtcdClientsTest {
         String result = roundTrip(EtcdClients.of(settings(etcd.endpoint(),
                 security("root", PASSWORD, certs, other.ca()))));
         assertTrue(result.startsWith("failed: TLS handshake failed"), result);
+        assertEquals(Optional.of("TLS handshake failed"), EtcdClients.refusal(result.substring("failed: ".length())));
     }
 
     @Test
@@ -132,9 +136,10 @@ class EtcdClientsTest {
     }
 
     @Test
-    void plaintextEndpointsGetNoTlsContext() {
+    void plaintextEndpointsGetNoTlsContextAndAnOutageIsNoRefusal() {
         EtcdClients clients = EtcdClients.of(settings("http://127.0.0.1:1", Settings.EtcdSecurity.NONE));
         assertEquals("plaintext, no authentication", clients.describeAccess());
+        assertEquals(Optional.empty(), EtcdClients.refusal("UNAVAILABLE: io exception (Connection refused)"));
     }
 
     /** The server's EC key written the traditional way (SEC1), which Netty cannot read. */
