@@ -73,7 +73,7 @@ public final class EtcdProcess implements AutoCloseable {
     private final Path log;
     private final int clientPort;
     private final int peerPort;
-    private final int metricsPort;
+    private final int metricsPort; // TLS only: plain-HTTP /health
     private final Security security;
     private TestCertificates certificates;
     private boolean authEnabled;
@@ -116,7 +116,7 @@ public final class EtcdProcess implements AutoCloseable {
         IOException last = null;
         for (int attempt = 0; attempt < 3; attempt++) {
             Path root = Files.createTempDirectory("etcd-test-");
-            EtcdProcess etcd = new EtcdProcess(root, freePort(), freePort(), freePort(), security);
+            EtcdProcess etcd = new EtcdProcess(root, freePort(), freePort(), security.tls() ? freePort() : 0, security);
             try {
                 if (security.tls()) {
                     etcd.certificates = TestCertificates.create(root.resolve("tls"));
