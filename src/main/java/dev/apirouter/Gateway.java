@@ -65,9 +65,17 @@ final class Gateway {
     private final long startNanos;
     private final Clock clock = Clock.systemUTC();
 
+    private final PolicyStore store;
+
+    /**
+     * A gateway for {@code settings}; nothing runs yet. Its policy store is made here, so that settings which only
+     * the store can check (etcd's TLS files) fail as a {@link dev.apirouter.config.ConfigException} before anything
+     * starts.
+     */
     Gateway(Settings settings, long startNanos) {
         this.settings = settings;
         this.startNanos = startNanos;
+        this.store = createStore();
     }
 
     /** Runs until the process is told to stop; returns the exit code. */
@@ -81,7 +89,6 @@ final class Gateway {
         GatewayHttpServer server = new GatewayHttpServer(vertx, settings.http());
         AdminToken adminToken = new AdminToken(settings.adminToken());
         ManagementHttpServer management = new ManagementHttpServer(vertx, settings.management(), adminToken);
-        PolicyStore store = createStore();
         org.apache.camel.main.Main camel = new org.apache.camel.main.Main();
         Settings.Health health = settings.health();
         BackendHealthMonitor backendHealth = new BackendHealthMonitor(health.unhealthyAfter(), health.healthyAfter(), clock);

@@ -34,8 +34,10 @@ public final class Main {
         }
         Logger log = LoggerFactory.getLogger(Main.class);
         Settings settings;
+        Gateway gateway;
         try {
             settings = Settings.from(config);
+            gateway = new Gateway(settings, startNanos);
         } catch (ConfigException e) {
             log.error("Invalid configuration: {}", e.getMessage());
             System.exit(2);
@@ -45,7 +47,7 @@ public final class Main {
                 Version.current(), settings.http().port(), settings.management().port(), settings.store().describe(),
                 settings.routesDir(),
                 settings.telemetry().endpoint().map(e -> "to " + e).orElse("off"));
-        int exit = new Gateway(settings, startNanos).run();
+        int exit = gateway.run();
         System.exit(exit);
     }
 }

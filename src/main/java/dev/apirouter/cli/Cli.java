@@ -86,6 +86,9 @@ public final class Cli {
     }
 
     private static int failed(Exception e, CommandLine command, PrintWriter err) throws Exception {
+        if (e instanceof ConfigException config) { // etcd's TLS files, read when the first etcd client is built
+            return failed(CliException.usage(config.getMessage()), command, err);
+        }
         if (!(e instanceof CliException failure)) {
             throw e;
         }
@@ -108,8 +111,10 @@ public final class Cli {
                     "Without arguments the jar starts the gateway."},
             footer = {"",
                     "Where: ETCD_ENDPOINTS set: etcd under ROUTER_ETCD_PREFIX (default /api-router/), bounded by",
-                    "ROUTER_ETCD_CONNECT_TIMEOUT_MS and ROUTER_ETCD_CALL_TIMEOUT_MS. Unset: the policy file",
-                    "(ROUTER_POLICY_FILE) is read, and changes are printed for you to paste into it.",
+                    "ROUTER_ETCD_CONNECT_TIMEOUT_MS and ROUTER_ETCD_CALL_TIMEOUT_MS, with the gateway's etcd auth and",
+                    "TLS (ETCD_USERNAME, ETCD_PASSWORD, ETCD_CACERT, ETCD_CERT, ETCD_KEY; https:// endpoints for TLS).",
+                    "Unset: the policy file (ROUTER_POLICY_FILE) is read, and changes are printed for you to paste",
+                    "into it.",
                     "",
                     "Exit codes: 0 ok, 1 usage error, 2 invalid input, 3 etcd unreachable or timed out."})
     static final class Root implements Callable<Integer> {

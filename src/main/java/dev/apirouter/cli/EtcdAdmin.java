@@ -11,7 +11,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 
 import dev.apirouter.config.Settings;
-import dev.apirouter.policy.EtcdPolicyStore;
+import dev.apirouter.etcd.EtcdClients;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
@@ -41,12 +41,14 @@ final class EtcdAdmin implements AutoCloseable {
 
     private final Settings.Store settings;
     private final String prefix;
+    private final EtcdClients clients;
     private final Client client;
 
     EtcdAdmin(Settings.Store settings) {
         this.settings = settings;
         this.prefix = settings.etcdPrefix();
-        this.client = EtcdPolicyStore.newClient(settings);
+        this.clients = EtcdClients.of(settings);
+        this.client = clients.newClient();
     }
 
     String where() {
@@ -125,10 +127,10 @@ final class EtcdAdmin implements AutoCloseable {
 
     private <T> T call(CompletableFuture<T> future) throws CliException {
         try {
-            return EtcdPolicyStore.await(future, settings);
+            return clients.await(future);
         } catch (ExecutionException | TimeoutException e) {
             throw CliException.unreachable(where() + " did not answer: "
-                    + EtcdPolicyStore.describeFailure(e, settings.etcdCallTimeout()));
+                    + clients.describe(e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw CliException.unreachable("interrupted while waiting for " + where());

@@ -1,6 +1,7 @@
 package dev.apirouter.config;
 
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -47,12 +48,12 @@ public record Settings(Http http, Management management, Store store, Path route
     }
 
     /**
-     * Where policies and keys come from: etcd when endpoints are given, else the policy file, else the bundled demo
-     * policy when {@code demo} (ROUTER_DEMO=1) is set, else none at all.
+     * Where policies and keys come from: etcd when endpoints are given (with its credentials and TLS files), else the
+     * policy file, else the bundled demo policy when {@code demo} (ROUTER_DEMO=1) is set, else none at all.
      */
     public record Store(Optional<Path> policyFile, boolean demo, Duration policyPoll, List<URI> etcdEndpoints,
                         String etcdPrefix, Duration etcdConnectTimeout, Duration etcdCallTimeout,
-                        Path lastKnownGoodFile) {
+                        Path lastKnownGoodFile, EtcdSecurity etcdSecurity) {
         public boolean usesEtcd() {
             return !etcdEndpoints.isEmpty();
         }
@@ -67,6 +68,11 @@ public record Settings(Http http, Management management, Store store, Path route
             return !usesEtcd() && policyFile.isEmpty() && !demo;
         }
 
+        /** TLS to etcd: the endpoints are {@code https://} (they are all one scheme or the other). */
+        public boolean etcdTls() {
+            return etcdEndpoints.stream().anyMatch(Settings::https);
+        }
+
         public String describe() {
             if (usesEtcd()) {
                 return "etcd " + etcdEndpoints + " prefix " + etcdPrefix;
@@ -75,6 +81,27 @@ public record Settings(Http http, Management management, Store store, Path route
                 return "file (bundled demo policy, ROUTER_DEMO=1)";
             }
             return policyFile.map(file -> "file " + file).orElse("none");
+        }
+    }
+
+    /**
+     * etcd authentication (user and password, both or neither) and TLS files (PEM; a client certificate and its key,
+     * both or neither). Checked when bound: the files were readable then. Its text never shows the password.
+     */
+    public record EtcdSecurity(Optional<String> username, Optional<String> password, Optional<Path> caCert,
+                               Optional<Path> cert, Optional<Path> key) {
+        public static final EtcdSecurity NONE = new EtcdSecurity(Optional.empty(), Optional.empty(), Optional.empty(),
+                Optional.empty(), Optional.empty());
+
+        public boolean authenticates() {
+            return username.isPresent();
+        }
+
+        @Override
+        public String toString() {
+            return "EtcdSecurity[username=" + username.orElse("(none)") + ", password="
+                    + (password.isPresent() ? "(set)" : "(none)") + ", caCert=" + caCert.orElse(null) + ", cert="
+                    + cert.orElse(null) + ", key=" + key.orElse(null) + "]";
         }
     }
 
@@ -100,15 +127,17 @@ public record Settings(Http http, Management management, Store store, Path route
                     + ", both are " + http.port());
         }
         Path dataDir = Path.of(config.require(Setting.DATA_DIR));
+        List<URI> etcdEndpoints = config.get(Setting.ETCD_ENDPOINTS).map(Settings::endpoints).orElse(List.of());
         Store store = new Store(
                 config.get(Setting.POLICY_FILE).map(Path::of),
                 demo(config),
                 millis(config, Setting.POLICY_POLL_MS),
-                config.get(Setting.ETCD_ENDPOINTS).map(Settings::endpoints).orElse(List.of()),
+                etcdEndpoints,
                 prefix(config.require(Setting.ETCD_PREFIX)),
                 millis(config, Setting.ETCD_CONNECT_TIMEOUT_MS),
                 millis(config, Setting.ETCD_CALL_TIMEOUT_MS),
-                config.get(Setting.LAST_KNOWN_GOOD_FILE).map(Path::of).orElse(dataDir.resolve("last-known-good.json")));
+                config.get(Setting.LAST_KNOWN_GOOD_FILE).map(Path::of).orElse(dataDir.resolve("last-known-good.json")),
+                etcdSecurity(config, etcdEndpoints));
         Telemetry telemetry = new Telemetry(
                 config.get(Setting.OTEL_ENDPOINT),
                 config.require(Setting.OTEL_PROTOCOL),
@@ -135,6 +164,55 @@ public record Settings(Http http, Management management, Store store, Path route
             default -> throw new ConfigException(Setting.DEMO, "must be 1 (the bundled demo policy) or 0, got '"
                     + raw + "'");
         };
+    }
+
+    /**
+     * The etcd credentials and TLS files, checked: pairs complete, files readable, TLS files only with {@code https://}
+     * endpoints. Messages name variables and paths, never a value that could be secret.
+     */
+    static EtcdSecurity etcdSecurity(Config config, List<URI> endpoints) {
+        Optional<String> username = config.get(Setting.ETCD_USERNAME);
+        Optional<String> password = config.get(Setting.ETCD_PASSWORD);
+        bothOrNeither(Setting.ETCD_USERNAME, username, Setting.ETCD_PASSWORD, password, "etcd authentication needs both");
+        Optional<Path> caCert = readableFile(config, Setting.ETCD_CACERT);
+        Optional<Path> cert = readableFile(config, Setting.ETCD_CERT);
+        Optional<Path> key = readableFile(config, Setting.ETCD_KEY);
+        bothOrNeither(Setting.ETCD_CERT, cert, Setting.ETCD_KEY, key,
+                "a client certificate (mutual TLS) needs both the certificate and its private key");
+        boolean https = endpoints.stream().anyMatch(Settings::https);
+        if (https && !endpoints.stream().allMatch(Settings::https)) {
+            throw new ConfigException(Setting.ETCD_ENDPOINTS, "mixes http:// and https:// endpoints: use one scheme");
+        }
+        if (!endpoints.isEmpty() && !https) {
+            Setting tlsFile = caCert.isPresent() ? Setting.ETCD_CACERT : cert.isPresent() ? Setting.ETCD_CERT : null;
+            if (tlsFile != null) {
+                throw new ConfigException(tlsFile, "is set but ETCD_ENDPOINTS are http://: TLS needs https:// endpoints");
+            }
+        }
+        return new EtcdSecurity(username, password, caCert, cert, key);
+    }
+
+    private static void bothOrNeither(Setting a, Optional<?> aValue, Setting b, Optional<?> bValue, String why) {
+        if (aValue.isPresent() && bValue.isEmpty()) {
+            throw new ConfigException(a, "is set without " + b.envVar() + ": " + why);
+        }
+        if (bValue.isPresent() && aValue.isEmpty()) {
+            throw new ConfigException(b, "is set without " + a.envVar() + ": " + why);
+        }
+    }
+
+    private static Optional<Path> readableFile(Config config, Setting setting) {
+        Optional<Path> file = config.get(setting).map(Path::of);
+        file.ifPresent(path -> {
+            if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
+                throw new ConfigException(setting, "names " + path + ", which is not a readable file");
+            }
+        });
+        return file;
+    }
+
+    private static boolean https(URI endpoint) {
+        return "https".equalsIgnoreCase(endpoint.getScheme());
     }
 
     private static int port(Config config, Setting setting) {

@@ -5,7 +5,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -13,7 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -25,19 +23,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 
 import dev.apirouter.config.Settings;
+import dev.apirouter.etcd.EtcdClients;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.common.exception.CompactedException;
-import io.etcd.jetcd.common.exception.EtcdException;
 import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.OptionsUtil;
 import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.watch.WatchResponse;
-import io.grpc.Status;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,8 +50,10 @@ import org.slf4j.LoggerFactory;
  * <p>When etcd fails, the view in force stays, and the store retries in the background with a jittered exponential
  * backoff (200 ms doubling up to 5 s), rebuilding its client each time so that gRPC's own reconnect backoff (up to
  * two minutes) never delays recovery. A broken watch resumes from the last applied revision + 1; a compacted one is
- * replaced by a new snapshot. Failures are logged as a warning at most every 30 s (even when etcd flaps), and the
- * recovery of a reported outage once.
+ * replaced by a new snapshot. Failures are logged as a warning at most every 30 s (even when etcd flaps), except that
+ * etcd refusing us (credentials, TLS handshake) is logged at once when it starts during a reported outage, and the
+ * recovery of a reported outage once. Refused credentials and untrusted certificates are retried like an
+ * unreachable etcd: the operator may fix etcd's side without restarting the gateway.
  *
  * <p>Every applied view is saved as the {@link LastKnownGood last-known-good} copy; when the store starts, a copy
  * saved earlier for the same prefix is served (source {@link PolicySource#LAST_KNOWN_GOOD}) until etcd answers.
@@ -73,6 +72,7 @@ public final class EtcdPolicyStore implements PolicyStore {
     private static final Duration STABLE_CONNECTION = Duration.ofSeconds(10);
 
     private final Settings.Store settings;
+    private final EtcdClients clients;
     private final Clock clock;
     private final LastKnownGood lastKnownGood;
     private final String prefix;
@@ -106,6 +106,7 @@ public final class EtcdPolicyStore implements PolicyStore {
     private long lastFailureLogNanos;
     private long failuresSinceLog;
     private boolean outageReported;
+    private final Set<String> reportedRefusals = new HashSet<>(); // kinds of refusal logged in this outage
     private long confirmedAtNanos;
     private final Set<String> ignoredLogged = new HashSet<>();
 
@@ -121,10 +122,8 @@ public final class EtcdPolicyStore implements PolicyStore {
 
     /** As {@link #EtcdPolicyStore(Settings.Store, Clock)} with the retry backoff bounds given (tests use short ones). */
     EtcdPolicyStore(Settings.Store settings, Clock clock, Duration backoffMin, Duration backoffMax) {
-        if (settings.etcdEndpoints().isEmpty()) {
-            throw new IllegalArgumentException("the etcd store needs at least one endpoint");
-        }
         this.settings = settings;
+        this.clients = EtcdClients.of(settings);
         this.clock = clock;
         this.lastKnownGood = new LastKnownGood(settings.lastKnownGoodFile(), clock);
         this.prefix = settings.etcdPrefix();
@@ -137,60 +136,6 @@ public final class EtcdPolicyStore implements PolicyStore {
             t.setDaemon(true);
             return t;
         });
-    }
-
-    /**
-     * A jetcd client that cannot hang: {@code waitForReady(false)} (a call fails at once while etcd is unreachable
-     * instead of waiting for a connection), a connect timeout, a deadline on every unary call, and jetcd's own
-     * retries bounded by that same deadline. The operator commands use it too.
-     */
-    public static Client newClient(Settings.Store settings) {
-        quietJetcdRetryWarnings();
-        Duration call = settings.etcdCallTimeout();
-        return Client.builder()
-                .endpoints(settings.etcdEndpoints().toArray(URI[]::new))
-                .waitForReady(false)
-                .connectTimeout(settings.etcdConnectTimeout())
-                .interceptor(new EtcdDeadlines(call))
-                .retryChronoUnit(ChronoUnit.MILLIS)
-                .retryDelay(100)
-                .retryMaxDelay(1000)
-                .retryMaxAttempts(2)
-                .retryMaxDuration(call)
-                .keepaliveTime(Duration.ofSeconds(10))
-                .keepaliveTimeout(Duration.ofSeconds(5))
-                .keepaliveWithoutCalls(false) // etcd refuses pings without a stream (GOAWAY too_many_pings)
-                .build();
-    }
-
-    /**
-     * jetcd logs two WARN lines for every call that fails after its retries ("retry failure", "maximum number of
-     * auto retries reached"): one pair per attempt, forever, while etcd is down. The store and the operator commands
-     * report those failures themselves, at a bounded rate, so jetcd's call logger is set to ERROR, unless the logging
-     * configuration names a level for it.
-     */
-    private static void quietJetcdRetryWarnings() {
-        if (LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext context) {
-            ch.qos.logback.classic.Logger jetcd = context.getLogger("io.etcd.jetcd.impl");
-            if (jetcd.getLevel() == null) {
-                jetcd.setLevel(ch.qos.logback.classic.Level.ERROR);
-            }
-        }
-    }
-
-    /**
-     * Waits for an etcd call for at most the call timeout plus a second. The deadline interceptor already ends the
-     * call; this bounds our own wait even if the client misbehaved.
-     */
-    public static <T> T await(CompletableFuture<T> call, Settings.Store settings)
-            throws ExecutionException, TimeoutException, InterruptedException {
-        long ms = settings.etcdCallTimeout().toMillis() + 1000;
-        try {
-            return call.get(ms, TimeUnit.MILLISECONDS);
-        } catch (TimeoutException | InterruptedException e) {
-            call.cancel(true);
-            throw e;
-        }
     }
 
     /** How many full snapshots were read (for tests: tells a resumed watch from a new snapshot). */
@@ -223,8 +168,9 @@ public final class EtcdPolicyStore implements PolicyStore {
                         copy.view().models().size(), copy.view().keys().size(), lastKnownGood.file());
             }
         });
-        LOG.info("Policy store: etcd {} prefix {} (connect timeout {} ms, call deadline {} ms)", endpoints, prefix,
-                settings.etcdConnectTimeout().toMillis(), settings.etcdCallTimeout().toMillis());
+        LOG.info("Policy store: etcd {} prefix {} ({}; connect timeout {} ms, call deadline {} ms)", endpoints, prefix,
+                clients.describeAccess(), settings.etcdConnectTimeout().toMillis(),
+                settings.etcdCallTimeout().toMillis());
         submit(() -> scheduleConnect(0));
     }
 
@@ -352,7 +298,7 @@ public final class EtcdPolicyStore implements PolicyStore {
     private void connect() {
         try {
             if (client == null) {
-                client = newClient(settings);
+                client = clients.newClient();
             }
             if (needSnapshot) {
                 loadSnapshot();
@@ -383,7 +329,7 @@ public final class EtcdPolicyStore implements PolicyStore {
             if (revision != 0) {
                 option.withRevision(revision); // every page from the same revision
             }
-            GetResponse page = await(client.getKVClient().get(from, option.build()), settings);
+            GetResponse page = clients.await(client.getKVClient().get(from, option.build()));
             if (revision == 0) {
                 revision = page.getHeader().getRevision();
             }
@@ -540,11 +486,13 @@ public final class EtcdPolicyStore implements PolicyStore {
         problem = null;
         unreachableSince = null;
         outageReported = false;
+        reportedRefusals.clear();
     }
 
     /**
      * Drops the watch and the client, then retries after a backoff; the view in force stays. Logged as a warning at
-     * most every 30 s, whether etcd stays down or keeps flapping; the backoff starts again only after a connection
+     * most every 30 s, whether etcd stays down or keeps flapping, except that a refusal (credentials, TLS handshake)
+     * during a reported outage is logged at once, once per kind; the backoff starts again only after a connection
      * that lasted.
      */
     private void failed(String cause) {
@@ -564,7 +512,9 @@ public final class EtcdPolicyStore implements PolicyStore {
         discardClient();
         failures++;
         problem = cause;
-        if (lastFailureLogNanos == 0 || now - lastFailureLogNanos >= FAILURE_LOG_INTERVAL.toNanos()) {
+        Optional<String> refusal = EtcdClients.refusal(cause);
+        boolean newRefusal = outageReported && refusal.isPresent() && !reportedRefusals.contains(refusal.get());
+        if (newRefusal || lastFailureLogNanos == 0 || now - lastFailureLogNanos >= FAILURE_LOG_INTERVAL.toNanos()) {
             if (newOutage) {
                 LOG.warn("etcd {} unreachable: {}; {}. Retrying in the background.", endpoints, cause, serving(view));
             } else {
@@ -574,6 +524,7 @@ public final class EtcdPolicyStore implements PolicyStore {
             lastFailureLogNanos = now;
             failuresSinceLog = 0;
             outageReported = true;
+            refusal.ifPresent(reportedRefusals::add);
         } else {
             failuresSinceLog++;
             LOG.debug("etcd attempt {} failed: {}", failures, cause);
@@ -704,39 +655,7 @@ public final class EtcdPolicyStore implements PolicyStore {
     }
 
     private String describe(Throwable error) {
-        return describeFailure(error, settings.etcdCallTimeout());
-    }
-
-    /** A short, single-line account of an etcd failure, without key material (etcd errors carry none). */
-    public static String describeFailure(Throwable error, Duration callTimeout) {
-        Throwable t = error;
-        while ((t instanceof ExecutionException || t instanceof java.util.concurrent.CompletionException)
-                && t.getCause() != null) {
-            t = t.getCause();
-        }
-        if (t instanceof TimeoutException) {
-            return "no answer within " + callTimeout.toMillis() + " ms";
-        }
-        if (t instanceof CompactedException c) {
-            return "revision compacted at " + c.getCompactedRevision();
-        }
-        Status status = Status.fromThrowable(t);
-        String text;
-        if (status.getCode() == Status.Code.DEADLINE_EXCEEDED) {
-            text = "DEADLINE_EXCEEDED: no answer within " + callTimeout.toMillis() + " ms";
-        } else if (status.getCode() != Status.Code.UNKNOWN || status.getDescription() != null) {
-            text = status.getCode() + (status.getDescription() != null ? ": " + status.getDescription() : "");
-            Throwable cause = status.getCause();
-            if (cause != null && cause.getMessage() != null) {
-                text += " (" + cause.getMessage() + ")";
-            }
-        } else if (t instanceof EtcdException e) {
-            text = e.getErrorCode() + ": " + e.getMessage();
-        } else {
-            text = t.getClass().getSimpleName() + (t.getMessage() != null ? ": " + t.getMessage() : "");
-        }
-        text = text.replace('\n', ' ');
-        return text.length() > 300 ? text.substring(0, 300) + "…" : text;
+        return clients.describe(error);
     }
 
     private static void closeQuietly(AutoCloseable closeable) {

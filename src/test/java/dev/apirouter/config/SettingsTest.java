@@ -1,11 +1,14 @@
 package dev.apirouter.config;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -108,5 +111,55 @@ class SettingsTest {
         for (Setting setting : Setting.values()) {
             assertTrue(defaults.containsKey(setting.propertyKey()), setting.propertyKey());
         }
+    }
+
+    @Test
+    void etcdSecurityIsUnsetByDefault() {
+        assertEquals(Settings.EtcdSecurity.NONE, settings(Map.of()).store().etcdSecurity());
+        assertEquals(Settings.EtcdSecurity.NONE, settings(Map.of("ETCD_USERNAME", "", "ETCD_PASSWORD", "",
+                "ETCD_CACERT", "", "ETCD_CERT", "", "ETCD_KEY", "")).store().etcdSecurity());
+    }
+
+    @Test
+    void etcdCredentialsAndFilesAreBoundAndTheirTextHidesThePassword(@TempDir Path dir) throws Exception {
+        Path ca = Files.writeString(dir.resolve("ca.pem"), "x");
+        Path cert = Files.writeString(dir.resolve("client.pem"), "x");
+        Path key = Files.writeString(dir.resolve("client-key.pem"), "x");
+        Settings.Store store = settings(Map.of("ETCD_ENDPOINTS", "https://127.0.0.1:2379", "ETCD_USERNAME", "root",
+                "ETCD_PASSWORD", "s3cret-pw", "ETCD_CACERT", ca.toString(), "ETCD_CERT", cert.toString(),
+                "ETCD_KEY", key.toString())).store();
+        Settings.EtcdSecurity security = store.etcdSecurity();
+        assertEquals(Optional.of("root"), security.username());
+        assertEquals(Optional.of("s3cret-pw"), security.password());
+        assertEquals(Optional.of(ca), security.caCert());
+        assertEquals(Optional.of(key), security.key());
+        assertTrue(store.etcdTls());
+        assertFalse(store.toString().contains("s3cret-pw"), store.toString());
+        assertFalse(settings(Map.of("ETCD_ENDPOINTS", "http://127.0.0.1:2379")).store().etcdTls());
+    }
+
+    @Test
+    void incompleteEtcdPairsAreConfigurationErrorsNamingTheVariable(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("f.pem"), "x");
+        String https = "https://127.0.0.1:2379";
+        assertProblem("ETCD_PASSWORD is set without ETCD_USERNAME", Map.of("ETCD_PASSWORD", "s3cret-pw"));
+        assertProblem("ETCD_USERNAME is set without ETCD_PASSWORD", Map.of("ETCD_USERNAME", "root"));
+        assertProblem("ETCD_CERT is set without ETCD_KEY",
+                Map.of("ETCD_ENDPOINTS", https, "ETCD_CERT", file.toString()));
+        assertProblem("ETCD_KEY is set without ETCD_CERT", Map.of("ETCD_ENDPOINTS", https, "ETCD_KEY", file.toString()));
+        assertProblem("ETCD_CACERT names " + dir.resolve("missing.pem") + ", which is not a readable file",
+                Map.of("ETCD_ENDPOINTS", https, "ETCD_CACERT", dir.resolve("missing.pem").toString()));
+        assertProblem("ETCD_KEY names " + dir + ", which is not a readable file",
+                Map.of("ETCD_ENDPOINTS", https, "ETCD_CERT", file.toString(), "ETCD_KEY", dir.toString()));
+        assertProblem("ETCD_CACERT is set but ETCD_ENDPOINTS are http://",
+                Map.of("ETCD_ENDPOINTS", "http://127.0.0.1:2379", "ETCD_CACERT", file.toString()));
+        assertProblem("ETCD_ENDPOINTS mixes http:// and https://",
+                Map.of("ETCD_ENDPOINTS", "https://a:2379,http://b:2379"));
+    }
+
+    private static void assertProblem(String expected, Map<String, String> env) {
+        ConfigException e = assertThrows(ConfigException.class, () -> settings(env));
+        assertTrue(e.getMessage().startsWith(expected), e.getMessage());
+        assertFalse(e.getMessage().contains("s3cret-pw"), e.getMessage());
     }
 }

@@ -26,6 +26,7 @@ import java.util.function.Supplier;
 
 import dev.apirouter.auth.ApiKeys;
 import dev.apirouter.config.Settings;
+import dev.apirouter.etcd.EtcdClients;
 import dev.apirouter.testing.EtcdProcess;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -123,23 +124,23 @@ class EtcdPolicyStoreTest {
         etcd.put(prefix + "keys/" + KEY_A, keyRecord("team-a", false));
         etcd.put(prefix + "keys/" + KEY_B, keyRecord("team-b", false));
         Settings.Store settings = settings(etcd, prefix, tmp);
+        EtcdClients clients = EtcdClients.of(settings);
         try (EtcdPolicyStore store = store(settings);
-             io.etcd.jetcd.Client writer = EtcdPolicyStore.newClient(settings)) {
+             io.etcd.jetcd.Client writer = clients.newClient()) {
             store.start();
             awaitView(store, v -> v.key(KEY_A).isPresent() && v.key(KEY_B).isPresent());
             awaitTrue(() -> store.status().connected(), "store connected");
 
             // an operator's write lands in etcd (in-process client: no process start in the measured time) ...
             long start = System.nanoTime();
-            EtcdPolicyStore.await(writer.getKVClient().put(bytes(prefix + "keys/" + KEY_A),
-                    bytes(keyRecord("team-a", true))), settings);
+            clients.await(writer.getKVClient().put(bytes(prefix + "keys/" + KEY_A), bytes(keyRecord("team-a", true))));
             // ... and the gateway refuses the key within a second
             awaitWithin(Duration.ofSeconds(1), () -> store.current().orElseThrow().key(KEY_A).orElseThrow().disabled(),
                     "disabled key refused");
             long disabledMs = (System.nanoTime() - start) / 1_000_000;
 
             start = System.nanoTime();
-            EtcdPolicyStore.await(writer.getKVClient().delete(bytes(prefix + "keys/" + KEY_B)), settings);
+            clients.await(writer.getKVClient().delete(bytes(prefix + "keys/" + KEY_B)));
             awaitWithin(Duration.ofSeconds(1), () -> store.current().orElseThrow().key(KEY_B).isEmpty(),
                     "deleted key refused");
             long deletedMs = (System.nanoTime() - start) / 1_000_000;
@@ -221,7 +222,7 @@ class EtcdPolicyStoreTest {
 
     static Settings.Store settings(List<URI> endpoints, String prefix, Path dir) {
         return new Settings.Store(Optional.empty(), false, Duration.ofSeconds(1), endpoints, prefix,
-                Duration.ofMillis(500), Duration.ofMillis(1000), dir.resolve("lkg.json"));
+                Duration.ofMillis(500), Duration.ofMillis(1000), dir.resolve("lkg.json"), Settings.EtcdSecurity.NONE);
     }
 
     /** A store with short retry backoff (50 ms up to 500 ms) so recovery tests stay fast. */

@@ -273,7 +273,7 @@ class EtcdRecoveryTest {
             Settings.Store base = settings(List.of(hung.endpoint()), P, tmp);
             Settings.Store settings = new Settings.Store(base.policyFile(), base.demo(), base.policyPoll(),
                     base.etcdEndpoints(), base.etcdPrefix(), base.etcdConnectTimeout(),
-                    java.time.Duration.ofMillis(2000), base.lastKnownGoodFile());
+                    java.time.Duration.ofMillis(2000), base.lastKnownGoodFile(), base.etcdSecurity());
             EtcdPolicyStore store = store(settings);
             long t0 = System.nanoTime();
             store.start();

@@ -14,12 +14,15 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * A real single-member etcd ({@code /usr/bin/etcd}) for tests, on free loopback ports with a temporary data
@@ -33,9 +36,29 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  *     etcd.kill();                                // SIGKILL
  *     etcd.restart();                             // same ports, same data
  * }
+ * try (EtcdProcess etcd = EtcdProcess.start(EtcdProcess.Security.TLS.withClientCertAuth().withRootPassword("pw"))) {
+ *     Map&lt;String, String&gt; env = etcd.clientEnv(); // ETCD_ENDPOINTS (https://), ETCD_CACERT, ETCD_CERT, ...
+ * }
  * </pre>
  */
 public final class EtcdProcess implements AutoCloseable {
+    /**
+     * How the etcd is secured: TLS with a server certificate from a throwaway CA ({@link TestCertificates}), client
+     * certificates required ({@code --client-cert-auth}), authentication with user {@code root} and a password.
+     */
+    public record Security(boolean tls, boolean clientCertAuth, String rootPassword) {
+        public static final Security NONE = new Security(false, false, null);
+        public static final Security TLS = new Security(true, false, null);
+
+        public Security withClientCertAuth() {
+            return new Security(true, true, rootPassword);
+        }
+
+        public Security withRootPassword(String password) {
+            return new Security(tls, clientCertAuth, password);
+        }
+    }
+
     /** The etcd binary: {@code ETCD_BIN} or {@code /usr/bin/etcd}. */
     public static final String ETCD = envOr("ETCD_BIN", "/usr/bin/etcd");
     /** The etcdctl binary: {@code ETCDCTL_BIN} or {@code /usr/bin/etcdctl}. */
@@ -50,17 +73,23 @@ public final class EtcdProcess implements AutoCloseable {
     private final Path log;
     private final int clientPort;
     private final int peerPort;
+    private final int metricsPort; // TLS only: plain-HTTP /health
+    private final Security security;
+    private TestCertificates certificates;
+    private boolean authEnabled;
     private final Thread shutdownHook;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
     private Process process;
     private boolean closed;
 
-    private EtcdProcess(Path root, int clientPort, int peerPort) {
+    private EtcdProcess(Path root, int clientPort, int peerPort, int metricsPort, Security security) {
         this.root = root;
         this.dataDir = root.resolve("data");
         this.log = root.resolve("etcd.log");
         this.clientPort = clientPort;
         this.peerPort = peerPort;
+        this.metricsPort = metricsPort;
+        this.security = security;
         this.shutdownHook = new Thread(this::destroyAndDelete, "etcd-process-cleanup");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
@@ -69,16 +98,35 @@ public final class EtcdProcess implements AutoCloseable {
     public static EtcdProcess start() throws IOException {
         for (String binary : List.of(ETCD, ETCDCTL)) {
             if (!Files.isExecutable(Path.of(binary))) {
-                throw new IllegalStateException(binary + " is missing: install Debian's etcd-server and etcd-client"
-                        + " (apt-get install -y etcd-server etcd-client), or set ETCD_BIN / ETCDCTL_BIN");
+                throw new IllegalStateException(missing(binary));
             }
+        }
+        return start(Security.NONE);
+    }
+
+    /**
+     * Starts a fresh etcd secured as {@code security} (certificates made with openssl in its temporary directory;
+     * user {@code root} added and authentication enabled with etcdctl). Skips the test when etcd, etcdctl or openssl
+     * is missing.
+     */
+    public static EtcdProcess start(Security security) throws IOException {
+        for (String binary : List.of(ETCD, ETCDCTL)) {
+            Assumptions.assumeTrue(Files.isExecutable(Path.of(binary)), () -> missing(binary));
         }
         IOException last = null;
         for (int attempt = 0; attempt < 3; attempt++) {
             Path root = Files.createTempDirectory("etcd-test-");
-            EtcdProcess etcd = new EtcdProcess(root, freePort(), freePort());
+            EtcdProcess etcd = new EtcdProcess(root, freePort(), freePort(), security.tls() ? freePort() : 0, security);
             try {
+                if (security.tls()) {
+                    etcd.certificates = TestCertificates.create(root.resolve("tls"));
+                }
                 etcd.launch();
+                if (security.rootPassword() != null) {
+                    etcd.etcdctl("user", "add", "root", "--new-user-password=" + security.rootPassword());
+                    etcd.etcdctl("auth", "enable");
+                    etcd.authEnabled = true;
+                }
                 return etcd;
             } catch (IOException e) {
                 // a port may have been taken between choosing and binding it: try other ports
@@ -89,9 +137,44 @@ public final class EtcdProcess implements AutoCloseable {
         throw last;
     }
 
-    /** {@code http://127.0.0.1:<client port>} */
+    private static String missing(String binary) {
+        return binary + " is missing: install Debian's etcd-server and etcd-client"
+                + " (apt-get install -y etcd-server etcd-client), or set ETCD_BIN / ETCDCTL_BIN";
+    }
+
+    /** {@code http://127.0.0.1:<client port>} ({@code https://} with TLS) */
     public String endpoint() {
-        return "http://127.0.0.1:" + clientPort;
+        return (security.tls() ? "https" : "http") + "://127.0.0.1:" + clientPort;
+    }
+
+    /** The CA, server and client certificates of a TLS etcd. */
+    public TestCertificates certificates() {
+        if (certificates == null) {
+            throw new IllegalStateException("this etcd does not use TLS");
+        }
+        return certificates;
+    }
+
+    /**
+     * The gateway's (and the operator commands') environment for this etcd: {@code ETCD_ENDPOINTS}, and as it is
+     * secured {@code ETCD_CACERT}, {@code ETCD_CERT} and {@code ETCD_KEY}, {@code ETCD_USERNAME} and
+     * {@code ETCD_PASSWORD}.
+     */
+    public Map<String, String> clientEnv() {
+        Map<String, String> env = new HashMap<>();
+        env.put("ETCD_ENDPOINTS", endpoint());
+        if (security.tls()) {
+            env.put("ETCD_CACERT", certificates.ca().toString());
+        }
+        if (security.clientCertAuth()) {
+            env.put("ETCD_CERT", certificates.clientCert().toString());
+            env.put("ETCD_KEY", certificates.clientKey().toString());
+        }
+        if (security.rootPassword() != null) {
+            env.put("ETCD_USERNAME", "root");
+            env.put("ETCD_PASSWORD", security.rootPassword());
+        }
+        return env;
     }
 
     public URI endpointUri() {
@@ -158,6 +241,14 @@ public final class EtcdProcess implements AutoCloseable {
         command.add("--endpoints=" + endpoint());
         command.add("--dial-timeout=2s");
         command.add("--command-timeout=5s");
+        if (security.tls()) {
+            command.add("--cacert=" + certificates.ca());
+            command.add("--cert=" + certificates.clientCert());
+            command.add("--key=" + certificates.clientKey());
+        }
+        if (authEnabled) {
+            command.add("--user=root:" + security.rootPassword());
+        }
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().put("ETCDCTL_API", "3");
@@ -259,9 +350,9 @@ public final class EtcdProcess implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("closed");
         }
-        String client = "http://127.0.0.1:" + clientPort;
+        String client = endpoint();
         String peer = "http://127.0.0.1:" + peerPort;
-        ProcessBuilder pb = new ProcessBuilder(ETCD,
+        List<String> command = new ArrayList<>(List.of(ETCD,
                 "--name", "default",
                 "--data-dir", dataDir.toString(),
                 "--listen-client-urls", client,
@@ -270,7 +361,17 @@ public final class EtcdProcess implements AutoCloseable {
                 "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", "default=" + peer,
                 "--initial-cluster-state", "new",
-                "--log-level", "warn");
+                "--log-level", "warn"));
+        if (security.tls()) {
+            // /health in plain HTTP on its own port: the client port wants TLS (and maybe a client certificate)
+            command.addAll(List.of("--cert-file", certificates.serverCert().toString(),
+                    "--key-file", certificates.serverKey().toString(),
+                    "--listen-metrics-urls", "http://127.0.0.1:" + metricsPort));
+        }
+        if (security.clientCertAuth()) {
+            command.addAll(List.of("--client-cert-auth", "--trusted-ca-file", certificates.ca().toString()));
+        }
+        ProcessBuilder pb = new ProcessBuilder(command);
         pb.redirectErrorStream(true);
         pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         process = pb.start();
@@ -293,7 +394,8 @@ public final class EtcdProcess implements AutoCloseable {
     private boolean healthy() {
         try {
             HttpResponse<String> response = http.send(
-                    HttpRequest.newBuilder(URI.create(endpoint() + "/health")).timeout(Duration.ofSeconds(1)).build(),
+                    HttpRequest.newBuilder(URI.create((security.tls() ? "http://127.0.0.1:" + metricsPort : endpoint())
+                                    + "/health")).timeout(Duration.ofSeconds(1)).build(),
                     HttpResponse.BodyHandlers.ofString());
             return response.statusCode() == 200 && response.body().contains("\"true\"");
         } catch (IOException e) {

@@ -1,4 +1,4 @@
-package dev.apirouter.policy;
+package dev.apirouter.etcd;
 
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
