@@ -134,12 +134,12 @@ class RouteReloadIT {
         Files.move(tmp, routes.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
-    /** The yaml block that follows {@code <!-- example: name -->} in README.md. */
+    /** The yaml block that follows {@code <!-- example: name -->} in docs/routes.md. */
     static String readmeExample(String name) throws Exception {
-        String readme = Files.readString(Path.of("README.md"));
+        String readme = Files.readString(Path.of("docs/routes.md"));
         Matcher m = Pattern.compile("<!-- example: " + Pattern.quote(name) + " -->\\s*```yaml\\n(.*?)```", Pattern.DOTALL)
                 .matcher(readme);
-        assertTrue(m.find(), "README.md has no example " + name);
+        assertTrue(m.find(), "docs/routes.md has no example " + name);
         return m.group(1);
     }
 
