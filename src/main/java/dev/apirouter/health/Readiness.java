@@ -120,7 +120,9 @@ public final class Readiness {
                 data.put("reason", "the policy has no models");
             }
         } else if (!data.has("reason")) { // a store may say itself why nothing is loaded
-            data.put("reason", "no policy loaded yet");
+            // with no store at all, why is configuration advice (variable names), fit for the public answer too
+            Object own = "none".equals(status.kind()) ? status.extra().get("reason") : null;
+            data.put("reason", own instanceof String reason ? reason : "no policy loaded yet");
         }
         check.put("status", up ? "UP" : "DOWN");
         check.set("data", data);
