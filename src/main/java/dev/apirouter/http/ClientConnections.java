@@ -27,14 +27,14 @@ import org.slf4j.LoggerFactory;
  * The client connections of the gateway's HTTP servers: counted against {@code ROUTER_MAX_CONNECTIONS}, and each
  * HTTP/1.x one given a strict decoder and a {@link ClientGuard}. One sweep per event loop applies the guards'
  * deadlines a few times per timeout (no timer is set or cancelled per request), so a deadline is met within a
- * quarter of the shortest timeout, at most a second late.
+ * quarter of the shortest timeout, at most 250 ms late.
  *
  * <p>Reaching into the connection's Netty pipeline uses Vert.x's {@link ConnectionBase#channel()}, an internal API:
  * the edge tests ({@code EdgeIT}) fail if a Vert.x upgrade changes it.
  */
 final class ClientConnections implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ClientConnections.class);
-    private static final long MAX_SWEEP_MS = 1000;
+    private static final long MAX_SWEEP_MS = 250;
     private static final long MIN_SWEEP_MS = 50;
 
     private final Settings.Clients limits;
