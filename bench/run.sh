@@ -74,15 +74,10 @@ fi
 
 # file descriptors: the overload run holds OVER_STREAMS client connections plus upstream ones in one process
 need_fds=$((OVER_STREAMS * 2 + 1024))
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need_fds" ]; then
-  hard=$(ulimit -Hn)
-  if [ "$hard" = unlimited ] || [ "$hard" -ge "$need_fds" ]; then
-    ulimit -n "$need_fds"
-  else
-    ulimit -n "$hard"
-    echo "run.sh: warning: ulimit -n is only $hard (hard limit); $need_fds wanted" >&2
-  fi
-fi
+ME=run.sh
+# shellcheck source=bench/lib.sh
+source "$B/lib.sh"
+raise_fds "$need_fds"
 
 RUN=$B/out/run-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$RUN/data"
@@ -93,73 +88,7 @@ rec() { echo "$1=$2" >>"$RES"; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
-# ---- process control: every background process is tracked by PID and stopped on exit ----------------------------
-PIDS=()
-stop_pid() {
-  local p=$1 i
-  kill -TERM "$p" 2>/dev/null || { wait "$p" 2>/dev/null || true; return 0; }
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$p" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$p" 2>/dev/null || true
-  wait "$p" 2>/dev/null || true
-}
-# forget_pid PID: drops it from the list (it has exited: a recycled PID must never be signalled later)
-forget_pid() {
-  local keep=() q
-  for q in "${PIDS[@]+"${PIDS[@]}"}"; do [ "$q" != "$1" ] && keep+=("$q"); done
-  PIDS=("${keep[@]+"${keep[@]}"}")
-}
-# stop_bg PID: stops it and forgets it
-stop_bg() {
-  stop_pid "$1"
-  forget_pid "$1"
-}
-# run_fg CMD...: runs CMD as a tracked child and waits for it. bash runs traps only between commands, but `wait`
-# is interrupted by a signal, so Ctrl-C or a TERM to run.sh stops the child at once.
-run_fg() {
-  local p rc=0
-  "$@" &
-  p=$!
-  PIDS+=("$p")
-  wait "$p" || rc=$?
-  forget_pid "$p"
-  return $rc
-}
-cleanup() {
-  local rc=$? p
-  trap - EXIT INT TERM
-  for p in "${PIDS[@]+"${PIDS[@]}"}"; do stop_pid "$p"; done
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# start_bg NAME CMD...: runs CMD in the background, output to $RUN/NAME.log; sets LAST_PID
-start_bg() {
-  local name=$1
-  shift
-  "$@" >"$RUN/$name.log" 2>&1 &
-  LAST_PID=$!
-  PIDS+=("$LAST_PID")
-}
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# wait_http URL CODE SECONDS PID: polls until URL answers CODE; fails if PID dies or time runs out
-wait_http() {
-  local url=$1 code=$2 secs=$3 pid=$4 i got
-  for ((i = 0; i < secs * 10; i++)); do
-    got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" 2>/dev/null || true)
-    [ "$got" = "$code" ] && return 0
-    kill -0 "$pid" 2>/dev/null || { echo "run.sh: process $pid died waiting for $url (see $RUN/*.log)" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "run.sh: $url did not answer $code within ${secs}s" >&2
-  return 1
-}
+# ---- process control, port and HTTP checks: bench/lib.sh ------------------------------------------------------
 
 # thread_dump PID FILE / thread_cpu BEFORE AFTER PREFIX: per-thread CPU of the gateway over an interval
 thread_dump() { command -v jcmd >/dev/null 2>&1 && timeout 20 jcmd "$1" Thread.print >"$2" 2>&1 || true; }
