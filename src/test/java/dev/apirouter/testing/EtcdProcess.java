@@ -65,13 +65,16 @@ public final class EtcdProcess implements AutoCloseable {
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 
-    /** Starts a fresh etcd on free loopback ports and waits (bounded) until it answers. */
+    /**
+     * Starts a fresh etcd on free loopback ports and waits (bounded) until it answers. Without etcd or etcdctl the
+     * calling test is skipped (see {@link RequiredTools}).
+     */
     public static EtcdProcess start() throws IOException {
         for (String binary : List.of(ETCD, ETCDCTL)) {
-            if (!Files.isExecutable(Path.of(binary))) {
-                throw new IllegalStateException(binary + " is missing: install Debian's etcd-server and etcd-client"
-                        + " (apt-get install -y etcd-server etcd-client), or set ETCD_BIN / ETCDCTL_BIN");
-            }
+            // skips the test (fails it under CI_REQUIRE_TOOLS=1) rather than erroring in the unit phase
+            RequiredTools.assume(Files.isExecutable(Path.of(binary)), "etcd not installed: " + binary + " is missing;"
+                    + " install Debian's etcd-server and etcd-client (apt-get install -y etcd-server etcd-client),"
+                    + " or set ETCD_BIN / ETCDCTL_BIN");
         }
         IOException last = null;
         for (int attempt = 0; attempt < 3; attempt++) {
