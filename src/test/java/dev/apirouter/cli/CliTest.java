@@ -511,16 +511,13 @@ class CliTest {
         return file;
     }
 
-    private static PolicyView awaitView(EtcdPolicyStore store, java.util.function.Predicate<PolicyView> condition)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (System.nanoTime() < deadline) {
-            Optional<PolicyView> v = store.current();
-            if (v.isPresent() && condition.test(v.get())) {
-                return v.get();
-            }
-            Thread.sleep(10);
+    private static PolicyView awaitView(EtcdPolicyStore store, java.util.function.Predicate<PolicyView> condition) {
+        try {
+            return org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO)
+                    .pollInterval(Duration.ofMillis(10))
+                    .until(store::current, v -> v.isPresent() && condition.test(v.get())).orElseThrow();
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("view condition not met within 10 s; status: " + store.status(), e);
         }
-        throw new AssertionError("view condition not met within 10 s; status: " + store.status());
     }
 }

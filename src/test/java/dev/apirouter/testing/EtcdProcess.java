@@ -277,20 +277,22 @@ public final class EtcdProcess implements AutoCloseable {
         pb.redirectErrorStream(true);
         pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         process = pb.start();
-        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                Process dead = process;
-                process = null;
-                throw new IOException("etcd exited with " + dead.exitValue() + " while starting: " + logTail());
-            }
-            if (healthy()) {
-                return;
-            }
-            sleep(50);
+        Process started = process;
+        try {
+            org.awaitility.Awaitility.await("etcd healthy").atMost(START_TIMEOUT).pollDelay(Duration.ZERO)
+                    .pollInterval(Duration.ofMillis(50)).until(() -> {
+                        if (!started.isAlive()) {
+                            process = null;
+                            throw new IOException("etcd exited with " + started.exitValue() + " while starting: "
+                                    + logTail());
+                        }
+                        return healthy();
+                    });
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            kill();
+            throw new IOException("etcd did not become healthy within " + START_TIMEOUT.toSeconds() + " s: "
+                    + logTail());
         }
-        kill();
-        throw new IOException("etcd did not become healthy within " + START_TIMEOUT.toSeconds() + " s: " + logTail());
     }
 
     private boolean healthy() {
@@ -364,14 +366,6 @@ public final class EtcdProcess implements AutoCloseable {
             return JSON.readTree(text);
         } catch (IOException e) {
             throw new IllegalStateException("etcdctl printed no JSON: " + text, e);
-        }
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 
