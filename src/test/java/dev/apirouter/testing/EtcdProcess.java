@@ -65,17 +65,30 @@ public final class EtcdProcess implements AutoCloseable {
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 
+    /** Whether etcd and etcdctl are there. */
+    public static boolean installed() {
+        return Files.isExecutable(Path.of(ETCD)) && Files.isExecutable(Path.of(ETCDCTL));
+    }
+
+    /**
+     * Skips the calling test when etcd or etcdctl is missing, with the reason (fails it under
+     * {@code CI_REQUIRE_TOOLS=1}, see {@link RequiredTools}). Call it in the test, not in {@code @BeforeAll}: Surefire
+     * reports a class aborted there as zero tests, without the reason.
+     */
+    public static void assumeInstalled() {
+        for (String binary : List.of(ETCD, ETCDCTL)) {
+            RequiredTools.assume(Files.isExecutable(Path.of(binary)), "etcd not installed: " + binary + " is missing;"
+                    + " install Debian's etcd-server and etcd-client (apt-get install -y etcd-server etcd-client),"
+                    + " or set ETCD_BIN / ETCDCTL_BIN");
+        }
+    }
+
     /**
      * Starts a fresh etcd on free loopback ports and waits (bounded) until it answers. Without etcd or etcdctl the
      * calling test is skipped (see {@link RequiredTools}).
      */
     public static EtcdProcess start() throws IOException {
-        for (String binary : List.of(ETCD, ETCDCTL)) {
-            // skips the test (fails it under CI_REQUIRE_TOOLS=1) rather than erroring in the unit phase
-            RequiredTools.assume(Files.isExecutable(Path.of(binary)), "etcd not installed: " + binary + " is missing;"
-                    + " install Debian's etcd-server and etcd-client (apt-get install -y etcd-server etcd-client),"
-                    + " or set ETCD_BIN / ETCDCTL_BIN");
-        }
+        assumeInstalled();
         IOException last = null;
         for (int attempt = 0; attempt < 3; attempt++) {
             Path root = Files.createTempDirectory("etcd-test-");
