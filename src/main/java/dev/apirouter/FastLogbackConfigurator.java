@@ -13,10 +13,13 @@ import ch.qos.logback.core.encoder.Encoder;
 import ch.qos.logback.core.spi.ContextAwareBase;
 
 /**
- * Sets logback up in code, exactly as {@code logback.xml} says, without parsing XML: Joran's start-up cost (about
- * half a second on a loaded 2-core machine) would otherwise come before the first log line. Found by logback
- * through {@code META-INF/services}; an explicit {@code -Dlogback.configurationFile} still wins (then
- * {@code logback.xml} or the given file is read as usual).
+ * The gateway's logging configuration, the only one (there is no {@code logback.xml}): a console appender, text
+ * ({@link #PATTERN}) or JSON (one object per line) as {@code LOG_FORMAT} says, the root at {@code LOG_LEVEL},
+ * Netty and gRPC at WARN, and JUL levels following logback's. {@link Logging} turns the two variables into system
+ * properties before the first logger exists. Done in code rather than XML so that no XML parsing (Joran: about half
+ * a second on a loaded 2-core machine) comes before the first log line. Found by logback through
+ * {@code META-INF/services}; an explicit {@code -Dlogback.configurationFile} still wins (then that file is read as
+ * usual). Never log API keys or Authorization headers.
  */
 @ConfiguratorRank(ConfiguratorRank.CUSTOM_HIGH_PRIORITY)
 public final class FastLogbackConfigurator extends ContextAwareBase implements Configurator {

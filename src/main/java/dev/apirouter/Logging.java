@@ -10,7 +10,7 @@ import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
  * Static logging set-up, done first: {@code LOG_LEVEL} and {@code LOG_FORMAT} become the system properties that
- * {@code logback.xml} reads, and the libraries that log elsewhere (Vert.x, gRPC through JUL) are sent to SLF4J.
+ * {@link FastLogbackConfigurator} reads, and the libraries that log elsewhere (Vert.x, gRPC through JUL) are sent to SLF4J.
  * Nothing here touches the network.
  */
 final class Logging {

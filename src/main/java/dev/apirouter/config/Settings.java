@@ -14,7 +14,7 @@ import java.util.Optional;
  * @param backendSecretRefresh how often the backends' secret files are re-read (rotation)
  */
 public record Settings(Http http, Management management, Store store, Path routesDir, Duration shutdownGrace,
-                       Optional<String> adminToken, Telemetry telemetry, Logging logging, Health health,
+                       Optional<String> adminToken, Telemetry telemetry, Health health,
                        Duration backendSecretRefresh) {
 
     /** Metrics and active backend health probing. */
@@ -109,9 +109,6 @@ public record Settings(Http http, Management management, Store store, Path route
                             boolean sdkDisabled, Duration connectTimeout, Duration exportTimeout) {
     }
 
-    public record Logging(String level, String format) {
-    }
-
     public static Settings from(Config config) {
         long maxBody = positive(config, Setting.MAX_BODY_BYTES);
         Clients clients = new Clients((int) positive(config, Setting.MAX_CONNECTIONS), bufferedBodyBudget(config, maxBody),
@@ -146,12 +143,11 @@ public record Settings(Http http, Management management, Store store, Path route
                 config.booleanValue(Setting.OTEL_SDK_DISABLED),
                 millis(config, Setting.OTEL_CONNECT_TIMEOUT_MS),
                 millis(config, Setting.OTEL_EXPORT_TIMEOUT_MS));
-        Logging logging = new Logging(config.require(Setting.LOG_LEVEL), config.require(Setting.LOG_FORMAT));
         Health health = new Health(config.booleanValue(Setting.METRICS_ENABLED),
                 millis(config, Setting.BACKEND_PROBE_INTERVAL_MS), millis(config, Setting.BACKEND_PROBE_TIMEOUT_MS),
                 (int) positive(config, Setting.BACKEND_UNHEALTHY_AFTER), (int) positive(config, Setting.BACKEND_HEALTHY_AFTER));
         return new Settings(http, management, store, Path.of(config.require(Setting.ROUTES_DIR)),
-                millis(config, Setting.SHUTDOWN_GRACE_MS), config.get(Setting.ADMIN_TOKEN), telemetry, logging, health,
+                millis(config, Setting.SHUTDOWN_GRACE_MS), config.get(Setting.ADMIN_TOKEN), telemetry, health,
                 millis(config, Setting.BACKEND_SECRET_REFRESH_MS));
     }
 

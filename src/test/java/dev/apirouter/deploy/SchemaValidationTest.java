@@ -2,11 +2,11 @@ package dev.apirouter.deploy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.apirouter.testing.RequiredTools;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,10 +30,9 @@ class SchemaValidationTest {
     private static Tools.Result validate(String yaml) {
         Path node = Tools.require("node", "runs the schema validator");
         Path validator = Tools.repo().resolve("kubernetes/validator");
-        if (!Files.isDirectory(validator.resolve("node_modules/kubernetes-models"))
-                || !Files.isDirectory(validator.resolve("node_modules/typescript"))) {
-            fail("the schema validator is not installed in kubernetes/validator/node_modules: " + Tools.INSTALL_HINT);
-        }
+        RequiredTools.assume(Files.isDirectory(validator.resolve("node_modules/kubernetes-models"))
+                && Files.isDirectory(validator.resolve("node_modules/typescript")),
+                "the schema validator is not installed in kubernetes/validator/node_modules: " + Tools.INSTALL_HINT);
         return Tools.run(List.of(node.toString(), "kubernetes/validator/validate.mjs"), yaml, Duration.ofSeconds(90));
     }
 

@@ -14,6 +14,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
+import dev.apirouter.testing.RequiredTools;
+
 /** The repository, and the external tools the deployment checks run (kubectl, node), each bounded in time. */
 final class Tools {
 
@@ -58,10 +60,15 @@ final class Tools {
         return Optional.empty();
     }
 
-    /** The named executable, or a failed test saying how to install it. */
+    /**
+     * The named executable; without it the test is skipped saying how to install it (failed under
+     * {@code CI_REQUIRE_TOOLS=1}, see {@link RequiredTools}).
+     */
     static Path require(String name, String what) {
-        return onPath(name).orElseGet(() -> fail(name + " (" + what + ") is not on PATH (" + System.getenv("PATH")
-                + "): " + INSTALL_HINT));
+        Optional<Path> found = onPath(name);
+        RequiredTools.assume(found.isPresent(), name + " not installed: " + name + " (" + what + ") is not on PATH ("
+                + System.getenv("PATH") + "); " + INSTALL_HINT);
+        return found.orElseThrow();
     }
 
     record Result(List<String> command, int exitCode, String stdout, String stderr) {

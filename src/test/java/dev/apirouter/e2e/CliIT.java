@@ -1,5 +1,6 @@
 package dev.apirouter.e2e;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -94,11 +95,17 @@ class CliIT {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         Thread outDrain = drain(process.getInputStream(), out);
         Thread errDrain = drain(process.getErrorStream(), err);
-        boolean portOpened = false;
-        long deadline = t0 + EXIT_BOUND.multipliedBy(2).toNanos();
-        while (process.isAlive() && System.nanoTime() < deadline) {
-            portOpened |= accepts(port);
-            Thread.sleep(20);
+        java.util.concurrent.atomic.AtomicBoolean portOpened = new java.util.concurrent.atomic.AtomicBoolean();
+        try { // until the command exits, checking every 20 ms whether it opened the gateway's port
+            await().atMost(EXIT_BOUND.multipliedBy(2)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(20))
+                    .until(() -> {
+                        if (accepts(port)) {
+                            portOpened.set(true);
+                        }
+                        return !process.isAlive();
+                    });
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            // still running: reported below
         }
         Duration took = Duration.ofNanos(System.nanoTime() - t0);
         if (!process.waitFor(1, TimeUnit.SECONDS)) {
@@ -108,7 +115,7 @@ class CliIT {
         outDrain.join(5000);
         errDrain.join(5000);
         return new Run(process.exitValue(), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8),
-                took, portOpened);
+                took, portOpened.get());
     }
 
     private static boolean accepts(int port) {

@@ -1,5 +1,6 @@
 package dev.apirouter.e2e;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -81,14 +82,13 @@ class DemoPolicyIT {
 
     /** readyz once the routes run (until then it is down for that reason alone). */
     private static HttpResponse<String> readyzOnceRoutesRun(GatewayProcess gw) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        HttpResponse<String> readyz = get(gw, "/v1/status/readyz", null);
         String routesUp = "\"name\":\"routes-reload\",\"status\":\"UP\"";
-        while (!readyz.body().contains(routesUp) && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-            readyz = get(gw, "/v1/status/readyz", null);
+        try {
+            return await().atMost(Duration.ofSeconds(60)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(50))
+                    .until(() -> get(gw, "/v1/status/readyz", null), r -> r.body().contains(routesUp));
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            return get(gw, "/v1/status/readyz", null); // the caller's assertions say what is wrong
         }
-        return readyz;
     }
 
     private static JsonNode check(String readyz, String name) throws Exception {

@@ -15,10 +15,12 @@ import dev.apirouter.auth.ApiKeys;
 import dev.apirouter.sim.VllmSimulator;
 import dev.apirouter.testing.EtcdProcess;
 import dev.apirouter.testing.GatewayProcess;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -50,14 +52,13 @@ class EtcdIT {
 
     static long awaitStatus(GatewayProcess gateway, String key, String model, int status, Duration timeout) throws Exception {
         long t0 = System.nanoTime();
-        long deadline = t0 + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (chat(gateway, key, model) == status) {
-                return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-            }
-            Thread.sleep(20);
+        try {
+            await().atMost(timeout).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(20))
+                    .until(() -> chat(gateway, key, model) == status);
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError("never got " + status + " for " + model + " within " + timeout, e);
         }
-        throw new AssertionError("never got " + status + " for " + model + " within " + timeout);
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
     }
 
     @Test
@@ -78,9 +79,9 @@ class EtcdIT {
 
                 // an invalid document is rejected alone: the previous version stays, readyz names it
                 etcd.put(PREFIX + "models/m", "{\"backends\":[]}");
-                Thread.sleep(500);
+                await("readyz names the rejected document").atMost(Duration.ofSeconds(5))
+                        .pollInterval(Duration.ofMillis(50)).until(() -> readyz(gateway).contains("models/m"));
                 assertEquals(200, chat(gateway, KEY, "m"));
-                assertTrue(readyz(gateway).contains("models/m"), readyz(gateway));
 
                 // a key disabled in etcd is refused within 1 s
                 etcd.put(PREFIX + "keys/" + ApiKeys.sha256Hex(KEY), "{\"name\":\"it\",\"models\":[\"*\"],\"disabled\":true}");
@@ -91,6 +92,7 @@ class EtcdIT {
 
                 // etcd killed under traffic: every request still served from memory; after a restart the watch resumes
                 AtomicInteger failures = new AtomicInteger();
+                AtomicInteger sent = new AtomicInteger();
                 List<Thread> load = new ArrayList<>();
                 long loadUntil = System.nanoTime() + Duration.ofSeconds(4).toNanos();
                 for (int t = 0; t < 2; t++) {
@@ -103,22 +105,22 @@ class EtcdIT {
                             } catch (Exception e) {
                                 failures.incrementAndGet();
                             }
+                            sent.incrementAndGet();
                         }
                     });
                     th.start();
                     load.add(th);
                 }
-                Thread.sleep(500);
+                await("the load is running").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+                        .until(() -> sent.get() >= 20);
                 assertTrue(readyz(gateway).contains("{\"name\":\"etcd\",\"status\":\"UP\",\"data\":{\"connected\":true"),
                         readyz(gateway));
                 etcd.kill();
-                long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-                while (!readyz(gateway).contains("{\"name\":\"etcd\",\"status\":\"UP\",\"data\":{\"connected\":false")
-                        && System.nanoTime() < deadline) {
-                    Thread.sleep(100);
-                }
-                assertTrue(readyz(gateway).contains("{\"name\":\"etcd\",\"status\":\"UP\",\"data\":{\"connected\":false"),
-                        "the etcd check says the connection is lost: " + readyz(gateway));
+                await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
+                    String body = readyz(gateway);
+                    assertTrue(body.contains("{\"name\":\"etcd\",\"status\":\"UP\",\"data\":{\"connected\":false"),
+                            "the etcd check says the connection is lost: " + body);
+                });
                 assertTrue(readyz(gateway).startsWith("{\"status\":\"UP\""), "still ready from memory: " + readyz(gateway));
                 etcd.restart();
                 for (Thread th : load) {
@@ -149,10 +151,8 @@ class EtcdIT {
             assertTrue(gateway.awaitStatus("/v1/status/healthz", 200, Duration.ofSeconds(20)) > 0);
             int status = chat(gateway, KEY, "m");
             assertEquals(503, status, "503 (starting, then no_policy), never a 404 or a hang");
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (!readyz(gateway).contains("\"context\",\"status\":\"UP\"") && System.nanoTime() < deadline) {
-                Thread.sleep(100);
-            }
+            await("the context is up").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> readyz(gateway).contains("\"context\",\"status\":\"UP\""));
             String body = readyz(gateway);
             assertTrue(body.contains("\"status\":\"DOWN\""), body);
             assertTrue(body.contains("etcd"), body);

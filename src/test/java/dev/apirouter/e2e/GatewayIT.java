@@ -28,6 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -319,11 +320,8 @@ class GatewayIT {
             }
             assertNotNull(line, "no event before the connection ended");
         }
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (sim.cancelledStreams() == cancelledBefore && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-        assertTrue(sim.cancelledStreams() > cancelledBefore, "the backend never saw the cancellation");
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20)).untilAsserted(() ->
+                assertTrue(sim.cancelledStreams() > cancelledBefore, "the backend never saw the cancellation"));
     }
 
     @Test
@@ -368,14 +366,11 @@ class GatewayIT {
     void aPolicyFileChangeIsPickedUpLive() throws Exception {
         try {
             Files.writeString(policyFile, policy("  added:\n    backends: [{url: 'http://127.0.0.1:" + sim.port() + "'}]\n"));
-            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-            HttpResponse<String> r;
-            do {
-                Thread.sleep(50);
-                r = HTTP.send(HttpRequest.newBuilder(gateway.uri("/v1/models")).header("x-api-key", KEY_ALL).build(),
-                        HttpResponse.BodyHandlers.ofString());
-            } while (!r.body().contains("\"added\"") && System.nanoTime() < deadline);
-            assertTrue(r.body().contains("\"added\""), r.body());
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
+                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(gateway.uri("/v1/models"))
+                        .header("x-api-key", KEY_ALL).build(), HttpResponse.BodyHandlers.ofString());
+                assertTrue(r.body().contains("\"added\""), r.body());
+            });
         } finally {
             Files.writeString(policyFile, policy(""));
         }

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -88,12 +89,9 @@ class ManagementPortIT {
             // the backend fails its probes: the full readyz names it, the public one only counts it
             String backend = "127.0.0.1:" + sim.port();
             sim.setHealthStatus(503);
-            long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-            String full = get(gateway.managementUri("/v1/status/readyz"), null).body();
-            while (!full.contains(backend) && System.nanoTime() < deadline) {
-                Thread.sleep(100);
-                full = get(gateway.managementUri("/v1/status/readyz"), null).body();
-            }
+            String full = await().atMost(Duration.ofSeconds(15)).pollDelay(Duration.ZERO)
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> get(gateway.managementUri("/v1/status/readyz"), null).body(), b -> b.contains(backend));
             assertTrue(full.contains("\"unhealthy\":[\"http://" + backend + "\"]"), "full readyz: " + full);
             HttpResponse<String> summary = get(gateway.uri("/v1/status/readyz"), null);
             assertEquals(200, summary.statusCode(), "backends never make the gateway unready: " + summary.body());

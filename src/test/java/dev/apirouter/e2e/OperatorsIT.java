@@ -65,14 +65,12 @@ class OperatorsIT {
     }
 
     static void await(String what, java.util.concurrent.Callable<Boolean> condition, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (condition.call()) {
-                return;
-            }
-            Thread.sleep(100);
+        try {
+            org.awaitility.Awaitility.await(what).atMost(timeout).pollDelay(Duration.ZERO)
+                    .pollInterval(Duration.ofMillis(100)).until(condition);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("timed out waiting for " + what, e);
         }
-        throw new AssertionError("timed out waiting for " + what);
     }
 
     static double metric(String scrape, Predicate<String> line) {

@@ -40,6 +40,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -160,28 +163,28 @@ class RouteReloadIT {
 
     /** Sends until the backend's view of a request matches (bounded); returns the milliseconds it took, or -1. */
     static long awaitUpstream(Predicate<VllmSimulator.RecordedRequest> match) throws Exception {
-        long t0 = System.nanoTime();
-        while (System.nanoTime() - t0 < RELOADED.toNanos()) {
+        return millisUntil(() -> {
             int before = sim.requests().size();
             assertEquals(200, send(post("/v1/chat/completions", chat(false, 2))).statusCode());
-            if (match.test(sim.requests().get(before))) {
-                return (System.nanoTime() - t0) / 1_000_000;
-            }
-            Thread.sleep(20);
-        }
-        return -1;
+            return match.test(sim.requests().get(before));
+        });
     }
 
     static long await(String path, Predicate<HttpResponse<String>> match) throws Exception {
+        return millisUntil(() -> match.test(HTTP.send(HttpRequest.newBuilder(gateway.uri(path))
+                .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString())));
+    }
+
+    /** Checks until the condition holds (bounded by RELOADED); returns the milliseconds it took, or -1. */
+    static long millisUntil(java.util.concurrent.Callable<Boolean> condition) {
         long t0 = System.nanoTime();
-        while (System.nanoTime() - t0 < RELOADED.toNanos()) {
-            if (match.test(HTTP.send(HttpRequest.newBuilder(gateway.uri(path)).timeout(Duration.ofSeconds(5)).build(),
-                    HttpResponse.BodyHandlers.ofString()))) {
-                return (System.nanoTime() - t0) / 1_000_000;
-            }
-            Thread.sleep(20);
+        try {
+            Awaitility.await().atMost(RELOADED).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(20))
+                    .until(condition);
+        } catch (ConditionTimeoutException e) {
+            return -1;
         }
-        return -1;
+        return (System.nanoTime() - t0) / 1_000_000;
     }
 
     /** The routes-reload check in full (its errors and generations): the management port's readyz. */
@@ -292,7 +295,9 @@ class RouteReloadIT {
         // a long stream that spans several reloads: it finishes on the version that started it
         Future<String> longStream = clients.submit(() -> stream(chat(true, 40), "100"));
         try {
-            Thread.sleep(500);
+            Awaitility.await("the long stream has started").atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(20)).until(() -> sim.requests().stream()
+                            .anyMatch(r -> r.bodyText().contains("\"max_tokens\":40")));
             for (int v = 1; v <= reloads; v++) {
                 String step = "        - setHeader:\n            name: X-Routes-Version\n            constant: \"" + v + "\"\n";
                 publish(original.replace(STEPS, STEPS.replace("        - process: { ref: backend-dispatch }\n",
@@ -300,7 +305,9 @@ class RouteReloadIT {
                 String version = Integer.toString(v);
                 assertTrue(awaitUpstream(r -> version.equals(r.header("X-Routes-Version"))) >= 0,
                         "version " + v + " not serving within " + RELOADED);
-                Thread.sleep(300);
+                int okAt = ok.get();
+                Awaitility.await("the load runs on version " + v).atMost(Duration.ofSeconds(10))
+                        .pollInterval(Duration.ofMillis(20)).until(() -> ok.get() >= okAt + 5);
             }
             assertEquals(null, longStream.get(20, TimeUnit.SECONDS), "the long stream ends with [DONE]");
         } finally {
@@ -318,11 +325,8 @@ class RouteReloadIT {
                 "the long stream was started before the first reload");
         JsonNode data = routesReloadCheck();
         assertEquals(0, data.get("failures").asInt(), data.toString());
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (routesReloadCheck().get("retiringRoutes").asInt() > 0 && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
-        assertEquals(0, routesReloadCheck().get("retiringRoutes").asInt(), "old generations are removed once idle");
+        Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50)).untilAsserted(() ->
+                assertEquals(0, routesReloadCheck().get("retiringRoutes").asInt(), "old generations are removed once idle"));
     }
 
     /** Sends a streamed chat completion; returns null when it ends with data: [DONE], else what went wrong. */
@@ -386,10 +390,8 @@ class RouteReloadIT {
             writeFile("extra.yaml", e.getValue()[0]);
             failures++;
             int expected = failures;
-            long deadline = System.nanoTime() + RELOADED.toNanos();
-            while (routesReloadCheck().get("failures").asInt() < expected && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
+            Awaitility.await(kind).atMost(RELOADED).pollInterval(Duration.ofMillis(20))
+                    .until(() -> routesReloadCheck().get("failures").asInt() >= expected);
             JsonNode file = routesReloadCheck().get("files").get("extra.yaml");
             assertEquals("failed", file.get("state").asText(), kind);
             assertEquals(expected, routesReloadCheck().get("failures").asInt(), kind);

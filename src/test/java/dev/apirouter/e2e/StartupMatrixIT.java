@@ -32,6 +32,7 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -212,11 +213,13 @@ class StartupMatrixIT {
             }
             // readiness is judged once the routes run (their start-up is Camel's, slow on a loaded machine): from
             // then on readyz says only whether a policy is loaded
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            HttpResponse<String> readyz = get(gw, "/v1/status/readyz");
-            while (!readyz.body().contains("\"name\":\"routes-reload\",\"status\":\"UP\"") && System.nanoTime() < deadline) {
-                Thread.sleep(50);
-                readyz = get(gw, "/v1/status/readyz");
+            HttpResponse<String> readyz;
+            try {
+                readyz = await().atMost(Duration.ofSeconds(30)).pollDelay(Duration.ZERO)
+                        .pollInterval(Duration.ofMillis(50)).until(() -> get(gw, "/v1/status/readyz"),
+                                r -> r.body().contains("\"name\":\"routes-reload\",\"status\":\"UP\""));
+            } catch (org.awaitility.core.ConditionTimeoutException e) {
+                readyz = get(gw, "/v1/status/readyz"); // judged below
             }
             if (readyz.statusCode() == 200) {
                 readyMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - gw.startNanos());

@@ -85,7 +85,8 @@ class EtcdRecoveryTest {
             etcd.delete(P + "models/a");
             etcd.put(P + "keys/" + KEY_A, keyRecord("team-a", false));
             long last = etcd.put(P + "keys/" + KEY_A, keyRecord("team-a", true));
-            Thread.sleep(300); // a few failed reconnects
+            int refusedBefore = proxy.refused.get();
+            awaitTrue(() -> proxy.refused.get() >= refusedBefore + 3, "a few failed reconnects");
             assertTrue(store.current().orElseThrow().model("a").isPresent(), "nothing seen while cut off");
 
             proxy.restore();
@@ -177,6 +178,8 @@ class EtcdRecoveryTest {
         logs.start();
         storeLog.addAppender(logs);
         jetcdLog.addAppender(logs);
+        ch.qos.logback.classic.Level storeLevel = storeLog.getLevel();
+        storeLog.setLevel(ch.qos.logback.classic.Level.DEBUG); // to count the failed attempts
         try (EtcdProcess etcd = EtcdProcess.start()) {
             etcd.put(P + "models/a", MODEL_V1);
             etcd.stop();
@@ -191,7 +194,13 @@ class EtcdRecoveryTest {
                 assertTrue(status.detail().endsWith("no policy loaded yet"), status.detail());
                 assertTrue(status.detail().contains("UNAVAILABLE"), status.detail());
                 assertTrue(store.current().isEmpty());
-                Thread.sleep(2000); // several retries (backoff 50 to 500 ms here)
+                // several retries (backoff 50 to 500 ms here): the store logs each after the first at DEBUG
+                awaitTrue(() -> {
+                    synchronized (logs) { // the appender appends under its own lock
+                        return logs.list.stream()
+                                .filter(e -> e.getFormattedMessage().startsWith("etcd attempt ")).count() >= 3;
+                    }
+                }, "several failed attempts");
 
                 etcd.restart();
                 PolicyView view = awaitView(store, v -> v.model("a").isPresent());
@@ -201,6 +210,7 @@ class EtcdRecoveryTest {
         } finally {
             storeLog.detachAppender(logs);
             jetcdLog.detachAppender(logs);
+            storeLog.setLevel(storeLevel);
         }
         List<String> warnings = logs.list.stream()
                 .filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN))
@@ -290,8 +300,10 @@ class EtcdRecoveryTest {
             assertTrue(status.detail().contains("serving last-known-good revision 3"), status.detail());
             assertTrue(hung.accepted.get() > 0, "the store did reach the hung server");
 
-            // close while a call to the hung server is in flight (the retry after the first failure)
-            Thread.sleep(300);
+            // close while a call to the hung server is in flight (the retry after the first failure, on a new
+            // connection: a failure drops the client)
+            int connections = hung.accepted.get();
+            awaitTrue(() -> hung.accepted.get() > connections, "the retry reached the hung server");
             t0 = System.nanoTime();
             store.close();
             long closeMs = (System.nanoTime() - t0) / 1_000_000;

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -45,12 +46,17 @@ class FilePolicyStoreTest {
             awaitBackend(store, "http://two:2");
 
             Files.writeString(file, "models: [unclosed");
-            Thread.sleep(300);
+            // the store has read the broken file: its status says it rejected it
+            await("the broken file is read").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> !store.status().connected() && store.status().detail().contains("rejected"));
             assertEquals("http://two:2", backendOf(store), "a file that does not parse changes nothing");
-            assertFalse(store.status().connected());
 
+            long before = store.current().orElseThrow().revision();
             Files.writeString(file, policy("ftp://bad") + "  extra: 1\n");
-            Thread.sleep(300);
+            // the store has applied the file: a new revision, with the invalid documents rejected
+            await("the file with invalid documents is applied").atMost(Duration.ofSeconds(5))
+                    .pollInterval(Duration.ofMillis(20)).until(() -> store.current().orElseThrow().revision() > before);
+            assertFalse(store.current().orElseThrow().rejected().isEmpty(), "the invalid documents are rejected");
             assertEquals("http://two:2", backendOf(store), "an invalid document keeps its previous version");
 
             Files.writeString(file, policy("http://three:3"));
@@ -93,11 +99,8 @@ class FilePolicyStoreTest {
         return store.current().orElseThrow().model("m").orElseThrow().backends().get(0).url();
     }
 
-    private static void awaitBackend(FilePolicyStore store, String url) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (System.nanoTime() < deadline && !url.equals(backendOf(store))) {
-            Thread.sleep(20);
-        }
-        assertEquals(url, backendOf(store));
+    private static void awaitBackend(FilePolicyStore store, String url) {
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+                .untilAsserted(() -> assertEquals(url, backendOf(store)));
     }
 }

@@ -29,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.slf4j.LoggerFactory;
+import static org.awaitility.Awaitility.await;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -95,6 +96,12 @@ class RouteReloaderTest {
         return gateway.await(path, r -> r.statusCode() == 200 && r.body().equals(body), RELOADED);
     }
 
+    /** Waits (bounded) until the reloader has rejected a file. */
+    void awaitFailure() {
+        await("a rejected reload").atMost(RELOADED).pollInterval(Duration.ofMillis(10))
+                .until(() -> gateway.reloader.status().failures() > 0);
+    }
+
     List<String> errors() {
         return log.list.stream().filter(e -> e.getLevel() == Level.ERROR).map(ILoggingEvent::getFormattedMessage)
                 .toList();
@@ -132,7 +139,7 @@ class RouteReloaderTest {
         assertEquals("a", RouteReloader.publicRouteId("a#2"));
         assertEquals("a", gateway.camel.getRoute("a#2").getProperties().get(RouteInstaller.PROPERTY_ROUTE_ID));
         // the old generation goes away once idle (the route is removed, then the count of retiring ones goes down)
-        org.awaitility.Awaitility.await("the retired generation is removed").atMost(RELOADED)
+        await("the retired generation is removed").atMost(RELOADED)
                 .until(() -> gateway.camel.getRoute("a") == null && gateway.reloader.status().retiringRoutes() == 0);
         assertEquals(2, gateway.reloader.status().files().get("a.yaml").generation());
     }
@@ -149,23 +156,19 @@ class RouteReloaderTest {
                 throw new IllegalStateException(e);
             }
         });
-        Thread.sleep(300);
+        await("the slow request is in flight on generation 1").atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(5)).until(() -> gateway.camel.getInflightRepository().size("a") > 0);
         write("a.yaml", route("a", "/a", "GET", "a2"));
-        long deadline = System.nanoTime() + RELOADED.toNanos();
-        while (gateway.reloader.status().files().get("a.yaml").generation() != 2 && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        await("generation 2 is installed").atMost(RELOADED).pollInterval(Duration.ofMillis(5))
+                .until(() -> gateway.reloader.status().files().get("a.yaml").generation() == 2);
         assertEquals("a2", gateway.get("/a").body(), "new requests are served by the new generation at once");
         assertFalse(slow.isDone(), () -> "the slow request is still running on the old generation: " + slow.join().body());
         assertNotNull(gateway.camel.getRoute("a"), "the old generation is kept while it has a request in flight");
         HttpResponse<String> r = slow.get(5, TimeUnit.SECONDS);
         assertEquals(200, r.statusCode());
         assertEquals("a1", r.body(), "the request finished on the version that started it");
-        deadline = System.nanoTime() + RELOADED.toNanos();
-        while (gateway.camel.getRoute("a") != null && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
-        assertNull(gateway.camel.getRoute("a"));
+        await("the old generation is removed once idle").atMost(RELOADED).pollInterval(Duration.ofMillis(10))
+                .until(() -> gateway.camel.getRoute("a") == null);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -200,10 +203,7 @@ class RouteReloaderTest {
                     : content.replace("\\n", "\n");
         };
         write("a.yaml", bad);
-        long deadline = System.nanoTime() + RELOADED.toNanos();
-        while (gateway.reloader.status().failures() == 0 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        awaitFailure();
         ReloadStatus status = gateway.reloader.status();
         assertEquals(1, status.failures(), kind + " must be rejected");
         ReloadStatus.FileStatus a = status.files().get("a.yaml");
@@ -223,18 +223,19 @@ class RouteReloaderTest {
         String position = column > 0 ? "line " + line + ", column " + column : "line " + line;
         assertTrue(error.contains(position), error + " should give the position " + position);
         assertTrue(a.error().contains(cause), a.error());
-        Thread.sleep(4 * POLL.toMillis());
+        // two more complete polls of the directory, run here (the same poll the watcher runs every POLL) so that the
+        // test knows they happened: neither retries the unchanged bad file
+        gateway.reloader.poll();
+        gateway.reloader.poll();
         assertEquals(1, errors().size(), "an unchanged bad file is not retried");
+        assertEquals(1, gateway.reloader.status().failures(), "an unchanged bad file is not retried");
         assertEquals(1, gateway.camel.getRoutes().stream().filter(r -> r.getRouteId().startsWith("a")).count(),
                 "nothing of the bad file is left in the context: " + gateway.camel.getRoutes());
 
         write("a.yaml", route("a", "/a", "GET", "fixed"));
         assertTrue(awaitBody("/a", "fixed") >= 0, "fixing the file reloads it");
-        deadline = System.nanoTime() + RELOADED.toNanos();
-        while (!gateway.reloader.status().files().get("a.yaml").state().equals("loaded") && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
-        assertEquals("loaded", gateway.reloader.status().files().get("a.yaml").state());
+        await().atMost(RELOADED).pollInterval(Duration.ofMillis(5)).untilAsserted(() ->
+                assertEquals("loaded", gateway.reloader.status().files().get("a.yaml").state()));
         assertNull(gateway.reloader.status().files().get("a.yaml").error());
         assertEquals("b1", gateway.get("/b").body());
     }
@@ -261,6 +262,7 @@ class RouteReloaderTest {
         start();
         List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
         AtomicBoolean running = new AtomicBoolean(true);
+        AtomicInteger answered = new AtomicInteger();
         ExecutorService clients = Executors.newFixedThreadPool(4);
         List<Future<?>> futures = new ArrayList<>();
         for (int t = 0; t < 4; t++) {
@@ -271,18 +273,20 @@ class RouteReloaderTest {
                     if (r.statusCode() != 200) {
                         failures.add(r.statusCode() + " " + r.body());
                     }
+                    answered.incrementAndGet();
                 }
                 return null;
             }));
         }
         try {
-            Thread.sleep(200);
+            await("the clients are running").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> answered.get() >= 20);
             Files.move(dir.resolve("a.yaml"), dir.resolve("b.yaml"), StandardCopyOption.ATOMIC_MOVE);
-            long deadline = System.nanoTime() + RELOADED.toNanos();
-            while (gateway.reloader.status().files().containsKey("a.yaml") && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
-            Thread.sleep(300);
+            await("a.yaml is gone").atMost(RELOADED).pollInterval(Duration.ofMillis(10))
+                    .until(() -> !gateway.reloader.status().files().containsKey("a.yaml"));
+            int atSwitch = answered.get();
+            await("requests keep being answered after the switch").atMost(Duration.ofSeconds(5))
+                    .pollInterval(Duration.ofMillis(10)).until(() -> answered.get() >= atSwitch + 40);
         } finally {
             running.set(false);
             for (Future<?> f : futures) {
@@ -305,10 +309,7 @@ class RouteReloaderTest {
         assertEquals(List.of("noid-1", "noid-2"), gateway.reloader.status().files().get("noid.yaml").routes());
         assertEquals("m1", gateway.get("/m").body());
         write("a.yaml", "\n");
-        long deadline = System.nanoTime() + RELOADED.toNanos();
-        while (gateway.reloader.status().failures() == 0 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        awaitFailure();
         assertTrue(gateway.reloader.status().files().get("a.yaml").error().contains("the file is empty"));
         assertEquals("a1", gateway.get("/a").body(), "an empty file is taken for one being written: nothing changes");
     }
@@ -318,10 +319,7 @@ class RouteReloaderTest {
         write("a.yaml", route("a", "/a", "GET", "a1"));
         start();
         write("b.yaml", route("b", "/a", "GET", "b1"));
-        long deadline = System.nanoTime() + RELOADED.toNanos();
-        while (gateway.reloader.status().failures() == 0 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        awaitFailure();
         assertEquals("failed", gateway.reloader.status().files().get("b.yaml").state());
         assertEquals("a1", gateway.get("/a").body());
         // a route moves from a.yaml to b.yaml: once a.yaml lets go of /a, b.yaml is tried again
@@ -390,11 +388,9 @@ class RouteReloaderTest {
             for (int i = 1; i <= 10; i++) {
                 write("a.yaml", route("a", "/a", "POST", "v" + i));
                 assertTrue(gateway.await("/a", r -> true, Duration.ofSeconds(1)) >= 0);
-                long deadline = System.nanoTime() + RELOADED.toNanos();
-                while (!gateway.post("/a", "{}").body().equals("v" + i) && System.nanoTime() < deadline) {
-                    Thread.sleep(5);
-                }
-                assertEquals("v" + i, gateway.post("/a", "{}").body());
+                String version = "v" + i;
+                await().atMost(RELOADED).pollInterval(Duration.ofMillis(5))
+                        .untilAsserted(() -> assertEquals(version, gateway.post("/a", "{}").body()));
             }
         } finally {
             running.set(false);

@@ -81,14 +81,13 @@ final class TestGateway implements AutoCloseable {
     /** Polls {@code path} (bounded) until the response matches; returns the milliseconds it took, or -1. */
     long await(String path, Predicate<HttpResponse<String>> match, Duration timeout) throws Exception {
         long t0 = System.nanoTime();
-        long deadline = t0 + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (match.test(get(path))) {
-                return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-            }
-            Thread.sleep(10);
+        try {
+            org.awaitility.Awaitility.await(path).atMost(timeout).pollDelay(Duration.ZERO)
+                    .pollInterval(Duration.ofMillis(10)).until(() -> match.test(get(path)));
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            return -1;
         }
-        return -1;
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
     }
 
     @Override

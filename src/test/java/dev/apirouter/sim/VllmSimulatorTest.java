@@ -33,6 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -623,8 +624,8 @@ class VllmSimulatorTest {
             assertTrue(s.awaitCancelledStreams(1, Duration.ofSeconds(5)), "disconnect not noticed");
             assertEquals(1, s.cancelledStreams());
             assertEquals(0, s.completedStreams());
-            for (int i = 0; i < 500 && s.activeStreams() > 0; i++) Thread.sleep(10);
-            assertEquals(0, s.activeStreams());
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+                    .untilAsserted(() -> assertEquals(0, s.activeStreams()));
         }
     }
 
@@ -717,8 +718,8 @@ class VllmSimulatorTest {
             try {
                 String body = "{\"prompt\":\"many\",\"stream\":true,\"max_tokens\":100}";
                 for (int i = 0; i < n; i++) streams.add(new RawStream(s, "/v1/completions", body));
-                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-                while (s.activeStreams() < n && System.nanoTime() < deadline) Thread.sleep(20);
+                await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
+                        .until(() -> s.activeStreams() >= n);
                 assertEquals(n, s.activeStreams());
                 for (RawStream st : streams) st.awaitEvents(1); // every stream delivers tokens
             } finally {

@@ -19,6 +19,7 @@ import io.opentelemetry.sdk.trace.export.SpanExporter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -56,11 +57,8 @@ class TelemetryTest {
                 for (int i = 0; i < 10; i++) {
                     tracer.spanBuilder("s" + i).startSpan().end();
                 }
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                while (t.failedSpans() < 10 && System.nanoTime() < deadline) {
-                    Thread.sleep(20);
-                }
-                assertEquals(10, t.failedSpans(), protocol + ": one export, bounded by its timeout, then failed");
+                await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).untilAsserted(() ->
+                        assertEquals(10, t.failedSpans(), protocol + ": one export, bounded by its timeout, then failed"));
                 tracer.spanBuilder("late").startSpan().end();
                 long t0 = System.nanoTime();
                 t.shutdown(Duration.ofMillis(1000));
@@ -78,12 +76,8 @@ class TelemetryTest {
             t.startInBackground();
             assertTrue(t.awaitSettled(Duration.ofSeconds(10)));
             t.upstreamTracer().spanBuilder("s").startSpan().end();
-            long t0 = System.nanoTime();
-            long deadline = t0 + TimeUnit.SECONDS.toNanos(10);
-            while (t.failedSpans() < 1 && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            assertEquals(1, t.failedSpans());
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+                    .untilAsserted(() -> assertEquals(1, t.failedSpans()));
             t.shutdown(Duration.ofMillis(500));
         }
     }
@@ -95,11 +89,8 @@ class TelemetryTest {
             t.startInBackground();
             assertTrue(t.awaitSettled(Duration.ofSeconds(10)));
             t.upstreamTracer().spanBuilder("s").startSpan().end();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (t.failedSpans() < 1 && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            assertEquals(1, t.failedSpans(), endpoint);
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+                    .untilAsserted(() -> assertEquals(1, t.failedSpans(), endpoint));
             t.shutdown(Duration.ofMillis(500));
         }
     }

@@ -22,7 +22,6 @@ import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * A real single-member etcd ({@code /usr/bin/etcd}) for tests, on free loopback ports with a temporary data
@@ -94,25 +93,39 @@ public final class EtcdProcess implements AutoCloseable {
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 
-    /** Starts a fresh etcd on free loopback ports and waits (bounded) until it answers. */
-    public static EtcdProcess start() throws IOException {
+    /** Whether etcd and etcdctl are there. */
+    public static boolean installed() {
+        return Files.isExecutable(Path.of(ETCD)) && Files.isExecutable(Path.of(ETCDCTL));
+    }
+
+    /**
+     * Skips the calling test when etcd or etcdctl is missing, with the reason (fails it under
+     * {@code CI_REQUIRE_TOOLS=1}, see {@link RequiredTools}). Call it in the test, not in {@code @BeforeAll}: Surefire
+     * reports a class aborted there as zero tests, without the reason.
+     */
+    public static void assumeInstalled() {
         for (String binary : List.of(ETCD, ETCDCTL)) {
-            if (!Files.isExecutable(Path.of(binary))) {
-                throw new IllegalStateException(missing(binary));
-            }
+            RequiredTools.assume(Files.isExecutable(Path.of(binary)), "etcd not installed: " + binary + " is missing;"
+                    + " install Debian's etcd-server and etcd-client (apt-get install -y etcd-server etcd-client),"
+                    + " or set ETCD_BIN / ETCDCTL_BIN");
         }
+    }
+
+    /**
+     * Starts a fresh etcd on free loopback ports and waits (bounded) until it answers. Without etcd or etcdctl the
+     * calling test is skipped (see {@link RequiredTools}).
+     */
+    public static EtcdProcess start() throws IOException {
         return start(Security.NONE);
     }
 
     /**
      * Starts a fresh etcd secured as {@code security} (certificates made with openssl in its temporary directory;
      * user {@code root} added and authentication enabled with etcdctl). Skips the test when etcd, etcdctl or openssl
-     * is missing.
+     * is missing (see {@link RequiredTools}).
      */
     public static EtcdProcess start(Security security) throws IOException {
-        for (String binary : List.of(ETCD, ETCDCTL)) {
-            Assumptions.assumeTrue(Files.isExecutable(Path.of(binary)), () -> missing(binary));
-        }
+        assumeInstalled();
         IOException last = null;
         for (int attempt = 0; attempt < 3; attempt++) {
             Path root = Files.createTempDirectory("etcd-test-");
@@ -135,11 +148,6 @@ public final class EtcdProcess implements AutoCloseable {
             }
         }
         throw last;
-    }
-
-    private static String missing(String binary) {
-        return binary + " is missing: install Debian's etcd-server and etcd-client"
-                + " (apt-get install -y etcd-server etcd-client), or set ETCD_BIN / ETCDCTL_BIN";
     }
 
     /** {@code http://127.0.0.1:<client port>} ({@code https://} with TLS) */
@@ -375,20 +383,22 @@ public final class EtcdProcess implements AutoCloseable {
         pb.redirectErrorStream(true);
         pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         process = pb.start();
-        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                Process dead = process;
-                process = null;
-                throw new IOException("etcd exited with " + dead.exitValue() + " while starting: " + logTail());
-            }
-            if (healthy()) {
-                return;
-            }
-            sleep(50);
+        Process started = process;
+        try {
+            org.awaitility.Awaitility.await("etcd healthy").atMost(START_TIMEOUT).pollDelay(Duration.ZERO)
+                    .pollInterval(Duration.ofMillis(50)).until(() -> {
+                        if (!started.isAlive()) {
+                            process = null;
+                            throw new IOException("etcd exited with " + started.exitValue() + " while starting: "
+                                    + logTail());
+                        }
+                        return healthy();
+                    });
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            kill();
+            throw new IOException("etcd did not become healthy within " + START_TIMEOUT.toSeconds() + " s: "
+                    + logTail());
         }
-        kill();
-        throw new IOException("etcd did not become healthy within " + START_TIMEOUT.toSeconds() + " s: " + logTail());
     }
 
     private boolean healthy() {
@@ -463,14 +473,6 @@ public final class EtcdProcess implements AutoCloseable {
             return JSON.readTree(text);
         } catch (IOException e) {
             throw new IllegalStateException("etcdctl printed no JSON: " + text, e);
-        }
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 

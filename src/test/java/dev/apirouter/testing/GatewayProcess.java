@@ -175,23 +175,29 @@ public final class GatewayProcess implements AutoCloseable {
 
     /** Polls {@code path} until it answers {@code status}; returns the time since start, or -1 on timeout. */
     public long awaitStatus(String path, int status, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                return -1;
-            }
-            try {
-                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(1)).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == status) {
-                    return System.nanoTime() - startNanos;
-                }
-            } catch (IOException e) {
-                // not listening yet
-            }
-            Thread.sleep(25);
+        java.util.concurrent.atomic.AtomicLong answered = new java.util.concurrent.atomic.AtomicLong(-1);
+        try {
+            org.awaitility.Awaitility.await(path).atMost(timeout).pollDelay(Duration.ZERO)
+                    .pollInterval(Duration.ofMillis(25)).until(() -> {
+                        if (!process.isAlive()) {
+                            return true; // it will never answer: -1
+                        }
+                        try {
+                            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(uri(path))
+                                    .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.ofString());
+                            if (r.statusCode() == status) {
+                                answered.set(System.nanoTime() - startNanos);
+                                return true;
+                            }
+                        } catch (IOException e) {
+                            // not listening yet
+                        }
+                        return false;
+                    });
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            return -1;
         }
-        return -1;
+        return answered.get();
     }
 
     public void awaitReady(Duration timeout) throws InterruptedException {

@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * A throwaway certificate authority made with {@code openssl} in a test's directory: the CA, a server certificate
@@ -22,7 +21,7 @@ public record TestCertificates(Path dir, Path ca, Path serverCert, Path serverKe
 
     /** Creates the CA and both certificates (valid two days) in {@code dir}, which is created if needed. */
     public static TestCertificates create(Path dir) throws IOException {
-        Assumptions.assumeTrue(Files.isExecutable(Path.of(OPENSSL)),
+        RequiredTools.assume(Files.isExecutable(Path.of(OPENSSL)),
                 OPENSSL + " is missing: install openssl (or set OPENSSL_BIN) to run the etcd TLS tests");
         Files.createDirectories(dir);
         TestCertificates c = new TestCertificates(dir, dir.resolve("ca.pem"), dir.resolve("server.pem"),
