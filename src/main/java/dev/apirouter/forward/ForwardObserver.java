@@ -4,9 +4,6 @@ import dev.apirouter.policy.Backend;
 
 /** What the forwarder tells the rest of the gateway (health, metrics) as a request goes upstream. */
 public interface ForwardObserver {
-    ForwardObserver NONE = new ForwardObserver() {
-    };
-
     /** A backend could not be connected to (refused, unreachable, connect timeout). */
     default void connectFailed(Backend backend, Throwable cause) {
     }

@@ -2,7 +2,7 @@ package dev.apirouter.telemetry;
 
 import java.util.Map;
 
-import dev.apirouter.ExchangeKeys;
+import dev.apirouter.call.GatewayCall;
 import dev.apirouter.forward.TokenUsage;
 import dev.apirouter.policy.Backend;
 import dev.apirouter.routing.InferenceRequest;
@@ -83,7 +83,8 @@ final class RequestSpans {
             if (routeId != null) {
                 span.setTag(GenAi.ROUTE_ID.getKey(), routeId);
             }
-            InferenceRequest request = exchange.getProperty(ExchangeKeys.INFERENCE_REQUEST, InferenceRequest.class);
+            GatewayCall gatewayCall = GatewayCall.of(exchange);
+            InferenceRequest request = gatewayCall.inferenceRequest();
             if (request != null) {
                 span.setTag(GenAi.CLIENT_MODEL.getKey(), request.model());
                 span.setTag(GenAi.REQUEST_MODEL.getKey(), request.model());
@@ -94,7 +95,7 @@ final class RequestSpans {
                 span.setTag(GenAi.HTTP_STATUS.getKey(), status);
             }
             UpstreamCall call = exchange.getProperty(UpstreamTracing.CALL_PROPERTY, UpstreamCall.class);
-            Backend backend = exchange.getProperty(ExchangeKeys.CHOSEN_BACKEND, Backend.class);
+            Backend backend = gatewayCall.chosenBackend();
             if (call != null) {
                 span.setTag(GenAi.OPERATION_NAME.getKey(), GenAi.operation(exchange.getIn().getHeader(Exchange.HTTP_URI, String.class)));
                 span.setTag(GenAi.STREAMED.getKey(), call.streamed());
