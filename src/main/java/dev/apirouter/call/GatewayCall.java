@@ -19,8 +19,8 @@ import org.apache.camel.Exchange;
  * request arrived on; the head check fills in the policy view and the caller's key record.</li>
  * <li>{@code policy-enrich} adds the inference request, the model's policy, the candidate backends in order and the
  * body to send upstream.</li>
- * <li>{@code backend-dispatch} records the backend that answered and its status: the response is then the
- * forwarder's to write ({@link #backendAnswered}).</li>
+ * <li>{@code backend-dispatch} records how the backend that answered did (backend, status, streamed, token
+ * usage): the response is then the forwarder's to write ({@link #backendAnswered}).</li>
  * </ol>
  * <b>Who writes the response.</b> The HTTP consumer writes the route's message as the response when the route is
  * done — unless {@link #responseStreamed()}: then a backend answered and the forwarder streamed that answer to the
@@ -44,9 +44,7 @@ public final class GatewayCall {
     private ModelPolicy modelPolicy;
     private List<Backend> candidates;
     private byte[] upstreamBody;
-    private Backend chosenBackend;
-    private int status;
-    private boolean responseStreamed;
+    private ForwardResult answer;
 
     /**
      * @param clientResponse the client's response, null when the route runs without the HTTP layer (a test)
@@ -132,25 +130,23 @@ public final class GatewayCall {
         return upstreamBody;
     }
 
-    /** A backend answered with {@code status}; the forwarder has streamed (or is streaming) its answer to the client. */
-    public void backendAnswered(Backend backend, int status) {
-        this.chosenBackend = backend;
-        this.status = status;
-        this.responseStreamed = true;
+    /** A backend answered; the forwarder has streamed its answer to the client (or closed the connection). */
+    public void backendAnswered(ForwardResult answer) {
+        this.answer = answer;
+    }
+
+    /** How the backend's answer went; null when no backend answered. */
+    public ForwardResult answer() {
+        return answer;
     }
 
     /** The backend that answered; null when none did. */
     public Backend chosenBackend() {
-        return chosenBackend;
-    }
-
-    /** The backend's status; 0 when no backend answered. */
-    public int status() {
-        return status;
+        return answer != null ? answer.backend() : null;
     }
 
     /** Whether the forwarder wrote the response (so the HTTP consumer must not). */
     public boolean responseStreamed() {
-        return responseStreamed;
+        return answer != null;
     }
 }

@@ -1,5 +1,6 @@
 package dev.apirouter.forward;
 
+import dev.apirouter.call.TokenUsage;
 import dev.apirouter.policy.Backend;
 
 /** What the forwarder tells the rest of the gateway (health, metrics) as a request goes upstream. */

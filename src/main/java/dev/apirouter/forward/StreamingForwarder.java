@@ -9,7 +9,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
+import dev.apirouter.call.ForwardResult;
 import dev.apirouter.call.HeaderNames;
+import dev.apirouter.call.TokenUsage;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.GatewayException;
 import dev.apirouter.error.RepeatingLog;

@@ -12,9 +12,9 @@ import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
 import dev.apirouter.call.GatewayCall;
+import dev.apirouter.call.TokenUsage;
 import dev.apirouter.error.GatewayException;
 import dev.apirouter.forward.ForwardObserver;
-import dev.apirouter.forward.TokenUsage;
 import dev.apirouter.http.InflightLimiter;
 import dev.apirouter.http.RequestObserver;
 import dev.apirouter.policy.Backend;

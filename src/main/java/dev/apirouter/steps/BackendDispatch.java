@@ -56,15 +56,14 @@ public final class BackendDispatch extends AsyncProcessorSupport {
             return true;
         }
         Map<String, List<String>> headers = headersOf(message);
-        UpstreamCall span = tracing.start(exchange, method, path,
-                policy.upstreamModel().orElse(inference.model()), inference.stream());
+        UpstreamCall span = tracing.start(exchange, method, path, policy.upstreamModel().orElse(inference.model()));
         span.inject(headers);
         ForwardRequest request = new ForwardRequest(method, path, headers, call.upstreamBody(), call.candidates(),
                 policy.timeouts(), call.requestId(), inference.model(), span.recording());
         forwarder.forward(call.clientContext(), request, call.clientResponse()).onComplete(ar -> {
             span.end(ar.result(), ar.cause());
             if (ar.succeeded()) {
-                call.backendAnswered(ar.result().backend(), ar.result().status());
+                call.backendAnswered(ar.result());
                 message.setHeader(Exchange.HTTP_RESPONSE_CODE, ar.result().status());
             } else {
                 exchange.setException(ar.cause());

@@ -2,8 +2,9 @@ package dev.apirouter.telemetry;
 
 import java.util.Map;
 
+import dev.apirouter.call.ForwardResult;
 import dev.apirouter.call.GatewayCall;
-import dev.apirouter.forward.TokenUsage;
+import dev.apirouter.call.TokenUsage;
 import dev.apirouter.policy.Backend;
 import dev.apirouter.routing.InferenceRequest;
 import io.opentelemetry.api.trace.Span;
@@ -94,18 +95,19 @@ final class RequestSpans {
             if (status != null) {
                 span.setTag(GenAi.HTTP_STATUS.getKey(), status);
             }
-            UpstreamCall call = exchange.getProperty(UpstreamTracing.CALL_PROPERTY, UpstreamCall.class);
-            Backend backend = gatewayCall.chosenBackend();
-            if (call != null) {
+            if (request != null) { // a request for a model: the operation, and how its backend answered
                 span.setTag(GenAi.OPERATION_NAME.getKey(), GenAi.operation(exchange.getIn().getHeader(Exchange.HTTP_URI, String.class)));
-                span.setTag(GenAi.STREAMED.getKey(), call.streamed());
-                if (backend == null) {
-                    backend = call.backend();
+            }
+            ForwardResult answer = gatewayCall.answer();
+            Backend backend = gatewayCall.chosenBackend();
+            if (answer != null) {
+                if (backend != null) {
+                    span.setTag(GenAi.STREAMED.getKey(), answer.streamed());
                 }
-                if (call.responseModel() != null) {
-                    span.setTag(GenAi.RESPONSE_MODEL.getKey(), call.responseModel());
+                if (answer.responseModel() != null) {
+                    span.setTag(GenAi.RESPONSE_MODEL.getKey(), answer.responseModel());
                 }
-                TokenUsage usage = call.usage();
+                TokenUsage usage = answer.usage();
                 if (usage != null && usage.inputTokens() >= 0) {
                     span.setTag(GenAi.INPUT_TOKENS.getKey(), usage.inputTokens());
                 }

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
+import dev.apirouter.call.ForwardResult;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.GatewayException;
 import dev.apirouter.policy.Backend;

@@ -3,7 +3,7 @@ package dev.apirouter.metrics;
 import java.util.Map;
 import java.util.Optional;
 
-import dev.apirouter.forward.TokenUsage;
+import dev.apirouter.call.TokenUsage;
 import dev.apirouter.http.InflightLimiter;
 import dev.apirouter.policy.Backend;
 import dev.apirouter.policy.PolicyStore;

@@ -99,7 +99,7 @@ class BackendDispatchTest {
         assertNull(exchange.getException());
         assertTrue(call.responseStreamed(), "the forwarder wrote the response");
         assertEquals(b, call.chosenBackend());
-        assertEquals(201, call.status());
+        assertEquals(201, call.answer().status());
         assertEquals(201, exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE));
     }
 
