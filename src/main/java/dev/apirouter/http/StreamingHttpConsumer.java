@@ -116,7 +116,8 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
             ctx.next(); // the route was retired by a reload (not a shutdown): unknown path from now on
             return;
         }
-        ErrorResponses.send(ctx.response(), admission.call().requestId(), ErrorCode.SHUTTING_DOWN, "The gateway is shutting down; retry the request.");
+        ErrorResponses.send(ctx.response(), admission.call().requestId(), ErrorCode.SHUTTING_DOWN,
+                "The gateway is shutting down; retry the request.");
     }
 
     /** Counts a request as accepted if this consumer takes requests (checked after counting, for the reloader). */
