@@ -16,7 +16,8 @@ import org.apache.camel.Exchange;
  * hand each other, stored once on the Camel exchange and read with {@link #of(Exchange)}.
  * <ol>
  * <li>The HTTP layer creates it on the request's head: request id, client response and the Vert.x context the
- * request arrived on; the head check fills in the policy view and the caller's key record.</li>
+ * request arrived on; the head check fills in the policy view and the caller's key record (for a request without
+ * a body, {@code auth-validate} does).</li>
  * <li>{@code policy-enrich} adds the inference request, the model's policy, the candidate backends in order and the
  * body to send upstream.</li>
  * <li>{@code backend-dispatch} records how the backend that answered did (backend, status, streamed, token
