@@ -9,7 +9,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.apirouter.auth.AdminToken;
 import dev.apirouter.config.Settings;
-import dev.apirouter.forward.BackendDispatchProcessor;
 import dev.apirouter.forward.StreamingForwarder;
 import dev.apirouter.forward.ForwardObservers;
 import dev.apirouter.health.BackendHealthMonitor;
@@ -28,6 +27,8 @@ import dev.apirouter.policy.NoPolicyStore;
 import dev.apirouter.policy.PolicyStore;
 import dev.apirouter.reload.RouteReloader;
 import dev.apirouter.routing.BackendSelector;
+import dev.apirouter.steps.BackendDispatch;
+import dev.apirouter.steps.GatewaySteps;
 import dev.apirouter.telemetry.Telemetry;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -91,8 +92,9 @@ final class Gateway {
         ManagementHttpServer management = new ManagementHttpServer(vertx, settings.management(), adminToken);
         org.apache.camel.main.Main camel = new org.apache.camel.main.Main();
         Settings.Health health = settings.health();
-        BackendHealthMonitor backendHealth = new BackendHealthMonitor(health.unhealthyAfter(), health.healthyAfter(), clock);
-        GatewayMetrics metrics = health.metricsEnabled() ? new GatewayMetrics(limiter, store, backendHealth) : null;
+        BackendHealthMonitor backendHealth = new BackendHealthMonitor(health.unhealthyAfter(), health.healthyAfter());
+        GatewayMetrics metrics = health.metricsEnabled() ? new GatewayMetrics(limiter, store, backendHealth::upByUrl,
+                RouteReloader::publicRouteId) : null;
         RouteReloader routeReloader = RouteReloader.forRoutesDir(settings.routesDir());
         statusEndpoints(server, management, store, backendHealth, metrics, camel, routeReloader);
         server.routesStartedWhen(() -> routeReloader.status().initialLoadDone());
@@ -137,8 +139,8 @@ final class Gateway {
         StreamingForwarder forwarder = new StreamingForwarder(vertx, settings.http().maxConcurrentRequests(),
                 metrics == null ? backendHealth : ForwardObservers.of(backendHealth, metrics), metrics != null);
         GatewaySteps steps = new GatewaySteps(store, clock, new BackendSelector(() -> ThreadLocalRandom.current().nextDouble()),
-                backendHealth, new BackendDispatchProcessor(forwarder, telemetry.upstream()));
-        server.bindTo(camel::bind, limiter, steps::checkHead, metrics == null ? RequestObserver.NONE : metrics);
+                backendHealth, new BackendDispatch(forwarder, telemetry.upstream()));
+        server.bindTo(camel::bind, limiter, steps.headCheck(), metrics == null ? RequestObserver.NONE : metrics);
         int shutdownSeconds = (int) Math.max(1, settings.shutdownGrace().toSeconds());
         camel.configure().withShutdownTimeout(shutdownSeconds);
         // application.properties holds Camel's default; ROUTER_SHUTDOWN_GRACE_MS must win over it

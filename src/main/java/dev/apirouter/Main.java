@@ -4,6 +4,7 @@ import dev.apirouter.cli.Cli;
 import dev.apirouter.config.Config;
 import dev.apirouter.config.ConfigException;
 import dev.apirouter.config.Settings;
+import dev.apirouter.config.Version;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -6,7 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-import dev.apirouter.Version;
+import dev.apirouter.config.Version;
 import dev.apirouter.config.Config;
 import dev.apirouter.config.ConfigException;
 import dev.apirouter.config.Settings;

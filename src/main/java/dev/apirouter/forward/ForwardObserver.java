@@ -1,12 +1,10 @@
 package dev.apirouter.forward;
 
+import dev.apirouter.call.TokenUsage;
 import dev.apirouter.policy.Backend;
 
 /** What the forwarder tells the rest of the gateway (health, metrics) as a request goes upstream. */
 public interface ForwardObserver {
-    ForwardObserver NONE = new ForwardObserver() {
-    };
-
     /** A backend could not be connected to (refused, unreachable, connect timeout). */
     default void connectFailed(Backend backend, Throwable cause) {
     }

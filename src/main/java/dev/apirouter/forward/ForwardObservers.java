@@ -2,6 +2,7 @@ package dev.apirouter.forward;
 
 import java.util.List;
 
+import dev.apirouter.call.TokenUsage;
 import dev.apirouter.policy.Backend;
 
 /** Several observers seen as one. */

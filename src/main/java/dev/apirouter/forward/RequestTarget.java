@@ -9,7 +9,7 @@ import dev.apirouter.error.GatewayException;
  * not allowed in a query encoded). Nothing else of what the client wrote — an absolute-form authority, dot segments,
  * encoded dots, a trailing slash — reaches a backend.
  */
-final class RequestTarget {
+public final class RequestTarget {
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();
     /** What a query may carry literally besides unreserved characters (RFC 3986 3.4). */
     private static final String SUB_DELIMS_AND_PCHARS = "!$&'()*+,;=:@/?";
@@ -17,7 +17,7 @@ final class RequestTarget {
     private RequestTarget() {
     }
 
-    static String of(String routePath, String rawQuery) {
+    public static String of(String routePath, String rawQuery) {
         if (rawQuery == null || rawQuery.isEmpty()) {
             return routePath;
         }

@@ -9,7 +9,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
-import dev.apirouter.ExchangeKeys;
+import dev.apirouter.call.ForwardResult;
+import dev.apirouter.call.HeaderNames;
+import dev.apirouter.call.TokenUsage;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.GatewayException;
 import dev.apirouter.error.RepeatingLog;
@@ -243,7 +245,7 @@ public final class StreamingForwarder implements AutoCloseable {
                     req.putHeader(header.getKey(), header.getValue());
                 }
             }
-            req.putHeader(ExchangeKeys.REQUEST_ID_HEADER, request.requestId());
+            req.putHeader(HeaderNames.REQUEST_ID, request.requestId());
             // this backend's own credential, if it needs one (the client's was dropped above)
             backend.auth().ifPresent(auth -> req.putHeader(HttpHeaders.AUTHORIZATION, auth.authorization()));
             if (!req.headers().contains(HttpHeaders.CONTENT_TYPE)) {
@@ -263,7 +265,7 @@ public final class StreamingForwarder implements AutoCloseable {
             if (response.getHeader(HttpHeaders.CONTENT_LENGTH) == null) {
                 downstream.setChunked(true);
             }
-            downstream.putHeader(ExchangeKeys.REQUEST_ID_HEADER, request.requestId());
+            downstream.putHeader(HeaderNames.REQUEST_ID, request.requestId());
             String contentType = response.getHeader(HttpHeaders.CONTENT_TYPE);
             streamed = contentType != null && contentType.startsWith("text/event-stream");
             opened = true;

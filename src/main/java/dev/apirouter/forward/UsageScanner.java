@@ -3,6 +3,7 @@ package dev.apirouter.forward;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
+import dev.apirouter.call.TokenUsage;
 import io.vertx.core.buffer.Buffer;
 
 /**

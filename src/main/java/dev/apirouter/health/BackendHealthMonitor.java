@@ -1,7 +1,5 @@
 package dev.apirouter.health;
 
-import java.time.Clock;
-import java.time.Instant;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -22,18 +20,11 @@ public final class BackendHealthMonitor implements BackendHealth, ForwardObserve
 
     private final int unhealthyAfter;
     private final int healthyAfter;
-    private final Clock clock;
     private final Map<String, State> states = new ConcurrentHashMap<>();
 
-    public BackendHealthMonitor(int unhealthyAfter, int healthyAfter, Clock clock) {
+    public BackendHealthMonitor(int unhealthyAfter, int healthyAfter) {
         this.unhealthyAfter = unhealthyAfter;
         this.healthyAfter = healthyAfter;
-        this.clock = clock;
-    }
-
-    /** What is known of one backend. */
-    public record Snapshot(boolean healthy, int consecutiveFailures, int consecutiveSuccesses, String lastError,
-                           Instant lastChange) {
     }
 
     @Override
@@ -43,27 +34,24 @@ public final class BackendHealthMonitor implements BackendHealth, ForwardObserve
     }
 
     public void recordSuccess(String url) {
-        State state = states.computeIfAbsent(url, u -> new State(clock.instant()));
+        State state = states.computeIfAbsent(url, u -> new State());
         synchronized (state) {
             state.failures = 0;
             state.successes++;
             if (!state.healthy && state.successes >= healthyAfter) {
                 state.healthy = true;
-                state.lastChange = clock.instant();
                 LOG.info("Backend {} is healthy again", url);
             }
         }
     }
 
     public void recordFailure(String url, String error) {
-        State state = states.computeIfAbsent(url, u -> new State(clock.instant()));
+        State state = states.computeIfAbsent(url, u -> new State());
         synchronized (state) {
             state.successes = 0;
             state.failures++;
-            state.lastError = error;
             if (state.healthy && state.failures >= unhealthyAfter) {
                 state.healthy = false;
-                state.lastChange = clock.instant();
                 LOG.warn("Backend {} is unhealthy after {} consecutive failures: {}", url, state.failures, error);
             }
         }
@@ -80,11 +68,12 @@ public final class BackendHealthMonitor implements BackendHealth, ForwardObserve
         states.keySet().retainAll(urls);
     }
 
-    public Map<String, Snapshot> snapshot() {
-        Map<String, Snapshot> out = new java.util.TreeMap<>();
+    /** Whether each backend (by URL) is considered healthy. */
+    public Map<String, Boolean> upByUrl() {
+        Map<String, Boolean> out = new java.util.TreeMap<>();
         states.forEach((url, s) -> {
             synchronized (s) {
-                out.put(url, new Snapshot(s.healthy, s.failures, s.successes, s.lastError, s.lastChange));
+                out.put(url, s.healthy);
             }
         });
         return out;
@@ -94,11 +83,5 @@ public final class BackendHealthMonitor implements BackendHealth, ForwardObserve
         boolean healthy = true;
         int failures;
         int successes;
-        String lastError;
-        Instant lastChange;
-
-        State(Instant now) {
-            this.lastChange = now;
-        }
     }
 }

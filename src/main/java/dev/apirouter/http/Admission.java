@@ -1,37 +1,38 @@
 package dev.apirouter.http;
 
-import java.util.Map;
-
+import dev.apirouter.call.GatewayCall;
 import dev.apirouter.error.GatewayException;
 
 /**
  * What a request holds of the gateway from its admission to its answer: one place in the in-flight limit and the
- * body bytes it keeps in memory. Released once, when the request is answered or abandoned.
+ * body bytes it keeps in memory, its {@link GatewayCall} (created on the head, what the head check found recorded on
+ * it) and its body once read. Released once, when the request is answered or abandoned.
  */
 final class Admission {
     private final InflightLimiter limiter;
     private final BodyBudget budget;
     private final boolean holdsPlace;
+    private final GatewayCall call;
     private long reservedBytes;
     private boolean released;
     private GatewayException refusal;
-    private Map<String, Object> found = Map.of();
     private byte[] body;
 
-    private Admission(InflightLimiter limiter, BodyBudget budget, boolean holdsPlace) {
+    private Admission(InflightLimiter limiter, BodyBudget budget, boolean holdsPlace, GatewayCall call) {
         this.limiter = limiter;
         this.budget = budget;
         this.holdsPlace = holdsPlace;
+        this.call = call;
     }
 
     /** A request with a place in the in-flight limit. */
-    static Admission admitted(InflightLimiter limiter, BodyBudget budget) {
-        return new Admission(limiter, budget, true);
+    static Admission admitted(InflightLimiter limiter, BodyBudget budget, GatewayCall call) {
+        return new Admission(limiter, budget, true, call);
     }
 
     /** A request refused before it got anything: the route answers it with {@code refusal}. */
-    static Admission refused(InflightLimiter limiter, BodyBudget budget, GatewayException refusal) {
-        Admission admission = new Admission(limiter, budget, false);
+    static Admission refused(InflightLimiter limiter, BodyBudget budget, GatewayCall call, GatewayException refusal) {
+        Admission admission = new Admission(limiter, budget, false, call);
         admission.refusal = refusal;
         return admission;
     }
@@ -44,12 +45,8 @@ final class Admission {
         return refusal;
     }
 
-    void found(Map<String, Object> found) {
-        this.found = found;
-    }
-
-    Map<String, Object> found() {
-        return found;
+    GatewayCall call() {
+        return call;
     }
 
     boolean reserve(long bytes) {

@@ -2,6 +2,8 @@ package dev.apirouter.http;
 
 import java.util.Arrays;
 
+import dev.apirouter.call.GatewayCall;
+import dev.apirouter.call.HeaderNames;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.GatewayException;
 import io.vertx.core.Handler;
@@ -15,10 +17,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The first handler of every API route, in place of Vert.x's body handler: a request is admitted on its head alone —
- * a place in the in-flight limit, the {@link HeadCheck} (policy loaded, key valid) when it carries a body, its declared
- * size under the body limit and under the budget of body bytes all requests may hold — and only then is its body read, into one array
- * of its declared size. A refused request's body is never read: the route answers it at once (with the connection
- * closed, since its body is still on the wire). The answer, refused or not, is the route's to write
+ * a place in the in-flight limit, the {@link HeadCheck} (policy loaded, key valid) when it carries a body, its
+ * declared size under the body limit and under the budget of body bytes all requests may hold — and only then is its
+ * body read, into one array of its declared size. The request's {@link GatewayCall} is created here, on its head:
+ * the head check records on it what it found. A refused request's body is never read: the route answers it at once
+ * (with the connection closed, since its body is still on the wire). The answer, refused or not, is the route's to write
  * ({@link StreamingHttpConsumer}), which also releases the {@link Admission}.
  */
 final class AdmissionHandler implements Handler<RoutingContext> {
@@ -43,7 +46,9 @@ final class AdmissionHandler implements Handler<RoutingContext> {
     public void handle(RoutingContext ctx) {
         HttpServerRequest request = ctx.request();
         long length = declaredLength(request);
-        Admission admission = admit(request, length);
+        GatewayCall call = new GatewayCall(RequestIds.from(request.getHeader(HeaderNames.REQUEST_ID)),
+                request.response(), ctx.vertx().getOrCreateContext());
+        Admission admission = admit(request, length, call);
         ctx.put(KEY, admission);
         if (admission.refusal() != null || request.isEnded()) {
             ctx.next();
@@ -55,15 +60,15 @@ final class AdmissionHandler implements Handler<RoutingContext> {
         new BodyRead(ctx, admission, length).start();
     }
 
-    private Admission admit(HttpServerRequest request, long length) {
+    private Admission admit(HttpServerRequest request, long length, GatewayCall call) {
         if (!limiter.tryAcquire()) {
-            return Admission.refused(limiter, budget, new GatewayException(ErrorCode.OVERLOADED,
+            return Admission.refused(limiter, budget, call, new GatewayException(ErrorCode.OVERLOADED,
                     "The gateway is at its limit of " + limiter.limit() + " requests in flight; retry shortly."));
         }
-        Admission admission = Admission.admitted(limiter, budget);
+        Admission admission = Admission.admitted(limiter, budget, call);
         if (hasBody(request, length)) {
             try {
-                admission.found(check.check(request));
+                check.check(request, call);
             } catch (GatewayException e) {
                 admission.refuse(e);
                 return admission;

@@ -3,7 +3,7 @@ package dev.apirouter.http;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import dev.apirouter.ExchangeKeys;
+import dev.apirouter.call.HeaderNames;
 import dev.apirouter.error.ErrorBody;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.GatewayException;
@@ -199,7 +199,7 @@ final class ClientGuard extends ChannelDuplexHandler {
                 .set(HttpHeaderNames.CONTENT_TYPE, ErrorBody.CONTENT_TYPE)
                 .set(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes())
                 .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE)
-                .set(ExchangeKeys.REQUEST_ID_HEADER, RequestIds.from(null));
+                .set(HeaderNames.REQUEST_ID, RequestIds.from(null));
         ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
     }
 }

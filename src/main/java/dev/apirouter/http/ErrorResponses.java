@@ -1,6 +1,6 @@
 package dev.apirouter.http;
 
-import dev.apirouter.ExchangeKeys;
+import dev.apirouter.call.HeaderNames;
 import dev.apirouter.error.ErrorBody;
 import dev.apirouter.error.ErrorCode;
 import io.vertx.core.buffer.Buffer;
@@ -18,7 +18,7 @@ public final class ErrorResponses {
         }
         response.setStatusCode(code.status())
                 .putHeader(HttpHeaders.CONTENT_TYPE, ErrorBody.CONTENT_TYPE)
-                .putHeader(ExchangeKeys.REQUEST_ID_HEADER, requestId)
+                .putHeader(HeaderNames.REQUEST_ID, requestId)
                 .end(Buffer.buffer(ErrorBody.of(code, message)));
     }
 }

@@ -9,7 +9,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.BooleanSupplier;
 
-import dev.apirouter.ExchangeKeys;
+import dev.apirouter.call.HeaderNames;
 import dev.apirouter.config.Settings;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.RepeatingLog;
@@ -219,7 +219,7 @@ public final class GatewayHttpServer implements AutoCloseable {
         if (admission != null) {
             admission.release();
         }
-        ErrorResponses.send(ctx.response(), RequestIds.from(ctx.request().getHeader(ExchangeKeys.REQUEST_ID_HEADER)),
+        ErrorResponses.send(ctx.response(), RequestIds.from(ctx.request().getHeader(HeaderNames.REQUEST_ID)),
                 code, message);
     }
 }

@@ -1,7 +1,6 @@
 package dev.apirouter.http;
 
-import java.util.Map;
-
+import dev.apirouter.call.GatewayCall;
 import io.vertx.core.http.HttpServerRequest;
 
 /**
@@ -10,11 +9,13 @@ import io.vertx.core.http.HttpServerRequest;
  */
 @FunctionalInterface
 public interface HeadCheck {
-    HeadCheck NONE = request -> Map.of();
+    HeadCheck NONE = (request, call) -> {
+    };
 
     /**
-     * @return what it found, to be set as properties of the request's exchange (so the steps need not look again)
+     * Records what it found on {@code call}, so that the steps need not look again.
+     *
      * @throws dev.apirouter.error.GatewayException to refuse the request; nothing of its body is read then
      */
-    Map<String, Object> check(HttpServerRequest request);
+    void check(HttpServerRequest request, GatewayCall call);
 }

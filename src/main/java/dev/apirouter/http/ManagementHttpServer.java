@@ -3,7 +3,7 @@ package dev.apirouter.http;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
-import dev.apirouter.ExchangeKeys;
+import dev.apirouter.call.HeaderNames;
 import dev.apirouter.auth.AdminToken;
 import dev.apirouter.config.Settings;
 import dev.apirouter.error.ErrorCode;
@@ -104,7 +104,7 @@ public final class ManagementHttpServer implements AutoCloseable {
     }
 
     private static void fail(RoutingContext ctx, ErrorCode code, String message) {
-        ErrorResponses.send(ctx.response(), RequestIds.from(ctx.request().getHeader(ExchangeKeys.REQUEST_ID_HEADER)),
+        ErrorResponses.send(ctx.response(), RequestIds.from(ctx.request().getHeader(HeaderNames.REQUEST_ID)),
                 code, message);
     }
 }

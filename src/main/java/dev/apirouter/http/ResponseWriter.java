@@ -2,7 +2,7 @@ package dev.apirouter.http;
 
 import java.util.Map;
 
-import dev.apirouter.ExchangeKeys;
+import dev.apirouter.call.HeaderNames;
 import dev.apirouter.error.ErrorCode;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -23,11 +23,10 @@ final class ResponseWriter {
     private ResponseWriter() {
     }
 
-    static void write(HttpServerResponse response, Exchange exchange, HeaderFilterStrategy filter) {
+    static void write(HttpServerResponse response, Exchange exchange, String requestId, HeaderFilterStrategy filter) {
         if (response.headWritten() || response.closed()) {
             return;
         }
-        String requestId = exchange.getProperty(ExchangeKeys.REQUEST_ID, String.class);
         if (exchange.getException() != null) {
             // Every route carries the gateway's error mapper; reaching this means something escaped it.
             LOG.error("Unhandled failure in request {}", requestId, exchange.getException());
@@ -53,7 +52,7 @@ final class ResponseWriter {
         if (contentType != null) {
             response.putHeader(HttpHeaders.CONTENT_TYPE, contentType);
         }
-        response.putHeader(ExchangeKeys.REQUEST_ID_HEADER, requestId);
+        response.putHeader(HeaderNames.REQUEST_ID, requestId);
         if (body == null) {
             response.end();
         } else if (body instanceof Buffer buffer) {

@@ -5,12 +5,12 @@ import java.util.Locale;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import dev.apirouter.ExchangeKeys;
+import dev.apirouter.call.GatewayCall;
+import dev.apirouter.call.HeaderNames;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.GatewayException;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpVersion;
-import io.vertx.core.Context;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 import org.apache.camel.Exchange;
@@ -25,8 +25,10 @@ import org.slf4j.LoggerFactory;
  * A platform-http consumer that routes exchanges asynchronously. The stock consumer holds a Vert.x worker thread
  * for the whole exchange and then writes the message as the response; here the route runs on the request's own
  * event loop (the gateway's steps never block: lookups are in memory; measured 1.8x the requests/s of a hop to a
- * worker thread), the loop is free again as soon as the route goes asynchronous (the streaming forwarder), and a
- * response that the forwarder has already written ({@link ExchangeKeys#RESPONSE_COMMITTED}) is left alone. Route
+ * worker thread), and the loop is free again as soon as the route goes asynchronous (the streaming forwarder).
+ * This consumer owns writing the response: when the route is done it writes the route's message
+ * ({@link ResponseWriter}), unless a backend answered and the forwarder streamed that answer itself
+ * ({@link GatewayCall#responseStreamed()}). Each exchange carries the request's {@link GatewayCall}. Route
  * steps added in YAML must therefore not block; a step that must, goes behind Camel's {@code threads}.
  * Requests come admitted (or refused) by the {@link AdmissionHandler}, their bodies read; a refused one is answered
  * here without running the route.
@@ -114,8 +116,8 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
             ctx.next(); // the route was retired by a reload (not a shutdown): unknown path from now on
             return;
         }
-        ErrorResponses.send(ctx.response(), RequestIds.from(ctx.request().getHeader(ExchangeKeys.REQUEST_ID_HEADER)),
-                ErrorCode.SHUTTING_DOWN, "The gateway is shutting down; retry the request.");
+        ErrorResponses.send(ctx.response(), admission.call().requestId(), ErrorCode.SHUTTING_DOWN,
+                "The gateway is shutting down; retry the request.");
     }
 
     /** Counts a request as accepted if this consumer takes requests (checked after counting, for the reloader). */
@@ -130,18 +132,17 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
 
     /** Routes an admitted request, or answers a refused one. */
     private void serve(RoutingContext ctx, Admission admission) {
-        String requestId = RequestIds.from(ctx.request().getHeader(ExchangeKeys.REQUEST_ID_HEADER));
+        GatewayCall call = admission.call();
         long startNanos = System.nanoTime();
         Exchange exchange = createExchange(false);
         // InOnly: the route's message is the response (steps use getMessage()); with InOut Camel would copy the
         // whole message into a new OUT message at the end of every route, headers included
         exchange.setPattern(ExchangePattern.InOnly);
-        exchange.setProperty(ExchangeKeys.REQUEST_ID, requestId);
+        call.attachTo(exchange);
         if (admission.refusal() != null) {
-            refuse(ctx, exchange, admission, requestId, startNanos);
+            refuse(ctx, exchange, admission, startNanos);
             return;
         }
-        Context context = ctx.vertx().getOrCreateContext();
         processHttpRequest(exchange, ctx).onComplete(read -> {
             if (read.failed()) {
                 finish(exchange, ctx, admission, read.cause(), startNanos);
@@ -149,10 +150,7 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
             }
             // the body as the admission read it: one array, no copy (null when the request has none)
             exchange.getMessage().setBody(admission.body());
-            exchange.getMessage().setHeader(ExchangeKeys.REQUEST_ID_HEADER, requestId);
-            admission.found().forEach(exchange::setProperty);
-            exchange.setProperty(ExchangeKeys.CLIENT_RESPONSE, ctx.response());
-            exchange.setProperty(ExchangeKeys.CLIENT_CONTEXT, context);
+            exchange.getMessage().setHeader(HeaderNames.REQUEST_ID, call.requestId());
             try {
                 route(exchange, ctx, admission, startNanos);
             } catch (Exception e) {
@@ -165,7 +163,7 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
      * Answers a request refused on its head (or for its body's size) without running the route. Its body was not
      * read, so the connection is closed after the answer (HTTP/1.x); observers see it like any answered request.
      */
-    private void refuse(RoutingContext ctx, Exchange exchange, Admission admission, String requestId, long startNanos) {
+    private void refuse(RoutingContext ctx, Exchange exchange, Admission admission, long startNanos) {
         GatewayException refusal = admission.refusal();
         exchange.setException(refusal);
         exchange.setProperty(Exchange.EXCEPTION_CAUGHT, refusal);
@@ -173,7 +171,7 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
             if (!ctx.request().isEnded() && ctx.request().version() != HttpVersion.HTTP_2) {
                 ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
             }
-            ErrorResponses.send(ctx.response(), requestId, refusal.code(), refusal.getMessage());
+            ErrorResponses.send(ctx.response(), admission.call().requestId(), refusal.code(), refusal.getMessage());
         } finally {
             observer.completed(exchange, ctx.response().getStatusCode(), System.nanoTime() - startNanos);
             admission.release();
@@ -192,8 +190,9 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
             if (failure != null) {
                 exchange.setException(failure);
             }
-            if (!exchange.getProperty(ExchangeKeys.RESPONSE_COMMITTED, false, Boolean.class)) {
-                ResponseWriter.write(ctx.response(), exchange, getEndpoint().getHeaderFilterStrategy());
+            GatewayCall call = admission.call();
+            if (!call.responseStreamed()) {
+                ResponseWriter.write(ctx.response(), exchange, call.requestId(), getEndpoint().getHeaderFilterStrategy());
             }
         } catch (RuntimeException e) {
             LOG.error("Writing the response of {} failed", getEndpoint().getPath(), e);

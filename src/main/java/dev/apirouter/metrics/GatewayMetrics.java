@@ -8,19 +8,19 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
-import dev.apirouter.ExchangeKeys;
+import dev.apirouter.call.GatewayCall;
+import dev.apirouter.call.TokenUsage;
 import dev.apirouter.error.GatewayException;
 import dev.apirouter.forward.ForwardObserver;
-import dev.apirouter.forward.TokenUsage;
-import dev.apirouter.health.BackendHealthMonitor;
 import dev.apirouter.http.InflightLimiter;
 import dev.apirouter.http.RequestObserver;
 import dev.apirouter.policy.Backend;
 import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.policy.PolicyStore;
 import dev.apirouter.policy.PolicyView;
-import dev.apirouter.reload.RouteReloader;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -52,7 +52,8 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver {
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final AtomicInteger openStreams = new AtomicInteger();
-    private final BackendHealthMonitor health;
+    private final Supplier<Map<String, Boolean>> backendsUp;
+    private final UnaryOperator<String> routeLabel;
     private final MultiGauge backendUp;
     // meters by label values, so the hot path does one map lookup instead of building a meter id
     private final Map<String, String> routeLabels = new ConcurrentHashMap<>();
@@ -74,8 +75,14 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver {
     private record Tokens(Counter input, Counter output) {
     }
 
-    public GatewayMetrics(InflightLimiter limiter, PolicyStore store, BackendHealthMonitor health) {
-        this.health = health;
+    /**
+     * @param backendsUp whether each backend (by URL) is considered healthy, read at scrape time
+     * @param routeLabel the {@code route} label of a route id, the same for every generation of a reloaded route
+     */
+    public GatewayMetrics(InflightLimiter limiter, PolicyStore store, Supplier<Map<String, Boolean>> backendsUp,
+                          UnaryOperator<String> routeLabel) {
+        this.backendsUp = backendsUp;
+        this.routeLabel = routeLabel;
         new JvmMemoryMetrics().bindTo(registry);
         new JvmGcMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
@@ -116,19 +123,20 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver {
     /** The Prometheus text exposition of every metric. */
     public String scrape() {
         List<MultiGauge.Row<?>> rows = new ArrayList<>();
-        health.snapshot().forEach((url, s) -> rows.add(MultiGauge.Row.of(Tags.of("backend", url), s.healthy() ? 1 : 0)));
+        backendsUp.get().forEach((url, up) -> rows.add(MultiGauge.Row.of(Tags.of("backend", url), up ? 1 : 0)));
         backendUp.register(rows, true);
         return registry.scrape();
     }
 
     @Override
     public void completed(Exchange exchange, int status, long nanos) {
-        ModelPolicy policy = exchange.getProperty(ExchangeKeys.MODEL_POLICY, ModelPolicy.class);
-        Backend backend = exchange.getProperty(ExchangeKeys.CHOSEN_BACKEND, Backend.class);
+        GatewayCall call = GatewayCall.of(exchange);
+        ModelPolicy policy = call.modelPolicy();
+        Backend backend = call.chosenBackend();
         String model = policy != null ? policy.name() : UNKNOWN;
         String fromRoute = exchange.getFromRouteId();
         String route = fromRoute == null ? UNKNOWN
-                : routeLabels.computeIfAbsent(fromRoute, RouteReloader::publicRouteId); // the same label across reloads
+                : routeLabels.computeIfAbsent(fromRoute, routeLabel); // the same label across reloads
         String backendUrl = backend != null ? backend.url() : NONE;
         requests.computeIfAbsent(new RequestKey(route, model, backendUrl, status), k -> Counter.builder("api_router_requests")
                 .description("Requests answered, by route, model, backend and status")

@@ -14,7 +14,6 @@ public final class GenAi {
     public static final AttributeKey<Long> OUTPUT_TOKENS = AttributeKey.longKey("gen_ai.usage.output_tokens");
     public static final AttributeKey<String> SERVER_ADDRESS = AttributeKey.stringKey("server.address");
     public static final AttributeKey<Long> SERVER_PORT = AttributeKey.longKey("server.port");
-    public static final AttributeKey<String> URL_FULL = AttributeKey.stringKey("url.full");
     public static final AttributeKey<String> HTTP_METHOD = AttributeKey.stringKey("http.request.method");
     public static final AttributeKey<Long> HTTP_STATUS = AttributeKey.longKey("http.response.status_code");
     public static final AttributeKey<String> ERROR_TYPE = AttributeKey.stringKey("error.type");
@@ -28,7 +27,6 @@ public final class GenAi {
     public static final AttributeKey<Boolean> STREAMED = AttributeKey.booleanKey("apirouter.streamed");
     /** How the forwarded call ended: completed, client_gone, upstream_broken, idle_timeout, or a gateway error code. */
     public static final AttributeKey<String> OUTCOME = AttributeKey.stringKey("apirouter.outcome");
-    public static final AttributeKey<Long> ATTEMPTS = AttributeKey.longKey("apirouter.backend.attempts");
 
     private GenAi() {
     }

@@ -2,8 +2,9 @@ package dev.apirouter.telemetry;
 
 import java.util.Map;
 
-import dev.apirouter.ExchangeKeys;
-import dev.apirouter.forward.TokenUsage;
+import dev.apirouter.call.ForwardResult;
+import dev.apirouter.call.GatewayCall;
+import dev.apirouter.call.TokenUsage;
 import dev.apirouter.policy.Backend;
 import dev.apirouter.routing.InferenceRequest;
 import io.opentelemetry.api.trace.Span;
@@ -83,7 +84,8 @@ final class RequestSpans {
             if (routeId != null) {
                 span.setTag(GenAi.ROUTE_ID.getKey(), routeId);
             }
-            InferenceRequest request = exchange.getProperty(ExchangeKeys.INFERENCE_REQUEST, InferenceRequest.class);
+            GatewayCall gatewayCall = GatewayCall.of(exchange);
+            InferenceRequest request = gatewayCall.inferenceRequest();
             if (request != null) {
                 span.setTag(GenAi.CLIENT_MODEL.getKey(), request.model());
                 span.setTag(GenAi.REQUEST_MODEL.getKey(), request.model());
@@ -93,18 +95,19 @@ final class RequestSpans {
             if (status != null) {
                 span.setTag(GenAi.HTTP_STATUS.getKey(), status);
             }
-            UpstreamCall call = exchange.getProperty(UpstreamTracing.CALL_PROPERTY, UpstreamCall.class);
-            Backend backend = exchange.getProperty(ExchangeKeys.CHOSEN_BACKEND, Backend.class);
-            if (call != null) {
+            if (request != null) { // a request for a model: the operation, and how its backend answered
                 span.setTag(GenAi.OPERATION_NAME.getKey(), GenAi.operation(exchange.getIn().getHeader(Exchange.HTTP_URI, String.class)));
-                span.setTag(GenAi.STREAMED.getKey(), call.streamed());
-                if (backend == null) {
-                    backend = call.backend();
+            }
+            ForwardResult answer = gatewayCall.answer();
+            Backend backend = gatewayCall.chosenBackend();
+            if (answer != null) {
+                if (backend != null) {
+                    span.setTag(GenAi.STREAMED.getKey(), answer.streamed());
                 }
-                if (call.responseModel() != null) {
-                    span.setTag(GenAi.RESPONSE_MODEL.getKey(), call.responseModel());
+                if (answer.responseModel() != null) {
+                    span.setTag(GenAi.RESPONSE_MODEL.getKey(), answer.responseModel());
                 }
-                TokenUsage usage = call.usage();
+                TokenUsage usage = answer.usage();
                 if (usage != null && usage.inputTokens() >= 0) {
                     span.setTag(GenAi.INPUT_TOKENS.getKey(), usage.inputTokens());
                 }

@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 
 import dev.apirouter.config.Settings;
+import dev.apirouter.config.Version;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.metrics.MeterProvider;
@@ -145,7 +146,7 @@ public final class Telemetry {
                     SCHEDULE_DELAY_MS, settings.exportTimeout().toMillis());
             Resource resource = Resource.getDefault().merge(Resource.create(Attributes.of(
                     AttributeKey.stringKey("service.name"), settings.serviceName(),
-                    AttributeKey.stringKey("service.version"), version())));
+                    AttributeKey.stringKey("service.version"), Version.current())));
             SdkTracerProvider sdk = SdkTracerProvider.builder()
                     .setResource(resource)
                     .setSampler(Sampler.parentBased(Sampler.alwaysOn()))
@@ -159,7 +160,7 @@ public final class Telemetry {
                 pipeline = spans;
                 provider = sdk;
             }
-            tracer.ready(sdk.get("api-router", version()));
+            tracer.ready(sdk.get("api-router", Version.current()));
             LOG.info("Tracing on: spans to {}, connect timeout {} ms, export timeout {} ms ({} ms)",
                     settings.describe(), settings.connectTimeout().toMillis(), settings.exportTimeout().toMillis(),
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
@@ -239,11 +240,6 @@ public final class Telemetry {
         return p == null ? 0 : p.failed();
     }
 
-    public long exportedSpans() {
-        SpanPipeline p = pipeline;
-        return p == null ? 0 : p.exported();
-    }
-
     /**
      * Flushes and stops the SDK, waiting at most {@code timeout}; whatever is not exported by then is given up
      * (the exporter's threads are daemons). Safe to call more than once, and when tracing is off.
@@ -277,10 +273,5 @@ public final class Telemetry {
         }
         String message = c.getMessage();
         return c.getClass().getSimpleName() + (message == null || message.isBlank() ? "" : ": " + message);
-    }
-
-    private static String version() {
-        String v = Telemetry.class.getPackage().getImplementationVersion();
-        return v != null ? v : "dev";
     }
 }

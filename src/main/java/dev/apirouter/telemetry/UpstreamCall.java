@@ -5,9 +5,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import dev.apirouter.call.ForwardResult;
+import dev.apirouter.call.TokenUsage;
 import dev.apirouter.error.GatewayException;
-import dev.apirouter.forward.ForwardResult;
-import dev.apirouter.forward.TokenUsage;
 import dev.apirouter.policy.Backend;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanContext;
@@ -19,18 +19,14 @@ import io.opentelemetry.api.trace.StatusCode;
  * tracing is off: every method then does nothing.
  */
 public final class UpstreamCall {
-    public static final UpstreamCall NONE = new UpstreamCall(null, false);
+    public static final UpstreamCall NONE = new UpstreamCall(null);
     static final String TRACEPARENT = "traceparent";
     static final String TRACESTATE = "tracestate";
 
     private final Span span;
-    private final boolean streamRequested;
-    /** What the forwarder reported once a backend answered; null until then, or when none did. */
-    private ForwardResult result;
 
-    UpstreamCall(Span span, boolean streamRequested) {
+    UpstreamCall(Span span) {
         this.span = span;
-        this.streamRequested = streamRequested;
     }
 
     /** Whether the span records: only then is the answer read for its token usage. */
@@ -78,7 +74,6 @@ public final class UpstreamCall {
             return;
         }
         try {
-            this.result = result;
             if (result != null) {
                 Backend answered = result.backend();
                 int status = result.status();
@@ -128,23 +123,5 @@ public final class UpstreamCall {
             return uri.getPort();
         }
         return "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
-    }
-
-    // read by the request span's decorator once the exchange is done
-
-    Backend backend() {
-        return result != null ? result.backend() : null;
-    }
-
-    boolean streamed() {
-        return result != null && result.backend() != null ? result.streamed() : streamRequested;
-    }
-
-    TokenUsage usage() {
-        return result != null ? result.usage() : null;
-    }
-
-    String responseModel() {
-        return result != null ? result.responseModel() : null;
     }
 }

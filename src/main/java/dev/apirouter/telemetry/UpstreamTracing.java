@@ -14,8 +14,6 @@ import org.apache.camel.tracing.SpanAdapter;
  */
 public final class UpstreamTracing {
     public static final UpstreamTracing OFF = new UpstreamTracing(null);
-    /** Exchange property holding the {@link UpstreamCall}, read when the request's span ends. */
-    static final String CALL_PROPERTY = "apirouter.telemetry.upstreamCall";
 
     private final Tracer tracer;
 
@@ -26,9 +24,8 @@ public final class UpstreamTracing {
     /**
      * @param path          the request path ({@code /v1/chat/completions}...), for {@code gen_ai.operation.name}
      * @param upstreamModel the model sent to the backend
-     * @param stream        whether the client asked for a stream
      */
-    public UpstreamCall start(Exchange exchange, String method, String path, String upstreamModel, boolean stream) {
+    public UpstreamCall start(Exchange exchange, String method, String path, String upstreamModel) {
         if (tracer == null) {
             return UpstreamCall.NONE;
         }
@@ -50,8 +47,6 @@ public final class UpstreamTracing {
                 .setAttribute(GenAi.REQUEST_MODEL, upstreamModel)
                 .setAttribute(GenAi.HTTP_METHOD, method)
                 .startSpan();
-        UpstreamCall call = new UpstreamCall(span, stream);
-        exchange.setProperty(CALL_PROPERTY, call);
-        return call;
+        return new UpstreamCall(span);
     }
 }

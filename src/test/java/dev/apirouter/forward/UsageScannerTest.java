@@ -2,6 +2,7 @@ package dev.apirouter.forward;
 
 import java.nio.charset.StandardCharsets;
 
+import dev.apirouter.call.TokenUsage;
 import io.vertx.core.buffer.Buffer;
 import org.junit.jupiter.api.Test;
 

@@ -1,7 +1,6 @@
 package dev.apirouter.health;
 
 import java.net.ConnectException;
-import java.time.Clock;
 import java.util.Set;
 
 import dev.apirouter.policy.Backend;
@@ -15,7 +14,7 @@ class BackendHealthMonitorTest {
 
     @Test
     void unhealthyAfterNFailuresHealthyAfterMSuccesses() {
-        BackendHealthMonitor monitor = new BackendHealthMonitor(3, 2, Clock.systemUTC());
+        BackendHealthMonitor monitor = new BackendHealthMonitor(3, 2);
         assertTrue(monitor.isHealthy(A), "unknown backends are healthy");
         monitor.recordFailure(A.url(), "x");
         monitor.recordFailure(A.url(), "x");
@@ -30,12 +29,12 @@ class BackendHealthMonitorTest {
 
     @Test
     void aSuccessResetsTheFailureCount() {
-        BackendHealthMonitor monitor = new BackendHealthMonitor(2, 1, Clock.systemUTC());
+        BackendHealthMonitor monitor = new BackendHealthMonitor(2, 1);
         monitor.recordFailure(A.url(), "x");
         monitor.recordSuccess(A.url());
         monitor.recordFailure(A.url(), "x");
         assertTrue(monitor.isHealthy(A));
         monitor.retainOnly(Set.of());
-        assertTrue(monitor.snapshot().isEmpty());
+        assertTrue(monitor.upByUrl().isEmpty());
     }
 }

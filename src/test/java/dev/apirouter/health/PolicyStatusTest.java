@@ -1,6 +1,5 @@
 package dev.apirouter.health;
 
-import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +28,7 @@ class PolicyStatusTest {
         PolicyView view = new PolicyView(
                 Map.of("m", new ModelPolicy("m", Optional.of("up"), List.of(backend), Timeouts.DEFAULTS)),
                 Map.of(hash, key), Map.of(), PolicySource.FILE, 3, Instant.EPOCH);
-        BackendHealthMonitor health = new BackendHealthMonitor(1, 1, Clock.systemUTC());
+        BackendHealthMonitor health = new BackendHealthMonitor(1, 1);
         health.recordFailure(backend.url(), "refused");
 
         String json = new PolicyStatus(FixedStore.etcd(view), health).json();

@@ -1,6 +1,5 @@
 package dev.apirouter.health;
 
-import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -25,7 +24,7 @@ class ReadinessTest {
     private static final Backend DOWN = new Backend("http://vllm-1.internal:8000", 1);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final BackendHealthMonitor health = new BackendHealthMonitor(1, 1, Clock.systemUTC());
+    private final BackendHealthMonitor health = new BackendHealthMonitor(1, 1);
 
     private Readiness readiness() {
         ModelPolicy m = new ModelPolicy("m", Optional.empty(), List.of(UP, DOWN), Timeouts.DEFAULTS);

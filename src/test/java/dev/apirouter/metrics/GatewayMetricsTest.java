@@ -1,11 +1,9 @@
 package dev.apirouter.metrics;
 
-import java.time.Clock;
 import java.util.Map;
 import java.util.Optional;
 
-import dev.apirouter.forward.TokenUsage;
-import dev.apirouter.health.BackendHealthMonitor;
+import dev.apirouter.call.TokenUsage;
 import dev.apirouter.http.InflightLimiter;
 import dev.apirouter.policy.Backend;
 import dev.apirouter.policy.PolicyStore;
@@ -35,7 +33,7 @@ class GatewayMetricsTest {
             public void close() {
             }
         };
-        return new GatewayMetrics(new InflightLimiter(10), nothingLoaded, new BackendHealthMonitor(1, 1, Clock.systemUTC()));
+        return new GatewayMetrics(new InflightLimiter(10), nothingLoaded, Map::of, route -> route);
     }
 
     private static double value(String scrape, String series) {

@@ -1,4 +1,4 @@
-package dev.apirouter.forward;
+package dev.apirouter.call;
 
 import dev.apirouter.policy.Backend;
 

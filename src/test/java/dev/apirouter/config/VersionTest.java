@@ -1,4 +1,4 @@
-package dev.apirouter;
+package dev.apirouter.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

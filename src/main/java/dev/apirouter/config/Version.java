@@ -1,4 +1,4 @@
-package dev.apirouter;
+package dev.apirouter.config;
 
 /** The build's version: the jar manifest's {@code Implementation-Version}, {@code dev} when run from classes. */
 public final class Version {

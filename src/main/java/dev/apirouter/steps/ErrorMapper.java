@@ -1,6 +1,10 @@
-package dev.apirouter.error;
+package dev.apirouter.steps;
 
-import dev.apirouter.ExchangeKeys;
+import dev.apirouter.call.GatewayCall;
+import dev.apirouter.call.HeaderNames;
+import dev.apirouter.error.ErrorBody;
+import dev.apirouter.error.ErrorCode;
+import dev.apirouter.error.GatewayException;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
@@ -8,10 +12,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one error mapper: turns the exception of a failed exchange into the contract's error response. A
- * {@link GatewayException} says what the client gets; anything else is a gateway bug, logged and answered 500.
+ * The one error mapper, on every route ({@link GatewaySteps#errorConfiguration()}): turns the exception of a failed
+ * exchange into the contract's error response. A {@link GatewayException} says what the client gets; anything else
+ * is a gateway bug, logged and answered 500.
  */
-public final class ErrorMapper implements Processor {
+final class ErrorMapper implements Processor {
     private static final Logger LOG = LoggerFactory.getLogger(ErrorMapper.class);
 
     @Override
@@ -19,11 +24,11 @@ public final class ErrorMapper implements Processor {
         Throwable caught = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
         GatewayException error = find(caught);
         if (error == null) {
-            LOG.error("Request {} failed unexpectedly", exchange.getProperty(ExchangeKeys.REQUEST_ID), caught);
+            LOG.error("Request {} failed unexpectedly", GatewayCall.of(exchange).requestId(), caught);
             error = new GatewayException(ErrorCode.INTERNAL_ERROR, "The gateway failed to handle the request.");
         }
         Message message = exchange.getMessage();
-        message.removeHeaders("*", ExchangeKeys.REQUEST_ID_HEADER);
+        message.removeHeaders("*", HeaderNames.REQUEST_ID);
         message.setHeader(Exchange.HTTP_RESPONSE_CODE, error.code().status());
         message.setHeader(Exchange.CONTENT_TYPE, ErrorBody.CONTENT_TYPE);
         message.setBody(ErrorBody.of(error));

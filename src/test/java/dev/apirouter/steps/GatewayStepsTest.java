@@ -1,9 +1,8 @@
-package dev.apirouter;
+package dev.apirouter.steps;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
@@ -11,6 +10,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.apirouter.auth.ApiKeys;
+import dev.apirouter.call.GatewayCall;
 import dev.apirouter.policy.Backend;
 import dev.apirouter.policy.PolicySource;
 import dev.apirouter.policy.PolicyStore;
@@ -63,9 +63,9 @@ class GatewayStepsTest extends CamelTestSupport {
         RouteBuilder chain = new RouteBuilder() {
             @Override
             public void configure() {
-                from("direct:chat").process(GatewaySteps.AUTH_VALIDATE).process(GatewaySteps.POLICY_ENRICH)
-                        .process(GatewaySteps.BACKEND_DISPATCH).to("mock:after");
-                from("direct:models").process(GatewaySteps.AUTH_VALIDATE).process(GatewaySteps.MODELS_LIST);
+                from("direct:chat").process(AuthValidate.NAME).process(PolicyEnrich.NAME)
+                        .process(BackendDispatch.NAME).to("mock:after");
+                from("direct:models").process(AuthValidate.NAME).process(ModelsList.NAME);
             }
         };
         return new RoutesBuilder[] {GatewaySteps.errorConfiguration(), chain};
@@ -93,10 +93,10 @@ class GatewayStepsTest extends CamelTestSupport {
         backend.assertIsSatisfied();
         Exchange sent = backend.getExchanges().get(0);
         assertEquals("{\"model\":\"up/m\",\"stream\":true}",
-                new String(sent.getProperty(ExchangeKeys.UPSTREAM_BODY, byte[].class), StandardCharsets.UTF_8));
-        assertEquals(2, sent.getProperty(ExchangeKeys.CANDIDATES, List.class).size());
+                new String(GatewayCall.of(sent).upstreamBody(), StandardCharsets.UTF_8));
+        assertEquals(2, GatewayCall.of(sent).candidates().size());
         assertEquals(null, sent.getMessage().getHeader("Authorization"), "credentials leave the message at auth-validate");
-        assertEquals(Backend.class, sent.getProperty(ExchangeKeys.CANDIDATES, List.class).get(0).getClass());
+        assertEquals(Backend.class, GatewayCall.of(sent).candidates().get(0).getClass());
     }
 
     @Test

@@ -1,18 +1,18 @@
-package dev.apirouter.forward;
+package dev.apirouter.steps;
 
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.apirouter.ExchangeKeys;
+import dev.apirouter.call.GatewayCall;
 import dev.apirouter.error.GatewayException;
-import dev.apirouter.policy.Backend;
+import dev.apirouter.forward.ForwardRequest;
+import dev.apirouter.forward.RequestTarget;
+import dev.apirouter.forward.StreamingForwarder;
 import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.routing.InferenceRequest;
 import dev.apirouter.telemetry.UpstreamCall;
 import dev.apirouter.telemetry.UpstreamTracing;
-import io.vertx.core.Context;
-import io.vertx.core.http.HttpServerResponse;
 import org.apache.camel.AsyncCallback;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
@@ -20,10 +20,14 @@ import org.apache.camel.component.platform.http.PlatformHttpEndpoint;
 import org.apache.camel.support.AsyncProcessorSupport;
 
 /**
- * The {@code backend-dispatch} step: hands the enriched exchange to the {@link StreamingForwarder} and completes
- * asynchronously, so no thread waits while a stream is in flight.
+ * {@code backend-dispatch}: hands the enriched call to the {@link StreamingForwarder}, which streams the answer of
+ * the first backend that gives one to the client; completes asynchronously, so no thread waits while a stream is in
+ * flight. Once a backend has answered, the response is the forwarder's ({@link GatewayCall#backendAnswered}); when
+ * none did, the exchange fails and the route's error mapper answers.
  */
-public final class BackendDispatchProcessor extends AsyncProcessorSupport {
+public final class BackendDispatch extends AsyncProcessorSupport {
+    public static final String NAME = "backend-dispatch";
+
     private final StreamingForwarder forwarder;
     private final UpstreamTracing tracing;
 
@@ -31,7 +35,7 @@ public final class BackendDispatchProcessor extends AsyncProcessorSupport {
      * @param tracing {@link UpstreamTracing#OFF}, or each call to a backend becomes a CLIENT span whose context the
      *                backend gets as traceparent
      */
-    public BackendDispatchProcessor(StreamingForwarder forwarder, UpstreamTracing tracing) {
+    public BackendDispatch(StreamingForwarder forwarder, UpstreamTracing tracing) {
         this.forwarder = forwarder;
         this.tracing = tracing;
     }
@@ -39,10 +43,9 @@ public final class BackendDispatchProcessor extends AsyncProcessorSupport {
     @Override
     public boolean process(Exchange exchange, AsyncCallback callback) {
         Message message = exchange.getMessage();
-        ModelPolicy policy = exchange.getProperty(ExchangeKeys.MODEL_POLICY, ModelPolicy.class);
-        InferenceRequest inference = exchange.getProperty(ExchangeKeys.INFERENCE_REQUEST, InferenceRequest.class);
-        @SuppressWarnings("unchecked")
-        List<Backend> candidates = exchange.getProperty(ExchangeKeys.CANDIDATES, List.class);
+        GatewayCall call = GatewayCall.of(exchange);
+        ModelPolicy policy = call.modelPolicy();
+        InferenceRequest inference = call.inferenceRequest();
         String method = message.getHeader(Exchange.HTTP_METHOD, "POST", String.class);
         String path;
         try {
@@ -53,32 +56,20 @@ public final class BackendDispatchProcessor extends AsyncProcessorSupport {
             return true;
         }
         Map<String, List<String>> headers = headersOf(message);
-        UpstreamCall call = tracing.start(exchange, method, path,
-                policy.upstreamModel().orElse(inference.model()), inference.stream());
-        call.inject(headers);
-        ForwardRequest request = new ForwardRequest(
-                method,
-                path,
-                headers,
-                exchange.getProperty(ExchangeKeys.UPSTREAM_BODY, byte[].class),
-                candidates,
-                policy.timeouts(),
-                exchange.getProperty(ExchangeKeys.REQUEST_ID, String.class),
-                inference.model(),
-                call.recording());
-        forwarder.forward(exchange.getProperty(ExchangeKeys.CLIENT_CONTEXT, Context.class), request,
-                        exchange.getProperty(ExchangeKeys.CLIENT_RESPONSE, HttpServerResponse.class))
-                .onComplete(ar -> {
-                    call.end(ar.result(), ar.cause());
-                    if (ar.succeeded()) {
-                        exchange.setProperty(ExchangeKeys.RESPONSE_COMMITTED, true);
-                        exchange.setProperty(ExchangeKeys.CHOSEN_BACKEND, ar.result().backend());
-                        message.setHeader(Exchange.HTTP_RESPONSE_CODE, ar.result().status());
-                    } else {
-                        exchange.setException(ar.cause());
-                    }
-                    callback.done(false);
-                });
+        UpstreamCall span = tracing.start(exchange, method, path, policy.upstreamModel().orElse(inference.model()));
+        span.inject(headers);
+        ForwardRequest request = new ForwardRequest(method, path, headers, call.upstreamBody(), call.candidates(),
+                policy.timeouts(), call.requestId(), inference.model(), span.recording());
+        forwarder.forward(call.clientContext(), request, call.clientResponse()).onComplete(ar -> {
+            span.end(ar.result(), ar.cause());
+            if (ar.succeeded()) {
+                call.backendAnswered(ar.result());
+                message.setHeader(Exchange.HTTP_RESPONSE_CODE, ar.result().status());
+            } else {
+                exchange.setException(ar.cause());
+            }
+            callback.done(false);
+        });
         return false;
     }
 
@@ -95,7 +86,7 @@ public final class BackendDispatchProcessor extends AsyncProcessorSupport {
     }
 
     /** The message's headers with string values, as the route left them (integrators may have added some). */
-    private static Map<String, List<String>> headersOf(Message message) {
+    static Map<String, List<String>> headersOf(Message message) {
         Map<String, List<String>> headers = new LinkedHashMap<>();
         for (Map.Entry<String, Object> header : message.getHeaders().entrySet()) {
             Object value = header.getValue();

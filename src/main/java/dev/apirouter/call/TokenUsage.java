@@ -1,4 +1,4 @@
-package dev.apirouter.forward;
+package dev.apirouter.call;
 
 /**
  * The token counts a backend reported in its answer's {@code usage} object.

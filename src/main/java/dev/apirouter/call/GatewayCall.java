@@ -1,0 +1,153 @@
+package dev.apirouter.call;
+
+import java.util.List;
+
+import dev.apirouter.policy.Backend;
+import dev.apirouter.policy.KeyRecord;
+import dev.apirouter.policy.ModelPolicy;
+import dev.apirouter.policy.PolicyView;
+import dev.apirouter.routing.InferenceRequest;
+import io.vertx.core.Context;
+import io.vertx.core.http.HttpServerResponse;
+import org.apache.camel.Exchange;
+
+/**
+ * Everything the gateway knows about one API request, from its admission to its answer: the one object the steps
+ * hand each other, stored once on the Camel exchange and read with {@link #of(Exchange)}.
+ * <ol>
+ * <li>The HTTP layer creates it on the request's head: request id, client response and the Vert.x context the
+ * request arrived on; the head check fills in the policy view and the caller's key record (for a request without
+ * a body, {@code auth-validate} does).</li>
+ * <li>{@code policy-enrich} adds the inference request, the model's policy, the candidate backends in order and the
+ * body to send upstream.</li>
+ * <li>{@code backend-dispatch} records how the backend that answered did (backend, status, streamed, token
+ * usage): the response is then the forwarder's to write ({@link #backendAnswered}).</li>
+ * </ol>
+ * <b>Who writes the response.</b> The HTTP consumer writes the route's message as the response when the route is
+ * done — unless {@link #responseStreamed()}: then a backend answered and the forwarder streamed that answer to the
+ * client itself, and the consumer writes nothing.
+ * <p>
+ * <b>Extending it.</b> A later step that decides something per request (the routing decision, the limit reservation
+ * to release when the request ends) adds its own typed field here, set by that step and read by those after it —
+ * never a new exchange property.
+ * <p>
+ * Not thread-safe: a request's steps run one after the other, on the request's event loop.
+ */
+public final class GatewayCall {
+    private static final String PROPERTY = "apirouter.call";
+
+    private final String requestId;
+    private final HttpServerResponse clientResponse;
+    private final Context clientContext;
+    private PolicyView policyView;
+    private KeyRecord keyRecord;
+    private InferenceRequest inferenceRequest;
+    private ModelPolicy modelPolicy;
+    private List<Backend> candidates;
+    private byte[] upstreamBody;
+    private ForwardResult answer;
+
+    /**
+     * @param clientResponse the client's response, null when the route runs without the HTTP layer (a test)
+     * @param clientContext  the context the request arrived on, where upstream calls run; null likewise
+     */
+    public GatewayCall(String requestId, HttpServerResponse clientResponse, Context clientContext) {
+        this.requestId = requestId;
+        this.clientResponse = clientResponse;
+        this.clientContext = clientContext;
+    }
+
+    /**
+     * The call of {@code exchange}. An exchange that did not come through the HTTP layer (a route run alone, from
+     * {@code direct:} in a test) gets one on first use, its request id from the {@code X-Request-Id} header.
+     */
+    public static GatewayCall of(Exchange exchange) {
+        if (exchange.getProperty(PROPERTY) instanceof GatewayCall call) {
+            return call;
+        }
+        GatewayCall call = new GatewayCall(exchange.getMessage().getHeader(HeaderNames.REQUEST_ID, String.class),
+                null, null);
+        call.attachTo(exchange);
+        return call;
+    }
+
+    /** Stores this call on {@code exchange}, once, when the exchange is created. */
+    public void attachTo(Exchange exchange) {
+        exchange.setProperty(PROPERTY, this);
+    }
+
+    public String requestId() {
+        return requestId;
+    }
+
+    public HttpServerResponse clientResponse() {
+        return clientResponse;
+    }
+
+    public Context clientContext() {
+        return clientContext;
+    }
+
+    /** What the key check found: the policy in force for this request (every step sees the same) and the key. */
+    public void authenticated(PolicyView view, KeyRecord key) {
+        this.policyView = view;
+        this.keyRecord = key;
+    }
+
+    public PolicyView policyView() {
+        return policyView;
+    }
+
+    /** The caller's key record; null until the key has been checked. */
+    public KeyRecord keyRecord() {
+        return keyRecord;
+    }
+
+    /** What {@code policy-enrich} decided: where the request goes and what is sent there. */
+    public void enriched(InferenceRequest request, ModelPolicy policy, List<Backend> candidates, byte[] upstreamBody) {
+        this.inferenceRequest = request;
+        this.modelPolicy = policy;
+        this.candidates = candidates;
+        this.upstreamBody = upstreamBody;
+    }
+
+    /** Model and stream flag read from the body; null before {@code policy-enrich}. */
+    public InferenceRequest inferenceRequest() {
+        return inferenceRequest;
+    }
+
+    /** The policy of the requested model; null before {@code policy-enrich}. */
+    public ModelPolicy modelPolicy() {
+        return modelPolicy;
+    }
+
+    /** The backends to try, in order. */
+    public List<Backend> candidates() {
+        return candidates;
+    }
+
+    /** The body to send upstream (the model rewritten when the policy says so). */
+    public byte[] upstreamBody() {
+        return upstreamBody;
+    }
+
+    /** A backend answered; the forwarder has streamed its answer to the client (or closed the connection). */
+    public void backendAnswered(ForwardResult answer) {
+        this.answer = answer;
+    }
+
+    /** How the backend's answer went; null when no backend answered. */
+    public ForwardResult answer() {
+        return answer;
+    }
+
+    /** The backend that answered; null when none did. */
+    public Backend chosenBackend() {
+        return answer != null ? answer.backend() : null;
+    }
+
+    /** Whether the forwarder wrote the response (so the HTTP consumer must not). */
+    public boolean responseStreamed() {
+        return answer != null;
+    }
+}

@@ -1,0 +1,56 @@
+package dev.apirouter.steps;
+
+import dev.apirouter.auth.KeyAuthorizer;
+import dev.apirouter.call.GatewayCall;
+import dev.apirouter.error.ErrorCode;
+import dev.apirouter.error.GatewayException;
+import dev.apirouter.policy.ModelPolicy;
+import dev.apirouter.routing.BackendHealth;
+import dev.apirouter.routing.BackendSelector;
+import dev.apirouter.routing.InferenceRequest;
+import io.vertx.core.buffer.Buffer;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+
+/**
+ * {@code policy-enrich}: the body names a model that has a policy and that the key may use; the call gets the
+ * model's policy, its backends in the order to try them, and the body to send (the model rewritten when the policy
+ * says so).
+ */
+public final class PolicyEnrich implements Processor {
+    public static final String NAME = "policy-enrich";
+
+    private final KeyAuthorizer authorizer;
+    private final BackendSelector selector;
+    private final BackendHealth health;
+
+    public PolicyEnrich(KeyAuthorizer authorizer, BackendSelector selector, BackendHealth health) {
+        this.authorizer = authorizer;
+        this.selector = selector;
+        this.health = health;
+    }
+
+    @Override
+    public void process(Exchange exchange) {
+        GatewayCall call = GatewayCall.of(exchange);
+        byte[] body = bodyBytes(exchange);
+        InferenceRequest request = InferenceRequest.parse(body);
+        authorizer.authorizeModel(call.keyRecord(), request.model());
+        ModelPolicy policy = call.policyView().model(request.model()).orElseThrow(() -> new GatewayException(
+                ErrorCode.MODEL_NOT_FOUND, "The model '" + request.model() + "' does not exist."));
+        call.enriched(request, policy, selector.order(policy.backends(), health::isHealthy),
+                policy.upstreamModel().map(upstream -> request.withModel(body, upstream)).orElse(body));
+    }
+
+    private static byte[] bodyBytes(Exchange exchange) {
+        Object body = exchange.getMessage().getBody();
+        if (body == null) {
+            return new byte[0];
+        }
+        if (body instanceof Buffer buffer) {
+            return buffer.getBytes();
+        }
+        byte[] bytes = exchange.getMessage().getBody(byte[].class);
+        return bytes == null ? new byte[0] : bytes;
+    }
+}

@@ -1,0 +1,69 @@
+package dev.apirouter.steps;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.List;
+
+import dev.apirouter.auth.ApiKeys;
+import dev.apirouter.auth.KeyAuthorizer;
+import dev.apirouter.call.GatewayCall;
+import dev.apirouter.error.ErrorCode;
+import dev.apirouter.policy.Backend;
+import dev.apirouter.policy.PolicyView;
+import dev.apirouter.routing.BackendHealth;
+import dev.apirouter.routing.BackendSelector;
+import io.vertx.core.buffer.Buffer;
+import org.apache.camel.Exchange;
+import org.junit.jupiter.api.Test;
+
+import static dev.apirouter.steps.Fixtures.assertRefused;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+class PolicyEnrichTest {
+    private final PolicyView view = Fixtures.view();
+    private final PolicyEnrich step = new PolicyEnrich(new KeyAuthorizer(Clock.systemUTC()),
+            new BackendSelector(() -> 0.5), BackendHealth.ALWAYS_HEALTHY);
+
+    private Exchange request(String key, Object body) {
+        Exchange exchange = Fixtures.exchange();
+        GatewayCall.of(exchange).authenticated(view, view.key(ApiKeys.sha256Hex(key)).orElseThrow());
+        exchange.getMessage().setBody(body);
+        return exchange;
+    }
+
+    @Test
+    void theCallGetsTheModelsPolicyBackendsAndRewrittenBody() {
+        Exchange exchange = request(Fixtures.KEY, Fixtures.utf8("{\"model\":\"m\",\"stream\":true}"));
+        step.process(exchange);
+        GatewayCall call = GatewayCall.of(exchange);
+        assertEquals("m", call.inferenceRequest().model());
+        assertEquals(true, call.inferenceRequest().stream());
+        assertEquals("m", call.modelPolicy().name());
+        assertEquals(List.of("http://b1:1", "http://b2:1"), call.candidates().stream().map(Backend::url).sorted().toList());
+        assertEquals("{\"model\":\"up/m\",\"stream\":true}", new String(call.upstreamBody(), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aModelWithoutRewriteSendsTheBodyAsItCame() {
+        byte[] body = Fixtures.utf8("{\"model\":\"other\"}");
+        Exchange exchange = request(Fixtures.KEY, Buffer.buffer(body));
+        step.process(exchange);
+        assertEquals("{\"model\":\"other\"}", new String(GatewayCall.of(exchange).upstreamBody(), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void refusals() {
+        assertRefused(ErrorCode.MODEL_NOT_ALLOWED, () -> step.process(request(Fixtures.LIMITED, Fixtures.utf8("{\"model\":\"other\"}"))));
+        assertRefused(ErrorCode.MODEL_NOT_FOUND, () -> step.process(request(Fixtures.KEY, Fixtures.utf8("{\"model\":\"absent\"}"))));
+        assertRefused(ErrorCode.INVALID_REQUEST, () -> step.process(request(Fixtures.KEY, Fixtures.utf8("{\"model\""))));
+        assertRefused(ErrorCode.INVALID_REQUEST, () -> step.process(request(Fixtures.KEY, null)));
+    }
+
+    @Test
+    void aRefusedRequestLeavesTheCallUnenriched() {
+        Exchange exchange = request(Fixtures.KEY, Fixtures.utf8("{\"model\":\"absent\"}"));
+        assertRefused(ErrorCode.MODEL_NOT_FOUND, () -> step.process(exchange));
+        assertNull(GatewayCall.of(exchange).modelPolicy());
+    }
+}
