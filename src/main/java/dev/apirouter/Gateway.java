@@ -20,6 +20,7 @@ import dev.apirouter.http.RequestObserver;
 import dev.apirouter.metrics.GatewayMetrics;
 import dev.apirouter.http.GatewayHttpServer;
 import dev.apirouter.http.InflightLimiter;
+import dev.apirouter.http.SkipStepsOfRefused;
 import dev.apirouter.policy.BackendSecretRefresher;
 import dev.apirouter.policy.EtcdPolicyStore;
 import dev.apirouter.policy.FilePolicyStore;
@@ -161,6 +162,7 @@ final class Gateway {
             public void beforeConfigure(BaseMainSupport main) {
                 // the tracer's route policy factory must be in place before any route is created
                 telemetry.installInto(main.getCamelContext());
+                main.getCamelContext().getCamelContextExtension().addInterceptStrategy(new SkipStepsOfRefused());
             }
 
             @Override

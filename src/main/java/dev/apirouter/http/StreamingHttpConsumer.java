@@ -160,24 +160,25 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
     }
 
     /**
-     * Answers a request refused on its head (or for its body's size) without running the route. Its body was not
-     * read, so the connection is closed after the answer (HTTP/1.x); observers see it like any answered request.
+     * Answers a request refused on its head (or for its body's size). The route runs with its steps skipped
+     * ({@link SkipStepsOfRefused}): only its policies, so the refusal is traced like any request, and observers see
+     * it like any answered one. Its body was not read, so the connection is closed after the answer (HTTP/1.x).
      */
     private void refuse(RoutingContext ctx, Exchange exchange, Admission admission, long startNanos) {
         GatewayException refusal = admission.refusal();
-        exchange.setException(refusal);
-        exchange.setProperty(Exchange.EXCEPTION_CAUGHT, refusal);
-        try {
-            if (!ctx.request().isEnded() && ctx.request().version() != HttpVersion.HTTP_2) {
-                ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
-            }
-            ErrorResponses.send(ctx.response(), admission.call().requestId(), refusal.code(), refusal.getMessage());
-        } finally {
-            observer.completed(exchange, ctx.response().getStatusCode(), System.nanoTime() - startNanos);
-            admission.release();
-            releaseExchange(exchange, false);
-            pending.decrementAndGet();
+        if (!ctx.request().isEnded() && ctx.request().version() != HttpVersion.HTTP_2) {
+            ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
         }
+        exchange.setProperty(Exchange.EXCEPTION_CAUGHT, refusal);
+        processHttpRequest(exchange, ctx).onComplete(read -> {
+            exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, refusal.code().status());
+            exchange.setProperty(SkipStepsOfRefused.REFUSED, Boolean.TRUE);
+            try {
+                route(exchange, ctx, admission, startNanos);
+            } catch (Exception e) {
+                finish(exchange, ctx, admission, e, startNanos);
+            }
+        });
     }
 
     private void route(Exchange exchange, RoutingContext ctx, Admission admission, long startNanos) throws Exception {
@@ -191,7 +192,10 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
                 exchange.setException(failure);
             }
             GatewayCall call = admission.call();
-            if (!call.responseStreamed()) {
+            GatewayException refusal = admission.refusal();
+            if (refusal != null) {
+                ErrorResponses.send(ctx.response(), call.requestId(), refusal.code(), refusal.getMessage());
+            } else if (!call.responseStreamed()) {
                 ResponseWriter.write(ctx.response(), exchange, call.requestId(), getEndpoint().getHeaderFilterStrategy());
             }
         } catch (RuntimeException e) {
