@@ -66,8 +66,24 @@ final class Gateway {
     private final Settings settings;
     private final long startNanos;
     private final Clock clock = Clock.systemUTC();
-
     private final PolicyStore store;
+    private final CountDownLatch cleanedUp = new CountDownLatch(1);
+    private final AtomicBoolean started = new AtomicBoolean();
+
+    // assembled by run(), in start-up order
+    private Vertx vertx;
+    private InflightLimiter limiter;
+    private GatewayHttpServer server;
+    private AdminToken adminToken;
+    private ManagementHttpServer management;
+    private BackendHealthMonitor backendHealth;
+    private GatewayMetrics metrics;
+    private RouteReloader routeReloader;
+    private org.apache.camel.main.Main camel;
+    private int port;
+    private BackendSecretRefresher secretRefresher;
+    private Telemetry telemetry;
+    private StreamingForwarder forwarder;
 
     /**
      * A gateway for {@code settings}; nothing runs yet. Its policy store is made here, so that settings which only
@@ -80,33 +96,48 @@ final class Gateway {
         this.store = createStore();
     }
 
-    /** Runs until the process is told to stop; returns the exit code. */
+    /** Runs until the process is told to stop; returns the exit code. The start-up order, stage by stage: */
     int run() {
-        long stage = System.nanoTime();
-        Vertx vertx = Vertx.vertx(new VertxOptions()
+        assemble();
+        if (!listen()) {
+            return 1;
+        }
+        startStore();
+        startTelemetry();
+        configureCamel();
+        return runCamel();
+    }
+
+    /** The parts, wired: nothing listens, connects or loads yet. */
+    private void assemble() {
+        vertx = Vertx.vertx(new VertxOptions()
                 .setWorkerPoolSize(WORKER_POOL_SIZE)
                 .setFileSystemOptions(new FileSystemOptions().setFileCachingEnabled(false)
                         .setClassPathResolvingEnabled(false)));
-        InflightLimiter limiter = new InflightLimiter(settings.http().maxConcurrentRequests());
-        GatewayHttpServer server = new GatewayHttpServer(vertx, settings.http());
-        AdminToken adminToken = new AdminToken(settings.adminToken());
-        ManagementHttpServer management = new ManagementHttpServer(vertx, settings.management(), adminToken);
-        org.apache.camel.main.Main camel = new org.apache.camel.main.Main();
+        limiter = new InflightLimiter(settings.http().maxConcurrentRequests());
+        server = new GatewayHttpServer(vertx, settings.http());
+        adminToken = new AdminToken(settings.adminToken());
+        management = new ManagementHttpServer(vertx, settings.management(), adminToken);
+        camel = new org.apache.camel.main.Main();
         Settings.Health health = settings.health();
-        BackendHealthMonitor backendHealth = new BackendHealthMonitor(health.unhealthyAfter(), health.healthyAfter());
-        GatewayMetrics metrics = health.metricsEnabled() ? new GatewayMetrics(limiter, store, backendHealth::upByUrl,
+        backendHealth = new BackendHealthMonitor(health.unhealthyAfter(), health.healthyAfter());
+        metrics = health.metricsEnabled() ? new GatewayMetrics(limiter, store, backendHealth::upByUrl,
                 RouteReloader::publicRouteId) : null;
-        RouteReloader routeReloader = RouteReloader.forRoutesDir(settings.routesDir());
-        statusEndpoints(server, management, store, backendHealth, metrics, camel, routeReloader);
+        routeReloader = RouteReloader.forRoutesDir(settings.routesDir());
+        statusEndpoints();
         server.routesStartedWhen(() -> routeReloader.status().initialLoadDone());
-        int port;
+    }
+
+    /** The public port first (liveness answers from now on), then the management port; bounded, both. */
+    private boolean listen() {
+        long stage = System.nanoTime();
         try {
             port = server.start(LISTEN_TIMEOUT);
         } catch (Exception e) {
             LOG.error("HTTP server could not listen on {}:{}: {}", settings.http().host(), settings.http().port(),
                     rootCause(e).toString());
             vertx.close();
-            return 1;
+            return false;
         }
         LOG.info("HTTP server listening on {}:{} ({} ms; {} ms since start); liveness at {}", settings.http().host(),
                 port, millisSince(stage), millisSince(startNanos), GatewayHttpServer.HEALTHZ_PATH);
@@ -119,25 +150,39 @@ final class Gateway {
                     settings.management().port(), rootCause(e).toString());
             server.close();
             vertx.close();
-            return 1;
+            return false;
         }
         LOG.info("Management server listening on {}:{} ({} ms): metrics, full readiness, admin endpoints ({})",
                 settings.management().host(), managementPort, millisSince(stage),
                 adminToken.configured() ? "admin token set" : "closed: ROUTER_ADMIN_TOKEN is not set");
+        return true;
+    }
 
-        stage = System.nanoTime();
+    /** The policy store, loading in the background, and the re-reading of backends' secret files. */
+    private void startStore() {
+        long stage = System.nanoTime();
         store.start();
-        BackendSecretRefresher secretRefresher = new BackendSecretRefresher(store, settings.backendSecretRefresh());
+        secretRefresher = new BackendSecretRefresher(store, settings.backendSecretRefresh());
         secretRefresher.start();
         LOG.info("Policy store started: {} ({} ms)", settings.store().describe(), millisSince(stage));
+    }
 
-        stage = System.nanoTime();
-        Telemetry telemetry = Telemetry.create(settings.telemetry());
+    /** Tracing, its exporter built in the background (never waited for). */
+    private void startTelemetry() {
+        long stage = System.nanoTime();
+        telemetry = Telemetry.create(settings.telemetry());
         telemetry.startInBackground();
         LOG.info("Telemetry: tracing {}{} ({} ms)", telemetry.describe(),
                 telemetry.enabled() ? "; exporter starting in the background" : "", millisSince(stage));
+        if (metrics != null) {
+            metrics.counter("api_router_spans_dropped", "Spans dropped because the export queue was full",
+                    telemetry::droppedSpans);
+        }
+    }
 
-        StreamingForwarder forwarder = new StreamingForwarder(vertx, settings.http().maxConcurrentRequests(),
+    /** The forwarder, the steps bound by name for the YAML routes, the error mapper and the backend probes. */
+    private void configureCamel() {
+        forwarder = new StreamingForwarder(vertx, settings.http().maxConcurrentRequests(),
                 metrics == null ? backendHealth : ForwardObservers.of(backendHealth, metrics), metrics != null);
         GatewaySteps steps = new GatewaySteps(store, clock, new BackendSelector(() -> ThreadLocalRandom.current().nextDouble()),
                 backendHealth, new BackendDispatch(forwarder, telemetry.upstream()));
@@ -148,56 +193,13 @@ final class Gateway {
         camel.addOverrideProperty("camel.main.shutdownTimeout", Integer.toString(shutdownSeconds));
         camel.configure().addRoutesBuilder(GatewaySteps.errorConfiguration());
         steps.bindTo(camel::bind);
-        camel.configure().addRoutesBuilder(new BackendProbeRoutes(store, backendHealth, health));
-        if (metrics != null) {
-            metrics.counter("api_router_spans_dropped", "Spans dropped because the export queue was full",
-                    telemetry::droppedSpans);
-        }
-        long camelStage = System.nanoTime();
-        CountDownLatch cleanedUp = new CountDownLatch(1);
-        AtomicBoolean started = new AtomicBoolean();
+        camel.configure().addRoutesBuilder(new BackendProbeRoutes(store, backendHealth, settings.health()));
+        camel.addMainListener(new Lifecycle(System.nanoTime()));
+    }
+
+    /** Camel until SIGTERM (the YAML routes are loaded once it has started); the clean-up is held for. */
+    private int runCamel() {
         holdJvmUntil(cleanedUp, settings.shutdownGrace().plus(CLEANUP_BUDGET), started::get);
-        camel.addMainListener(new MainListenerSupport() {
-            @Override
-            public void beforeConfigure(BaseMainSupport main) {
-                // the tracer's route policy factory must be in place before any route is created
-                telemetry.installInto(main.getCamelContext());
-                main.getCamelContext().getCamelContextExtension().addInterceptStrategy(new SkipStepsOfRefused());
-            }
-
-            @Override
-            public void afterStart(BaseMainSupport main) {
-                routeReloader.start(main.getCamelContext()); // the YAML routes, loaded and then watched
-                started.set(true);
-                LOG.info("Routes started ({} ms); api-router ready to serve on port {} ({} ms since start)",
-                        millisSince(camelStage), port, millisSince(startNanos));
-            }
-
-            @Override
-            public void beforeStop(BaseMainSupport main) {
-                routeReloader.close();
-            }
-
-            @Override
-            public void afterStop(BaseMainSupport main) {
-                long t0 = System.nanoTime();
-                Thread flush = new Thread(() -> telemetry.shutdown(TELEMETRY_FLUSH), "telemetry-shutdown");
-                flush.setDaemon(true);
-                flush.start();
-                server.close();
-                management.close();
-                forwarder.close();
-                secretRefresher.close();
-                store.close();
-                closeQuietly(vertx);
-                try {
-                    flush.join(Math.max(1, CLEANUP_BUDGET.toMillis() - millisSince(t0)));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                LOG.info("api-router stopped ({} ms of clean-up)", millisSince(t0));
-            }
-        });
         try {
             camel.run();
             return 0;
@@ -209,13 +211,61 @@ final class Gateway {
         }
     }
 
+    /** What happens around Camel's start and stop. */
+    private final class Lifecycle extends MainListenerSupport {
+        private final long camelStage;
+
+        Lifecycle(long camelStage) {
+            this.camelStage = camelStage;
+        }
+
+        @Override
+        public void beforeConfigure(BaseMainSupport main) {
+            // the tracer's route policy factory must be in place before any route is created
+            telemetry.installInto(main.getCamelContext());
+            main.getCamelContext().getCamelContextExtension().addInterceptStrategy(new SkipStepsOfRefused());
+        }
+
+        @Override
+        public void afterStart(BaseMainSupport main) {
+            routeReloader.start(main.getCamelContext()); // the YAML routes, loaded and then watched
+            started.set(true);
+            LOG.info("Routes started ({} ms); api-router ready to serve on port {} ({} ms since start)",
+                    millisSince(camelStage), port, millisSince(startNanos));
+        }
+
+        @Override
+        public void beforeStop(BaseMainSupport main) {
+            routeReloader.close();
+        }
+
+        /** Servers, forwarder, store, Vert.x and the last spans' flush, within {@link #CLEANUP_BUDGET}. */
+        @Override
+        public void afterStop(BaseMainSupport main) {
+            long t0 = System.nanoTime();
+            Thread flush = new Thread(() -> telemetry.shutdown(TELEMETRY_FLUSH), "telemetry-shutdown");
+            flush.setDaemon(true);
+            flush.start();
+            server.close();
+            management.close();
+            forwarder.close();
+            secretRefresher.close();
+            store.close();
+            closeQuietly(vertx);
+            try {
+                flush.join(Math.max(1, CLEANUP_BUDGET.toMillis() - millisSince(t0)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            LOG.info("api-router stopped ({} ms of clean-up)", millisSince(t0));
+        }
+    }
+
     /**
      * Liveness on both ports; readiness on both, the public one in summary (never a backend URL); metrics and the
      * admin endpoints on the management port only.
      */
-    private void statusEndpoints(GatewayHttpServer server, ManagementHttpServer management, PolicyStore store,
-                                 BackendHealthMonitor backendHealth, GatewayMetrics metrics,
-                                 org.apache.camel.main.Main camel, RouteReloader routeReloader) {
+    private void statusEndpoints() {
         Readiness readiness = new Readiness(store, backendHealth, camel::getCamelContext, clock::instant);
         readiness.addCheck(() -> {
             var status = routeReloader.status();
