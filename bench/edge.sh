@@ -78,14 +78,7 @@ ME=edge.sh
 source "$B/lib.sh"
 raise_fds "$need_fds"
 
-RUN=$B/out/edge-$(date +%Y%m%d-%H%M%S)
-mkdir -p "$RUN/data"
-ln -sfn "$(basename "$RUN")" "$B/out/edge-latest"
-RES=$RUN/results.txt
-: >"$RES"
-rec() { echo "$1=$2" >>"$RES"; }
-load1() { cut -d' ' -f1 /proc/loadavg; }
-log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+new_run edge edge-latest
 
 # ---- process control, port and HTTP checks: bench/lib.sh ------------------------------------------------------
 

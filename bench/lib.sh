@@ -1,6 +1,19 @@
 # Shared by the benchmarks (sourced, not run): process control that tracks every background process by PID and
 # stops it on exit, failure or Ctrl-C; port and HTTP checks; the file-descriptor limit. The sourcing script sets ME
-# (its name, for messages), RUN (its output directory) before calling start_bg or wait_http.
+# (its name, for messages) and B (the bench directory) before sourcing it.
+
+# new_run NAME LINK: this run's output directory bench/out/NAME-<time> (RUN; data/ inside it), bench/out/LINK
+# pointing at it, and RES, its results.txt of key=value lines that rec KEY VALUE appends to
+new_run() {
+  RUN=$B/out/$1-$(date +%Y%m%d-%H%M%S)
+  mkdir -p "$RUN/data"
+  ln -sfn "$(basename "$RUN")" "$B/out/$2"
+  RES=$RUN/results.txt
+  : >"$RES"
+}
+rec() { echo "$1=$2" >>"$RES"; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
 # raise_fds N: raises the soft limit of open files to N (or to the hard limit, with a warning)
 raise_fds() {

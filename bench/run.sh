@@ -79,14 +79,7 @@ ME=run.sh
 source "$B/lib.sh"
 raise_fds "$need_fds"
 
-RUN=$B/out/run-$(date +%Y%m%d-%H%M%S)
-mkdir -p "$RUN/data"
-ln -sfn "$(basename "$RUN")" "$B/out/latest"
-RES=$RUN/results.txt
-: >"$RES"
-rec() { echo "$1=$2" >>"$RES"; }
-load1() { cut -d' ' -f1 /proc/loadavg; }
-log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+new_run run latest
 
 # ---- process control, port and HTTP checks: bench/lib.sh ------------------------------------------------------
 
