@@ -4,7 +4,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -48,7 +47,7 @@ class GatewayStepsTest extends CamelTestSupport {
             }
 
             public StoreStatus status() {
-                return new StoreStatus("test", true, "", Map.of());
+                return new StoreStatus("test", true, "");
             }
 
             public void start() {

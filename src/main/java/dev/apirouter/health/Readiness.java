@@ -96,9 +96,7 @@ public final class Readiness {
         data.put("connected", status.connected());
         if (full) {
             data.put("detail", status.detail());
-            for (Map.Entry<String, Object> e : status.extra().entrySet()) {
-                data.putPOJO(e.getKey(), e.getValue());
-            }
+            data.setAll(facts(status));
         }
         PolicyView view = store.current().orElse(null);
         boolean up = view != null && !view.models().isEmpty();
@@ -140,8 +138,13 @@ public final class Readiness {
         data.put("connected", status.connected());
         if (full) {
             data.put("detail", status.detail());
-            status.extra().forEach(data::putPOJO);
+            data.setAll(facts(status));
         }
+    }
+
+    /** The store's facts as fields, in their declared order; absent ones left out. */
+    private static ObjectNode facts(StoreStatus status) {
+        return PolicyDocuments.JSON.valueToTree(status.facts());
     }
 
     /** Per model: healthy and total backends, and the unhealthy ones, by URL or (summary) by index in the policy. */

@@ -1,7 +1,6 @@
 package dev.apirouter.metrics;
 
 import java.time.Clock;
-import java.util.Map;
 import java.util.Optional;
 
 import dev.apirouter.forward.TokenUsage;
@@ -26,7 +25,7 @@ class GatewayMetricsTest {
             }
 
             public StoreStatus status() {
-                return new StoreStatus("file", false, "loading", Map.of());
+                return new StoreStatus("file", false, "loading");
             }
 
             public void start() {
