@@ -1,7 +1,6 @@
 package dev.apirouter.policy;
 
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -25,9 +24,7 @@ import dev.apirouter.config.Settings;
 import dev.apirouter.etcd.EtcdClients;
 import dev.apirouter.etcd.EtcdPrefixReader;
 import dev.apirouter.etcd.EtcdPrefixWatch;
-import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
-import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.watch.WatchEvent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,10 +54,7 @@ public final class EtcdPolicyStore implements PolicyStore {
     static final Duration DEFAULT_BACKOFF_MAX = Duration.ofSeconds(5);
     static final Duration FAILURE_LOG_INTERVAL = Duration.ofSeconds(30);
     private static final Logger LOG = LoggerFactory.getLogger(EtcdPolicyStore.class);
-    private static final String MODELS = "models/";
-    private static final String KEYS = "keys/";
     private static final int SNAPSHOT_PAGE = 500;
-    private static final int MAX_IGNORED_LOGGED = 1000;
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
     private static final Duration RETIRE_DELAY = Duration.ofSeconds(1);
     private static final Duration STABLE_CONNECTION = Duration.ofSeconds(10);
@@ -71,6 +65,7 @@ public final class EtcdPolicyStore implements PolicyStore {
     private final LastKnownGood lastKnownGood;
     private final String prefix;
     private final EtcdPrefixReader reader;
+    private final EtcdDocuments documents;
     private final EtcdPrefixWatch watch;
     private final String endpoints;
     private final long backoffMinMs;
@@ -100,7 +95,6 @@ public final class EtcdPolicyStore implements PolicyStore {
     private boolean outageReported;
     private final Set<String> reportedRefusals = new HashSet<>(); // kinds of refusal logged in this outage
     private long confirmedAtNanos;
-    private final Set<String> ignoredLogged = new HashSet<>();
 
     /**
      * A store for {@code settings} (endpoints, prefix, timeouts, last-known-good file), timestamps (view updates,
@@ -118,6 +112,7 @@ public final class EtcdPolicyStore implements PolicyStore {
         this.lastKnownGood = new LastKnownGood(settings.lastKnownGoodFile(), clock);
         this.prefix = settings.etcdPrefix();
         this.reader = new EtcdPrefixReader(clients);
+        this.documents = new EtcdDocuments(prefix);
         this.endpoints = settings.etcdEndpoints().stream().map(URI::toString).collect(Collectors.joining(","));
         this.backoffMinMs = Math.max(1, backoffMin.toMillis());
         this.backoffMaxMs = Math.max(backoffMinMs, backoffMax.toMillis());
@@ -291,24 +286,9 @@ public final class EtcdPolicyStore implements PolicyStore {
 
     private void loadSnapshot() throws ExecutionException, TimeoutException, InterruptedException {
         EtcdPrefixReader.Snapshot snapshot = reader.read(client, prefix);
-        List<KeyValue> all = snapshot.entries();
         long revision = snapshot.revision();
-        PolicyView base = view != null ? view : PolicyView.empty(PolicySource.ETCD);
-        Set<String> modelNames = new HashSet<>();
-        Set<String> keyHashes = new HashSet<>();
-        for (KeyValue kv : all) {
-            String rel = relative(kv.getKey());
-            if (rel.startsWith(MODELS)) {
-                modelNames.add(rel.substring(MODELS.length()));
-            } else if (rel.startsWith(KEYS)) {
-                keyHashes.add(rel.substring(KEYS.length()));
-            }
-        }
-        // documents absent from the snapshot are gone; an invalid one keeps its previous version
-        PolicyView.Builder builder = base.toBuilder().retainOnly(modelNames, keyHashes);
-        for (KeyValue kv : all) {
-            apply(builder, relative(kv.getKey()), kv.getValue().getBytes());
-        }
+        PolicyView.Builder builder = documents.snapshot(view != null ? view : PolicyView.empty(PolicySource.ETCD),
+                snapshot.entries());
         snapshots++;
         PolicyView applied = publish(builder, revision);
         LOG.info("Policy loaded from etcd {} prefix {} at revision {}: {} models, {} keys, {} rejected documents",
@@ -355,17 +335,7 @@ public final class EtcdPolicyStore implements PolicyStore {
 
     private void apply(List<WatchEvent> events) {
         PolicyView.Builder builder = view.toBuilder();
-        long revision = appliedRevision;
-        for (WatchEvent event : events) {
-            KeyValue kv = event.getKeyValue();
-            revision = Math.max(revision, kv.getModRevision());
-            String rel = relative(kv.getKey());
-            switch (event.getEventType()) {
-                case PUT -> apply(builder, rel, kv.getValue().getBytes());
-                case DELETE -> remove(builder, rel);
-                default -> LOG.debug("Ignoring watch event {} on {}", event.getEventType(), shortKey(rel));
-            }
-        }
+        long revision = documents.apply(builder, events, appliedRevision);
         publish(builder, revision);
         compactions = 0;
         LOG.debug("Applied {} etcd changes up to revision {}", events.size(), revision);
@@ -478,45 +448,6 @@ public final class EtcdPolicyStore implements PolicyStore {
         }
     }
 
-    // ---------------------------------------------------------------- documents
-
-    private void apply(PolicyView.Builder builder, String rel, byte[] value) {
-        if (rel.startsWith(MODELS)) {
-            builder.putModel(rel.substring(MODELS.length()), value);
-        } else if (rel.startsWith(KEYS)) {
-            builder.putKey(rel.substring(KEYS.length()), value);
-        } else {
-            ignored(rel);
-        }
-    }
-
-    private void remove(PolicyView.Builder builder, String rel) {
-        if (rel.startsWith(MODELS)) {
-            builder.removeModel(rel.substring(MODELS.length()));
-        } else if (rel.startsWith(KEYS)) {
-            builder.removeKey(rel.substring(KEYS.length()));
-        } else {
-            ignored(rel);
-        }
-    }
-
-    private void ignored(String rel) {
-        String shown = shortKey(rel);
-        if (ignoredLogged.size() < MAX_IGNORED_LOGGED && ignoredLogged.add(shown)) {
-            LOG.debug("Ignoring etcd key {}{}: only models/<model> and keys/<sha256> are read", prefix, shown);
-        }
-    }
-
-    /** A key outside the layout is shown by its first segment only: it could be anything, even a pasted key. */
-    private static String shortKey(String rel) {
-        int slash = rel.indexOf('/');
-        String head = slash < 0 ? rel : rel.substring(0, slash + 1);
-        if (head.length() > 16) {
-            head = head.substring(0, 16);
-        }
-        return head.length() < rel.length() ? head + "…" : head;
-    }
-
     private PolicyView publish(PolicyView.Builder builder, long revision) {
         builder.newRejections().forEach(r ->
                 LOG.error("Policy document rejected, its previous version stays: {}", r));
@@ -527,11 +458,6 @@ public final class EtcdPolicyStore implements PolicyStore {
             lastKnownGoodSavedAt = clock.instant();
         }
         return applied;
-    }
-
-    private String relative(ByteSequence key) {
-        String k = key.toString(StandardCharsets.UTF_8);
-        return k.startsWith(prefix) ? k.substring(prefix.length()) : k;
     }
 
     private String describe(Throwable error) {
