@@ -54,7 +54,6 @@ public final class EtcdPolicyStore implements PolicyStore {
     static final Duration DEFAULT_BACKOFF_MAX = Duration.ofSeconds(5);
     static final Duration FAILURE_LOG_INTERVAL = Duration.ofSeconds(30);
     private static final Logger LOG = LoggerFactory.getLogger(EtcdPolicyStore.class);
-    private static final int SNAPSHOT_PAGE = 500;
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
     private static final Duration RETIRE_DELAY = Duration.ofSeconds(1);
     private static final Duration STABLE_CONNECTION = Duration.ofSeconds(10);

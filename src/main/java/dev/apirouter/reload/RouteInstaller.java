@@ -93,10 +93,6 @@ final class RouteInstaller {
         context.setSourceLocationEnabled(true);
     }
 
-    Optional<Generation> installed(String file) {
-        return Optional.ofNullable(installed.get(file));
-    }
-
     int retiringCount() {
         return retiringCount;
     }
