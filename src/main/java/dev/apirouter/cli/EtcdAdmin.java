@@ -2,7 +2,6 @@ package dev.apirouter.cli;
 
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -12,6 +11,7 @@ import java.util.stream.Collectors;
 
 import dev.apirouter.config.Settings;
 import dev.apirouter.etcd.EtcdClients;
+import dev.apirouter.etcd.EtcdPrefixReader;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
@@ -21,8 +21,6 @@ import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
-import io.etcd.jetcd.options.GetOption;
-import io.etcd.jetcd.options.OptionsUtil;
 import io.etcd.jetcd.options.PutOption;
 
 /**
@@ -30,25 +28,22 @@ import io.etcd.jetcd.options.PutOption;
  * store's connect timeout and call deadline; a failure ends the command with exit code 3.
  */
 final class EtcdAdmin implements AutoCloseable {
-    private static final int PAGE = 500;
-
     /** A key under the prefix (relative to it), its value and the revision that last changed it. */
     record Entry(String key, byte[] value, long modRevision) {
-        String text() {
-            return new String(value, StandardCharsets.UTF_8);
-        }
     }
 
     private final Settings.Store settings;
     private final String prefix;
     private final EtcdClients clients;
     private final Client client;
+    private final EtcdPrefixReader reader;
 
     EtcdAdmin(Settings.Store settings) {
         this.settings = settings;
         this.prefix = settings.etcdPrefix();
         this.clients = EtcdClients.of(settings);
         this.client = clients.newClient();
+        this.reader = new EtcdPrefixReader(clients);
     }
 
     String where() {
@@ -56,33 +51,14 @@ final class EtcdAdmin implements AutoCloseable {
                 + " prefix " + prefix;
     }
 
-    String absolute(String relativeKey) {
-        return prefix + relativeKey;
-    }
-
     /** Every entry whose key starts with {@code relativePrefix}, in key order, read at one revision. */
     List<Entry> list(String relativePrefix) throws CliException {
-        ByteSequence start = bytes(prefix + relativePrefix);
-        ByteSequence end = OptionsUtil.prefixEndOf(start);
-        List<Entry> entries = new ArrayList<>();
-        long revision = 0;
-        ByteSequence from = start;
-        while (true) {
-            GetOption.Builder option = GetOption.builder().withRange(end).withLimit(PAGE)
-                    .withSortField(GetOption.SortTarget.KEY).withSortOrder(GetOption.SortOrder.ASCEND);
-            if (revision != 0) {
-                option.withRevision(revision);
-            }
-            GetResponse page = call(client.getKVClient().get(from, option.build()));
-            if (revision == 0) {
-                revision = page.getHeader().getRevision();
-            }
-            List<KeyValue> kvs = page.getKvs();
-            kvs.forEach(kv -> entries.add(entry(kv)));
-            if (!page.isMore() || kvs.isEmpty()) {
-                return entries;
-            }
-            from = kvs.get(kvs.size() - 1).getKey().concat(ByteSequence.from(new byte[] {0}));
+        try {
+            return reader.read(client, prefix + relativePrefix).entries().stream().map(this::entry).toList();
+        } catch (ExecutionException | TimeoutException e) {
+            throw unreachable(e);
+        } catch (InterruptedException e) {
+            throw interrupted();
         }
     }
 
@@ -129,12 +105,19 @@ final class EtcdAdmin implements AutoCloseable {
         try {
             return clients.await(future);
         } catch (ExecutionException | TimeoutException e) {
-            throw CliException.unreachable(where() + " did not answer: "
-                    + clients.describe(e));
+            throw unreachable(e);
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw CliException.unreachable("interrupted while waiting for " + where());
+            throw interrupted();
         }
+    }
+
+    private CliException unreachable(Exception e) {
+        return CliException.unreachable(where() + " did not answer: " + clients.describe(e));
+    }
+
+    private CliException interrupted() {
+        Thread.currentThread().interrupt();
+        return CliException.unreachable("interrupted while waiting for " + where());
     }
 
     private Entry entry(KeyValue kv) {

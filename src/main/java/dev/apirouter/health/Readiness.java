@@ -96,9 +96,7 @@ public final class Readiness {
         data.put("connected", status.connected());
         if (full) {
             data.put("detail", status.detail());
-            for (Map.Entry<String, Object> e : status.extra().entrySet()) {
-                data.putPOJO(e.getKey(), e.getValue());
-            }
+            data.setAll(facts(status));
         }
         PolicyView view = store.current().orElse(null);
         boolean up = view != null && !view.models().isEmpty();
@@ -121,8 +119,8 @@ public final class Readiness {
             }
         } else if (!data.has("reason")) { // a store may say itself why nothing is loaded
             // with no store at all, why is configuration advice (variable names), fit for the public answer too
-            Object own = "none".equals(status.kind()) ? status.extra().get("reason") : null;
-            data.put("reason", own instanceof String reason ? reason : "no policy loaded yet");
+            data.put("reason", status.facts() instanceof StoreStatus.UnconfiguredFacts none ? none.reason()
+                    : "no policy loaded yet");
         }
         check.put("status", up ? "UP" : "DOWN");
         check.set("data", data);
@@ -142,8 +140,13 @@ public final class Readiness {
         data.put("connected", status.connected());
         if (full) {
             data.put("detail", status.detail());
-            status.extra().forEach(data::putPOJO);
+            data.setAll(facts(status));
         }
+    }
+
+    /** The store's facts as fields, in their declared order; absent ones left out. */
+    private static ObjectNode facts(StoreStatus status) {
+        return PolicyDocuments.JSON.valueToTree(status.facts());
     }
 
     /** Per model: healthy and total backends, and the unhealthy ones, by URL or (summary) by index in the policy. */

@@ -1,17 +1,15 @@
 package dev.apirouter.policy;
 
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -24,17 +22,10 @@ import java.util.stream.Collectors;
 
 import dev.apirouter.config.Settings;
 import dev.apirouter.etcd.EtcdClients;
-import io.etcd.jetcd.ByteSequence;
+import dev.apirouter.etcd.EtcdPrefixReader;
+import dev.apirouter.etcd.EtcdPrefixWatch;
 import io.etcd.jetcd.Client;
-import io.etcd.jetcd.KeyValue;
-import io.etcd.jetcd.Watch;
-import io.etcd.jetcd.common.exception.CompactedException;
-import io.etcd.jetcd.kv.GetResponse;
-import io.etcd.jetcd.options.GetOption;
-import io.etcd.jetcd.options.OptionsUtil;
-import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
-import io.etcd.jetcd.watch.WatchResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,10 +54,6 @@ public final class EtcdPolicyStore implements PolicyStore {
     static final Duration DEFAULT_BACKOFF_MAX = Duration.ofSeconds(5);
     static final Duration FAILURE_LOG_INTERVAL = Duration.ofSeconds(30);
     private static final Logger LOG = LoggerFactory.getLogger(EtcdPolicyStore.class);
-    private static final String MODELS = "models/";
-    private static final String KEYS = "keys/";
-    private static final int SNAPSHOT_PAGE = 500;
-    private static final int MAX_IGNORED_LOGGED = 1000;
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
     private static final Duration RETIRE_DELAY = Duration.ofSeconds(1);
     private static final Duration STABLE_CONNECTION = Duration.ofSeconds(10);
@@ -76,7 +63,9 @@ public final class EtcdPolicyStore implements PolicyStore {
     private final Clock clock;
     private final LastKnownGood lastKnownGood;
     private final String prefix;
-    private final ByteSequence prefixBytes;
+    private final EtcdPrefixReader reader;
+    private final EtcdDocuments documents;
+    private final EtcdPrefixWatch watch;
     private final String endpoints;
     private final long backoffMinMs;
     private final long backoffMaxMs;
@@ -95,10 +84,7 @@ public final class EtcdPolicyStore implements PolicyStore {
 
     // owned by the worker thread (volatile so that close() can release them)
     private volatile Client client;
-    private volatile Watch.Watcher watcher;
-    private final Set<Client> retiring = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    private long watchGeneration;
-    private boolean watchConfirmed;
+    private final Set<Client> retiring = ConcurrentHashMap.newKeySet();
     private boolean needSnapshot = true;
     private long connectEpoch;
     private int failures;
@@ -108,14 +94,11 @@ public final class EtcdPolicyStore implements PolicyStore {
     private boolean outageReported;
     private final Set<String> reportedRefusals = new HashSet<>(); // kinds of refusal logged in this outage
     private long confirmedAtNanos;
-    private final Set<String> ignoredLogged = new HashSet<>();
 
-    /** A store for {@code settings} (endpoints, prefix, timeouts, last-known-good file); call {@link #start()}. */
-    public EtcdPolicyStore(Settings.Store settings) {
-        this(settings, Clock.systemUTC());
-    }
-
-    /** As {@link #EtcdPolicyStore(Settings.Store)}, timestamps (view updates, outages) from {@code clock}. */
+    /**
+     * A store for {@code settings} (endpoints, prefix, timeouts, last-known-good file), timestamps (view updates,
+     * outages) from {@code clock}; call {@link #start()}.
+     */
     public EtcdPolicyStore(Settings.Store settings, Clock clock) {
         this(settings, clock, DEFAULT_BACKOFF_MIN, DEFAULT_BACKOFF_MAX);
     }
@@ -127,7 +110,8 @@ public final class EtcdPolicyStore implements PolicyStore {
         this.clock = clock;
         this.lastKnownGood = new LastKnownGood(settings.lastKnownGoodFile(), clock);
         this.prefix = settings.etcdPrefix();
-        this.prefixBytes = bytes(prefix);
+        this.reader = new EtcdPrefixReader(clients);
+        this.documents = new EtcdDocuments(prefix);
         this.endpoints = settings.etcdEndpoints().stream().map(URI::toString).collect(Collectors.joining(","));
         this.backoffMinMs = Math.max(1, backoffMin.toMillis());
         this.backoffMaxMs = Math.max(backoffMinMs, backoffMax.toMillis());
@@ -136,6 +120,7 @@ public final class EtcdPolicyStore implements PolicyStore {
             t.setDaemon(true);
             return t;
         });
+        this.watch = new EtcdPrefixWatch(clients, prefix, this::submit, settings.etcdCallTimeout(), new WatchReports());
     }
 
     /** How many full snapshots were read (for tests: tells a resumed watch from a new snapshot). */
@@ -178,27 +163,14 @@ public final class EtcdPolicyStore implements PolicyStore {
     public StoreStatus status() {
         PolicyView v = view;
         long revision = v == null ? 0 : v.revision();
-        Map<String, Object> extra = new LinkedHashMap<>();
-        extra.put("endpoints", endpoints);
-        extra.put("prefix", prefix);
-        extra.put("source", v == null ? "none" : v.source().label());
-        extra.put("revision", revision);
-        if (v != null && !Instant.EPOCH.equals(v.updatedAt())) {
-            extra.put("lastUpdate", v.updatedAt().toString());
-        }
-        extra.put("rejected", v == null ? 0 : v.rejected().size());
-        if (v != null && !v.rejected().isEmpty()) {
-            extra.put("rejectedDocuments", v.rejected()); // document id (hash prefix for keys) -> reason
-        }
-        extra.put("lastKnownGoodFile", lastKnownGood.file().toString());
         Instant since = unreachableSince;
         String cause = problem;
-        if (since != null) {
-            extra.put("unreachableSince", since.toString());
-        }
-        if (cause != null) {
-            extra.put("lastError", cause);
-        }
+        StoreStatus.EtcdFacts facts = new StoreStatus.EtcdFacts(endpoints, prefix,
+                v == null ? "none" : v.source().label(), revision,
+                v != null && !Instant.EPOCH.equals(v.updatedAt()) ? v.updatedAt().toString() : null,
+                v == null ? 0 : v.rejected().size(),
+                v != null && !v.rejected().isEmpty() ? v.rejected() : null, // document id (hash prefix for keys) -> reason
+                lastKnownGood.file().toString(), since != null ? since.toString() : null, cause);
         String detail;
         if (closed) {
             detail = "closed";
@@ -213,7 +185,7 @@ public final class EtcdPolicyStore implements PolicyStore {
         } else {
             detail = "connecting to etcd " + endpoints + "; " + serving(v);
         }
-        return new StoreStatus("etcd", connected, detail, extra);
+        return new StoreStatus("etcd", connected, detail, facts);
     }
 
     private String serving(PolicyView v) {
@@ -241,26 +213,22 @@ public final class EtcdPolicyStore implements PolicyStore {
             Thread.currentThread().interrupt();
         }
         // jetcd's close does not wait on the network, but bound it anyway
-        Watch.Watcher w = watcher;
         List<Client> clients = new ArrayList<>(retiring);
         retiring.clear();
         if (client != null) {
             clients.add(client);
         }
-        watcher = null;
         client = null;
-        if (w != null || !clients.isEmpty()) {
-            Thread closer = new Thread(() -> {
-                closeQuietly(w);
-                clients.forEach(EtcdPolicyStore::closeQuietly);
-            }, "etcd-policy-store-close");
-            closer.setDaemon(true);
-            closer.start();
-            try {
-                closer.join(CLOSE_WAIT.toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        Thread closer = new Thread(() -> {
+            watch.discard();
+            clients.forEach(EtcdPolicyStore::closeQuietly);
+        }, "etcd-policy-store-close");
+        closer.setDaemon(true);
+        closer.start();
+        try {
+            closer.join(CLOSE_WAIT.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -304,7 +272,7 @@ public final class EtcdPolicyStore implements PolicyStore {
                 loadSnapshot();
                 needSnapshot = false;
             }
-            openWatch(appliedRevision + 1);
+            watch.open(client, appliedRevision + 1);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException | RuntimeException e) {
@@ -316,133 +284,39 @@ public final class EtcdPolicyStore implements PolicyStore {
     }
 
     private void loadSnapshot() throws ExecutionException, TimeoutException, InterruptedException {
-        ByteSequence end = OptionsUtil.prefixEndOf(prefixBytes);
-        ByteSequence from = prefixBytes;
-        long revision = 0;
-        List<KeyValue> all = new ArrayList<>();
-        while (true) {
-            GetOption.Builder option = GetOption.builder()
-                    .withRange(end)
-                    .withLimit(SNAPSHOT_PAGE)
-                    .withSortField(GetOption.SortTarget.KEY)
-                    .withSortOrder(GetOption.SortOrder.ASCEND);
-            if (revision != 0) {
-                option.withRevision(revision); // every page from the same revision
-            }
-            GetResponse page = clients.await(client.getKVClient().get(from, option.build()));
-            if (revision == 0) {
-                revision = page.getHeader().getRevision();
-            }
-            List<KeyValue> kvs = page.getKvs();
-            all.addAll(kvs);
-            if (!page.isMore() || kvs.isEmpty()) {
-                break;
-            }
-            from = kvs.get(kvs.size() - 1).getKey().concat(ByteSequence.from(new byte[] {0}));
-        }
-
-        PolicyView base = view != null ? view : PolicyView.empty(PolicySource.ETCD);
-        Set<String> modelNames = new HashSet<>();
-        Set<String> keyHashes = new HashSet<>();
-        for (KeyValue kv : all) {
-            String rel = relative(kv.getKey());
-            if (rel.startsWith(MODELS)) {
-                modelNames.add(rel.substring(MODELS.length()));
-            } else if (rel.startsWith(KEYS)) {
-                keyHashes.add(rel.substring(KEYS.length()));
-            }
-        }
-        // documents absent from the snapshot are gone; an invalid one keeps its previous version
-        PolicyView.Builder builder = base.toBuilder().retainOnly(modelNames, keyHashes);
-        for (KeyValue kv : all) {
-            apply(builder, relative(kv.getKey()), kv.getValue().getBytes());
-        }
+        EtcdPrefixReader.Snapshot snapshot = reader.read(client, prefix);
+        long revision = snapshot.revision();
+        PolicyView.Builder builder = documents.snapshot(view != null ? view : PolicyView.empty(PolicySource.ETCD),
+                snapshot.entries());
         snapshots++;
         PolicyView applied = publish(builder, revision);
         LOG.info("Policy loaded from etcd {} prefix {} at revision {}: {} models, {} keys, {} rejected documents",
                 endpoints, prefix, revision, applied.models().size(), applied.keys().size(), applied.rejected().size());
     }
 
-    private void openWatch(long fromRevision) {
-        long generation = ++watchGeneration;
-        watchConfirmed = false;
-        WatchOption option = WatchOption.builder()
-                .isPrefix(true)
-                .withRevision(fromRevision)
-                .withCreateNotify(true)
-                .withRequireLeader(true)
-                .build();
-        // jetcd calls these on a Vert.x event loop: hand over to the worker, never block there
-        Watch.Listener listener = new Watch.Listener() {
-            @Override
-            public void onNext(WatchResponse response) {
-                submit(() -> onWatchResponse(generation, response));
-            }
+    /** The watch's reports, on the worker thread. */
+    private final class WatchReports implements EtcdPrefixWatch.Listener {
+        @Override
+        public void confirmed() {
+            EtcdPolicyStore.this.confirmed();
+        }
 
-            @Override
-            public void onError(Throwable error) {
-                submit(() -> onWatchError(generation, error));
-            }
+        @Override
+        public void changed(List<WatchEvent> events) {
+            apply(events);
+        }
 
-            @Override
-            public void onCompleted() {
-                submit(() -> onWatchEnded(generation));
-            }
-        };
-        watcher = client.getWatchClient().watch(prefixBytes, option, listener);
-        schedule(() -> {
-            if (generation == watchGeneration && !watchConfirmed) {
-                failed("etcd did not confirm the watch within " + settings.etcdCallTimeout().toMillis() + " ms");
-            }
-        }, settings.etcdCallTimeout().toMillis());
-    }
+        @Override
+        public void behind(long etcdRevision) {
+            // etcd went back in time (restored from a backup, or a new cluster): start over
+            LOG.warn("etcd is at revision {}, behind the applied revision {} (restored or replaced?); "
+                    + "re-reading the whole prefix", etcdRevision, appliedRevision);
+            needSnapshot = true;
+            scheduleConnect(0);
+        }
 
-    private void onWatchResponse(long generation, WatchResponse response) {
-        if (generation != watchGeneration) {
-            return;
-        }
-        if (response.isCreatedNotify()) {
-            long current = response.getHeader().getRevision();
-            if (current < appliedRevision) {
-                // etcd went back in time (restored from a backup, or a new cluster): start over
-                LOG.warn("etcd is at revision {}, behind the applied revision {} (restored or replaced?); "
-                        + "re-reading the whole prefix", current, appliedRevision);
-                discardWatch();
-                needSnapshot = true;
-                scheduleConnect(0);
-                return;
-            }
-            confirmed();
-            return;
-        }
-        List<WatchEvent> events = response.getEvents();
-        if (events.isEmpty()) {
-            return;
-        }
-        confirmed();
-        PolicyView.Builder builder = view.toBuilder();
-        long revision = appliedRevision;
-        for (WatchEvent event : events) {
-            KeyValue kv = event.getKeyValue();
-            revision = Math.max(revision, kv.getModRevision());
-            String rel = relative(kv.getKey());
-            switch (event.getEventType()) {
-                case PUT -> apply(builder, rel, kv.getValue().getBytes());
-                case DELETE -> remove(builder, rel);
-                default -> LOG.debug("Ignoring watch event {} on {}", event.getEventType(), shortKey(rel));
-            }
-        }
-        publish(builder, revision);
-        compactions = 0;
-        LOG.debug("Applied {} etcd changes up to revision {}", events.size(), revision);
-    }
-
-    private void onWatchError(long generation, Throwable error) {
-        if (generation != watchGeneration) {
-            return;
-        }
-        discardWatch();
-        if (isCompaction(error)) {
+        @Override
+        public void compacted(Throwable error) {
             // only a watch that starts behind the compacted revision gets this: read everything again, at once the
             // first times (compaction raced the snapshot at worst), with backoff should it keep happening
             compactions++;
@@ -450,21 +324,23 @@ public final class EtcdPolicyStore implements PolicyStore {
                     appliedRevision + 1, describe(error));
             needSnapshot = true;
             scheduleConnect(compactions <= 3 ? 0 : backoffMillis(compactions - 3));
-            return;
         }
-        failed(describe(error));
+
+        @Override
+        public void failed(String cause) {
+            EtcdPolicyStore.this.failed(cause);
+        }
     }
 
-    private void onWatchEnded(long generation) {
-        if (generation != watchGeneration) {
-            return;
-        }
-        discardWatch();
-        failed("etcd ended the watch stream");
+    private void apply(List<WatchEvent> events) {
+        PolicyView.Builder builder = view.toBuilder();
+        long revision = documents.apply(builder, events, appliedRevision);
+        publish(builder, revision);
+        compactions = 0;
+        LOG.debug("Applied {} etcd changes up to revision {}", events.size(), revision);
     }
 
     private void confirmed() {
-        watchConfirmed = true;
         if (connected) {
             return;
         }
@@ -508,7 +384,7 @@ public final class EtcdPolicyStore implements PolicyStore {
             }
         }
         connected = false;
-        discardWatch();
+        watch.discard();
         discardClient();
         failures++;
         problem = cause;
@@ -553,14 +429,6 @@ public final class EtcdPolicyStore implements PolicyStore {
         return half + ThreadLocalRandom.current().nextLong(ceiling - half + 1);
     }
 
-    private void discardWatch() {
-        watchGeneration++; // callbacks of the old watch are ignored from now on
-        watchConfirmed = false;
-        Watch.Watcher w = watcher;
-        watcher = null;
-        closeQuietly(w);
-    }
-
     /**
      * Drops the client. It is closed a little later: jetcd reschedules a failed watch on the client's own executor
      * right after our listener returns, and closing the client before that makes gRPC log the rejected task as
@@ -579,45 +447,6 @@ public final class EtcdPolicyStore implements PolicyStore {
         }
     }
 
-    // ---------------------------------------------------------------- documents
-
-    private void apply(PolicyView.Builder builder, String rel, byte[] value) {
-        if (rel.startsWith(MODELS)) {
-            builder.putModel(rel.substring(MODELS.length()), value);
-        } else if (rel.startsWith(KEYS)) {
-            builder.putKey(rel.substring(KEYS.length()), value);
-        } else {
-            ignored(rel);
-        }
-    }
-
-    private void remove(PolicyView.Builder builder, String rel) {
-        if (rel.startsWith(MODELS)) {
-            builder.removeModel(rel.substring(MODELS.length()));
-        } else if (rel.startsWith(KEYS)) {
-            builder.removeKey(rel.substring(KEYS.length()));
-        } else {
-            ignored(rel);
-        }
-    }
-
-    private void ignored(String rel) {
-        String shown = shortKey(rel);
-        if (ignoredLogged.size() < MAX_IGNORED_LOGGED && ignoredLogged.add(shown)) {
-            LOG.debug("Ignoring etcd key {}{}: only models/<model> and keys/<sha256> are read", prefix, shown);
-        }
-    }
-
-    /** A key outside the layout is shown by its first segment only: it could be anything, even a pasted key. */
-    private static String shortKey(String rel) {
-        int slash = rel.indexOf('/');
-        String head = slash < 0 ? rel : rel.substring(0, slash + 1);
-        if (head.length() > 16) {
-            head = head.substring(0, 16);
-        }
-        return head.length() < rel.length() ? head + "…" : head;
-    }
-
     private PolicyView publish(PolicyView.Builder builder, long revision) {
         builder.newRejections().forEach(r ->
                 LOG.error("Policy document rejected, its previous version stays: {}", r));
@@ -628,30 +457,6 @@ public final class EtcdPolicyStore implements PolicyStore {
             lastKnownGoodSavedAt = clock.instant();
         }
         return applied;
-    }
-
-    private String relative(ByteSequence key) {
-        String k = key.toString(StandardCharsets.UTF_8);
-        return k.startsWith(prefix) ? k.substring(prefix.length()) : k;
-    }
-
-    private static ByteSequence bytes(String s) {
-        return ByteSequence.from(s, StandardCharsets.UTF_8);
-    }
-
-    // ---------------------------------------------------------------- errors
-
-    private static boolean isCompaction(Throwable error) {
-        for (Throwable t = error; t != null; t = t.getCause()) {
-            if (t instanceof CompactedException) {
-                return true;
-            }
-            String m = t.getMessage();
-            if (m != null && m.contains("compacted")) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private String describe(Throwable error) {

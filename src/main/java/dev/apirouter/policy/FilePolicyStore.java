@@ -8,8 +8,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -55,11 +53,10 @@ public final class FilePolicyStore implements PolicyStore {
 
     @Override
     public StoreStatus status() {
-        Map<String, Object> extra = new LinkedHashMap<>();
-        extra.put("file", file.map(Path::toString).orElse("classpath:" + DEMO_POLICY_RESOURCE));
         String detail = problem != null ? problem
                 : view == null ? "not loaded yet" : "loaded revision " + view.revision();
-        return new StoreStatus("file", problem == null, detail, extra);
+        return new StoreStatus("file", problem == null, detail,
+                new StoreStatus.FileFacts(file.map(Path::toString).orElse("classpath:" + DEMO_POLICY_RESOURCE)));
     }
 
     @Override

@@ -1,6 +1,5 @@
 package dev.apirouter.policy;
 
-import java.util.Map;
 import java.util.Optional;
 
 import dev.apirouter.config.Setting;
@@ -26,7 +25,7 @@ public final class NoPolicyStore implements PolicyStore {
 
     @Override
     public StoreStatus status() {
-        return new StoreStatus(KIND, false, REASON, Map.of("reason", REASON));
+        return new StoreStatus(KIND, false, REASON, new StoreStatus.UnconfiguredFacts(REASON));
     }
 
     @Override

@@ -45,10 +45,6 @@ public record PolicyView(Map<String, ModelPolicy> models, Map<String, KeyRecord>
         return new PolicyView(Map.of(), Map.of(), Map.of(), source, 0, Instant.EPOCH);
     }
 
-    public PolicyView withSource(PolicySource newSource) {
-        return new PolicyView(models, keys, rejected, newSource, revision, updatedAt);
-    }
-
     public Builder toBuilder() {
         return new Builder(this);
     }

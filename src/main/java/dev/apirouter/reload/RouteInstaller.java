@@ -3,43 +3,29 @@ package dev.apirouter.reload;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 import dev.apirouter.http.StreamingHttpEngine;
 import dev.apirouter.reload.RouteFileError.Kind;
 import org.apache.camel.CamelContext;
-import org.apache.camel.FailedToCreateRouteException;
 import org.apache.camel.Route;
-import org.apache.camel.RoutesBuilder;
 import org.apache.camel.ServiceStatus;
-import org.apache.camel.builder.RouteBuilder;
-import org.apache.camel.builder.RouteConfigurationBuilder;
 import org.apache.camel.component.platform.http.PlatformHttpEndpoint;
 import org.apache.camel.model.Model;
-import org.apache.camel.model.ProcessorDefinition;
 import org.apache.camel.model.RouteDefinition;
-import org.apache.camel.model.RoutesDefinition;
-import org.apache.camel.spi.RoutesBuilderLoader;
 import org.apache.camel.support.CamelContextHelper;
-import org.apache.camel.support.PluginHelper;
-import org.apache.camel.support.ResourceHelper;
 import org.apache.camel.support.service.ServiceHelper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.snakeyaml.engine.v2.exceptions.Mark;
-import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
 
 /**
  * Installs one route file's routes into the running CamelContext as a new generation, beside the previous one, and
@@ -71,8 +57,6 @@ final class RouteInstaller {
     static final Duration EXCLUSIVE_STOP_TIMEOUT = Duration.ofSeconds(10);
 
     private static final Logger LOG = LoggerFactory.getLogger(RouteInstaller.class);
-    private static final Pattern FAILED_AT = Pattern.compile("at: >>> (.*?) <<< in route");
-    private static final Pattern LINE_COLUMN = Pattern.compile("line (\\d+), column (\\d+)");
 
     /** One route of an installed generation. */
     record InstalledRoute(String publicId, String routeId, int line, HttpPath http) {
@@ -91,6 +75,8 @@ final class RouteInstaller {
 
     private final CamelContext context;
     private final Model model;
+    private final RouteFileParser parser;
+    private final RouteChecks checks;
     private final Map<String, Generation> installed = new LinkedHashMap<>();
     private final Map<String, Integer> lastGeneration = new HashMap<>();
     private final List<Retiring> retiring = new ArrayList<>();
@@ -100,12 +86,11 @@ final class RouteInstaller {
     RouteInstaller(CamelContext context) {
         this.context = context;
         this.model = context.getCamelContextExtension().getContextPlugin(Model.class);
+        this.parser = new RouteFileParser(context);
+        this.checks = new RouteChecks(context, () -> Collections.unmodifiableMap(installed),
+                () -> retiring.stream().map(Retiring::routeId).collect(Collectors.toSet()));
         // line numbers on every step, for the position of a failed step
         context.setSourceLocationEnabled(true);
-    }
-
-    Optional<Generation> installed(String file) {
-        return Optional.ofNullable(installed.get(file));
     }
 
     int retiringCount() {
@@ -127,9 +112,9 @@ final class RouteInstaller {
             throw new RouteFileError(file, 0, 0, "the file is empty (delete the file to remove its routes)",
                     Kind.INVALID);
         }
-        List<RouteDefinition> definitions = parse(file, location, content);
+        List<RouteDefinition> definitions = parser.parse(file, location, content);
         Generation old = installed.get(file);
-        List<String> publicIds = publicIds(file, definitions, leaving);
+        List<String> publicIds = checks.publicIds(file, definitions, leaving);
         int number = nextFreeGeneration(file, publicIds);
 
         List<Boolean> autoStartup = new ArrayList<>();
@@ -149,7 +134,7 @@ final class RouteInstaller {
             model.addRouteDefinitions(definitions);
         } catch (Exception e) {
             discard(definitions);
-            throw creationError(file, definitions, publicIds, e);
+            throw RouteFileParser.creationError(file, definitions, publicIds, e);
         }
         List<InstalledRoute> routes = new ArrayList<>();
         for (int i = 0; i < definitions.size(); i++) {
@@ -157,10 +142,10 @@ final class RouteInstaller {
             Route route = context.getRoute(definition.getId());
             HttpPath http = route != null && route.getEndpoint() instanceof PlatformHttpEndpoint endpoint
                     ? HttpPath.of(endpoint) : null;
-            routes.add(new InstalledRoute(publicIds.get(i), definition.getId(), line(definition), http));
+            routes.add(new InstalledRoute(publicIds.get(i), definition.getId(), RouteFileParser.line(definition), http));
         }
         try {
-            checkPaths(file, old, routes, leaving);
+            checks.checkPaths(file, old, routes, leaving);
         } catch (RouteFileError e) {
             discard(definitions);
             throw e;
@@ -181,7 +166,7 @@ final class RouteInstaller {
                 discard(definitions);
                 restart(stoppedOld);
                 throw new RouteFileError(file, route.line(), 0, "route '" + route.publicId() + "' failed to start: "
-                        + rootMessage(e), Kind.CONFLICT);
+                        + RouteFileParser.rootMessage(e), Kind.CONFLICT);
             }
         }
         Generation generation = new Generation(file, number, List.copyOf(routes));
@@ -242,115 +227,7 @@ final class RouteInstaller {
         }
     }
 
-    // --- parsing
-
-    private List<RouteDefinition> parse(String file, String location, byte[] content) throws RouteFileError {
-        RoutesBuilder builder;
-        RoutesDefinition routes;
-        try {
-            RoutesBuilderLoader loader = PluginHelper.getRoutesLoader(context).getRoutesLoader("yaml");
-            builder = loader.loadRoutesBuilder(ResourceHelper.fromBytes(location, content));
-            if (!(builder instanceof RouteBuilder routeBuilder)) {
-                throw new RouteFileError(file, 0, 0, "not a YAML route file", Kind.INVALID);
-            }
-            routes = routeBuilder.configureRoutes(context);
-            boolean configurations = false;
-            if (builder instanceof RouteConfigurationBuilder configurationBuilder) {
-                configurationBuilder.configuration();
-                configurations = !configurationBuilder.getRouteConfigurationCollection().getRouteConfigurations()
-                        .isEmpty();
-            }
-            if (configurations || !routeBuilder.getRestCollection().getRests().isEmpty()
-                    || !routeBuilder.getRouteTemplateCollection().getRouteTemplates().isEmpty()
-                    || !routeBuilder.getTemplatedRouteCollection().getTemplatedRoutes().isEmpty()) {
-                throw new RouteFileError(file, 0, 0, "route files hold routes only ('- route:' or '- from:'); rest, "
-                        + "routeConfiguration, routeTemplate and templatedRoute are not supported here", Kind.INVALID);
-            }
-        } catch (RouteFileError e) {
-            throw e;
-        } catch (Exception e) {
-            throw parseError(file, e);
-        }
-        List<RouteDefinition> definitions = new ArrayList<>(routes.getRoutes());
-        for (RouteDefinition definition : definitions) {
-            if (definition.getInput() == null || definition.getInput().getEndpointUri() == null
-                    && definition.getInput().getUri() == null) {
-                throw new RouteFileError(file, line(definition), 0, "a route has no 'from'", Kind.INVALID);
-            }
-        }
-        return definitions;
-    }
-
-    static RouteFileError parseError(String file, Throwable e) {
-        for (Throwable c = e; c != null; c = c.getCause()) {
-            if (c instanceof MarkedYamlEngineException marked) {
-                Optional<Mark> mark = marked.getProblemMark().or(marked::getContextMark);
-                String problem = marked.getProblem() != null ? marked.getProblem() : firstLine(marked.getMessage());
-                String context = marked.getContext();
-                if (context != null && marked.getContextMark().isPresent() && marked.getProblemMark().isPresent()) {
-                    Mark start = marked.getContextMark().get();
-                    context += " (from line " + (start.getLine() + 1) + ", column " + (start.getColumn() + 1) + ")";
-                }
-                String reason = context != null ? context + ": " + problem : problem;
-                return new RouteFileError(file, mark.map(m -> m.getLine() + 1).orElse(0),
-                        mark.map(m -> m.getColumn() + 1).orElse(0), reason, Kind.INVALID);
-            }
-        }
-        String message = rootMessage(e);
-        Matcher m = LINE_COLUMN.matcher(String.valueOf(e.getMessage()));
-        if (m.find()) {
-            return new RouteFileError(file, Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
-                    firstLine(e.getMessage()), Kind.INVALID);
-        }
-        return new RouteFileError(file, 0, 0, message, Kind.INVALID);
-    }
-
     // --- ids
-
-    private List<String> publicIds(String file, List<RouteDefinition> definitions, Set<String> leaving)
-            throws RouteFileError {
-        String stem = file.substring(0, file.length() - RouteDirectory.EXTENSION.length());
-        Map<String, RouteDefinition> seen = new HashMap<>();
-        List<String> ids = new ArrayList<>();
-        for (int i = 0; i < definitions.size(); i++) {
-            RouteDefinition definition = definitions.get(i);
-            String id = definition.getId() != null ? definition.getId() : stem + "-" + (i + 1);
-            RouteDefinition twin = seen.put(id, definition);
-            if (twin != null) {
-                throw new RouteFileError(file, line(definition), 0, "duplicate route id '" + id
-                        + "' (also at line " + line(twin) + ")", Kind.INVALID);
-            }
-            for (Generation other : installed.values()) {
-                if (!other.file().equals(file) && !leaving.contains(other.file()) && other.publicIds().contains(id)) {
-                    throw new RouteFileError(file, line(definition), 0, "duplicate route id '" + id
-                            + "': a route of " + other.file() + " already has it", Kind.CONFLICT);
-                }
-            }
-            if (isBuiltIn(id)) {
-                throw new RouteFileError(file, line(definition), 0, "duplicate route id '" + id
-                        + "': a built-in route already has it", Kind.CONFLICT);
-            }
-            ids.add(id);
-        }
-        return ids;
-    }
-
-    /** A route that no route file made (the Java DSL steps), with this id. */
-    private boolean isBuiltIn(String id) {
-        Route route = context.getRoute(id);
-        return route != null && !isManaged(route.getRouteId());
-    }
-
-    private boolean isManaged(String routeId) {
-        for (Generation g : installed.values()) {
-            for (InstalledRoute r : g.routes()) {
-                if (r.routeId().equals(routeId)) {
-                    return true;
-                }
-            }
-        }
-        return retiring.stream().anyMatch(r -> r.routeId().equals(routeId));
-    }
 
     private int nextFreeGeneration(String file, List<String> publicIds) {
         int number = lastGeneration.getOrDefault(file, 0) + 1;
@@ -382,87 +259,6 @@ final class RouteInstaller {
         return value == null || value;
     }
 
-    // --- paths
-
-    /** The HTTP path and methods of a platform-http route, for clash detection. */
-    record HttpPath(String path, boolean prefix, Set<String> methods) {
-        private static final Pattern PARAMETER = Pattern.compile("\\{[^/}]*}");
-
-        static HttpPath of(PlatformHttpEndpoint endpoint) {
-            Set<String> methods = new TreeSet<>();
-            if (endpoint.getHttpMethodRestrict() != null) {
-                for (String m : endpoint.getHttpMethodRestrict().split(",")) {
-                    if (!m.isBlank()) {
-                        methods.add(m.trim().toUpperCase(Locale.ROOT));
-                    }
-                }
-            }
-            return new HttpPath(endpoint.getPath(), endpoint.isMatchOnUriPrefix(), methods);
-        }
-
-        boolean clashesWith(HttpPath other) {
-            if (prefix != other.prefix || !PARAMETER.matcher(path).replaceAll("{}")
-                    .equals(PARAMETER.matcher(other.path).replaceAll("{}"))) {
-                return false;
-            }
-            if (methods.isEmpty() || other.methods.isEmpty()) {
-                return true;
-            }
-            return methods.stream().anyMatch(other.methods::contains);
-        }
-
-        String describe() {
-            return (methods.isEmpty() ? "any method" : String.join(",", methods)) + " " + path + (prefix ? "*" : "");
-        }
-    }
-
-    private void checkPaths(String file, Generation old, List<InstalledRoute> routes, Set<String> leaving)
-            throws RouteFileError {
-        Set<String> notCounted = new LinkedHashSet<>();
-        routes.forEach(r -> notCounted.add(r.routeId()));
-        if (old != null) {
-            old.routes().forEach(r -> notCounted.add(r.routeId()));
-        }
-        retiring.forEach(r -> notCounted.add(r.routeId()));
-        for (String gone : leaving) {
-            installed(gone).ifPresent(g -> g.routes().forEach(r -> notCounted.add(r.routeId())));
-        }
-        for (int i = 0; i < routes.size(); i++) {
-            InstalledRoute route = routes.get(i);
-            if (route.http() == null) {
-                continue;
-            }
-            for (int j = 0; j < i; j++) {
-                InstalledRoute before = routes.get(j);
-                if (before.http() != null && before.http().clashesWith(route.http())) {
-                    throw new RouteFileError(file, route.line(), 0, "path clash: route '" + route.publicId()
-                            + "' and route '" + before.publicId() + "' (line " + before.line() + ") both serve "
-                            + route.http().describe(), Kind.INVALID);
-                }
-            }
-            for (Route other : context.getRoutes()) {
-                if (notCounted.contains(other.getRouteId())
-                        || !(other.getEndpoint() instanceof PlatformHttpEndpoint endpoint)
-                        || !HttpPath.of(endpoint).clashesWith(route.http())) {
-                    continue;
-                }
-                throw new RouteFileError(file, route.line(), 0, "path clash: route '" + route.publicId() + "' serves "
-                        + route.http().describe() + ", already served by " + owner(other.getRouteId()), Kind.CONFLICT);
-            }
-        }
-    }
-
-    private String owner(String routeId) {
-        for (Generation g : installed.values()) {
-            for (InstalledRoute r : g.routes()) {
-                if (r.routeId().equals(routeId)) {
-                    return "route '" + r.publicId() + "' of " + g.file();
-                }
-            }
-        }
-        return "built-in route '" + routeId + "'";
-    }
-
     // --- lifecycle
 
     /** Stops the old generation's started routes whose endpoint takes a single consumer (not platform-http). */
@@ -481,7 +277,7 @@ final class RouteInstaller {
                 }
                 stopped.add(r.routeId());
             } catch (Exception e) {
-                LOG.warn("Stopping route {} of {} failed: {}", r.publicId(), old.file(), rootMessage(e));
+                LOG.warn("Stopping route {} of {} failed: {}", r.publicId(), old.file(), RouteFileParser.rootMessage(e));
             }
         }
         return stopped;
@@ -492,7 +288,7 @@ final class RouteInstaller {
             try {
                 context.getRouteController().startRoute(id);
             } catch (Exception e) {
-                LOG.error("Restarting route {} after a failed reload failed: {}", id, rootMessage(e));
+                LOG.error("Restarting route {} after a failed reload failed: {}", id, RouteFileParser.rootMessage(e));
             }
         }
     }
@@ -512,7 +308,7 @@ final class RouteInstaller {
                 ServiceHelper.suspendService(route.getConsumer());
             } catch (RuntimeException e) {
                 LOG.warn("Suspending the consumer of route {} of {} failed: {}", r.publicId(), old.file(),
-                        rootMessage(e));
+                        RouteFileParser.rootMessage(e));
             }
             retiring.add(new Retiring(r.routeId(), r.publicId(), old.file(), old.number(), deadline, new Instant[1]));
         }
@@ -530,7 +326,7 @@ final class RouteInstaller {
                     model.removeRouteDefinition(left);
                 }
             } catch (Exception e) {
-                LOG.warn("Removing route {} after a failed reload failed: {}", id, rootMessage(e));
+                LOG.warn("Removing route {} after a failed reload failed: {}", id, RouteFileParser.rootMessage(e));
             }
         }
     }
@@ -546,68 +342,7 @@ final class RouteInstaller {
                 model.removeRouteDefinition(left);
             }
         } catch (Exception e) {
-            LOG.warn("Removing route {} failed: {}", routeId, rootMessage(e));
+            LOG.warn("Removing route {} failed: {}", routeId, RouteFileParser.rootMessage(e));
         }
-    }
-
-    // --- error positions
-
-    private RouteFileError creationError(String file, List<RouteDefinition> definitions, List<String> publicIds,
-                                         Exception e) {
-        String routeId = e instanceof FailedToCreateRouteException failed ? failed.getRouteId() : null;
-        int index = 0;
-        for (int i = 0; i < definitions.size(); i++) {
-            if (definitions.get(i).getId().equals(routeId)) {
-                index = i;
-            }
-        }
-        RouteDefinition definition = definitions.isEmpty() ? null : definitions.get(index);
-        int line = definition == null ? 0 : line(definition);
-        String at = null;
-        Matcher m = FAILED_AT.matcher(String.valueOf(e.getMessage()));
-        if (m.find()) {
-            at = m.group(1);
-            ProcessorDefinition<?> node = definition == null ? null : find(definition, at);
-            if (node != null && node.getLineNumber() > 0) {
-                line = node.getLineNumber();
-            }
-        }
-        String route = publicIds.isEmpty() ? "" : "route '" + publicIds.get(index) + "'";
-        return new RouteFileError(file, line, 0, route + (at != null ? " at " + at : "") + ": " + rootMessage(e),
-                Kind.INVALID);
-    }
-
-    private static ProcessorDefinition<?> find(ProcessorDefinition<?> node, String text) {
-        if (text.equals(node.toString()) || text.equals(node.getLabel())) {
-            return node;
-        }
-        for (ProcessorDefinition<?> child : node.getOutputs()) {
-            ProcessorDefinition<?> found = find(child, text);
-            if (found != null) {
-                return found;
-            }
-        }
-        return null;
-    }
-
-    private static int line(RouteDefinition definition) {
-        return Math.max(definition.getLineNumber(), 0);
-    }
-
-    static String rootMessage(Throwable e) {
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        String message = root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName();
-        return RouteFileError.oneLine(message);
-    }
-
-    private static String firstLine(String text) {
-        if (text == null) {
-            return "unknown error";
-        }
-        int nl = text.indexOf('\n');
-        return (nl < 0 ? text : text.substring(0, nl)).trim();
     }
 }

@@ -299,7 +299,7 @@ public final class RouteReloader implements AutoCloseable {
         try {
             resources = PluginHelper.getPackageScanResourceResolver(context).findResources(packagedPattern);
         } catch (Exception e) {
-            LOG.error("The packaged routes {} cannot be listed: {}", packagedPattern, RouteInstaller.rootMessage(e));
+            LOG.error("The packaged routes {} cannot be listed: {}", packagedPattern, RouteFileParser.rootMessage(e));
             return;
         }
         List<Resource> sorted = new ArrayList<>(resources);

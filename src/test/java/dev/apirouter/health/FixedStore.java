@@ -1,6 +1,5 @@
 package dev.apirouter.health;
 
-import java.util.Map;
 import java.util.Optional;
 
 import dev.apirouter.policy.PolicyStore;
@@ -11,7 +10,8 @@ import dev.apirouter.policy.StoreStatus;
 record FixedStore(PolicyView view, StoreStatus status) implements PolicyStore {
     static FixedStore etcd(PolicyView view) {
         return new FixedStore(view, new StoreStatus("etcd", false, "etcd unreachable: http://etcd-0.internal:2379 "
-                + "refused", Map.of("endpoints", "[http://etcd-0.internal:2379]", "lastError", "refused")));
+                + "refused", new StoreStatus.EtcdFacts("[http://etcd-0.internal:2379]", "/api-router/", "etcd", 7, null, 0, null,
+                "lkg.json", null, "refused")));
     }
 
     @Override

@@ -24,7 +24,7 @@ class GatewayMetricsTest {
             }
 
             public StoreStatus status() {
-                return new StoreStatus("file", false, "loading", Map.of());
+                return new StoreStatus("file", false, "loading");
             }
 
             public void start() {

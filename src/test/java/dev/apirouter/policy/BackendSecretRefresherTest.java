@@ -4,7 +4,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Map;
 import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
@@ -24,7 +23,7 @@ class BackendSecretRefresherTest {
 
         @Override
         public StoreStatus status() {
-            return new StoreStatus("test", true, "fixed", Map.of());
+            return new StoreStatus("test", true, "fixed");
         }
 
         @Override

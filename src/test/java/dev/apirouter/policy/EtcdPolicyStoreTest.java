@@ -2,6 +2,7 @@ package dev.apirouter.policy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -118,11 +119,11 @@ class EtcdPolicyStoreTest {
 
             StoreStatus status = store.status();
             assertEquals("etcd", status.kind());
-            assertEquals(etcd.endpoint(), status.extra().get("endpoints"));
-            assertEquals(prefix, status.extra().get("prefix"));
-            assertEquals(last.revision(), status.extra().get("revision"));
-            assertEquals(0, status.extra().get("rejected"));
-            assertTrue(status.extra().containsKey("lastUpdate"));
+            assertEquals(etcd.endpoint(), etcdFacts(status).endpoints());
+            assertEquals(prefix, etcdFacts(status).prefix());
+            assertEquals(last.revision(), etcdFacts(status).revision());
+            assertEquals(0, etcdFacts(status).rejected());
+            assertNotNull(etcdFacts(status).lastUpdate());
         }
     }
 
@@ -184,8 +185,8 @@ class EtcdPolicyStoreTest {
             assertTrue(after.rejected().containsKey("models/good"), after.rejected().toString());
             assertTrue(after.rejected().containsKey(PolicyView.keyDocument(KEY_A)), after.rejected().toString());
             assertTrue(after.rejected().containsKey("keys/not-a-ha…"), after.rejected().toString());
-            assertEquals(4, store.status().extra().get("rejected"));
-            assertEquals(after.rejected(), store.status().extra().get("rejectedDocuments"));
+            assertEquals(4, etcdFacts(store.status()).rejected());
+            assertEquals(after.rejected(), etcdFacts(store.status()).rejectedDocuments());
             // no document id or reason carries a whole key hash
             after.rejected().forEach((id, reason) -> {
                 assertFalse(id.contains(KEY_A) || reason.contains(KEY_A), id + ": " + reason);
@@ -222,6 +223,10 @@ class EtcdPolicyStoreTest {
 
     static String keyRecord(String name, boolean disabled) {
         return "{\"name\":\"" + name + "\",\"models\":[\"llama\"],\"disabled\":" + disabled + "}";
+    }
+
+    static StoreStatus.EtcdFacts etcdFacts(StoreStatus status) {
+        return (StoreStatus.EtcdFacts) status.facts();
     }
 
     static Settings.Store settings(EtcdProcess etcd, String prefix, Path dir) {

@@ -5,11 +5,13 @@ import static dev.apirouter.policy.EtcdPolicyStoreTest.MODEL_V1;
 import static dev.apirouter.policy.EtcdPolicyStoreTest.MODEL_V2;
 import static dev.apirouter.policy.EtcdPolicyStoreTest.awaitTrue;
 import static dev.apirouter.policy.EtcdPolicyStoreTest.awaitView;
+import static dev.apirouter.policy.EtcdPolicyStoreTest.etcdFacts;
 import static dev.apirouter.policy.EtcdPolicyStoreTest.keyRecord;
 import static dev.apirouter.policy.EtcdPolicyStoreTest.settings;
 import static dev.apirouter.policy.EtcdPolicyStoreTest.store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -46,7 +48,7 @@ class EtcdRecoveryTest {
             StoreStatus down = store.status();
             assertTrue(down.detail().startsWith("etcd unreachable since "), down.detail());
             assertTrue(down.detail().contains("serving the last etcd view"), down.detail());
-            assertTrue(down.extra().containsKey("unreachableSince"), down.extra().toString());
+            assertNotNull(etcdFacts(down).unreachableSince(), down.facts().toString());
             // requests keep being served from memory
             assertTrue(store.current().orElseThrow().model("a").isPresent());
 
@@ -242,7 +244,7 @@ class EtcdRecoveryTest {
                 assertEquals(saved, lkg.revision());
                 assertTrue(lkg.model("a").isPresent());
                 assertEquals("team-a", lkg.key(KEY_A).orElseThrow().name());
-                assertEquals("last-known-good", store.status().extra().get("source"));
+                assertEquals("last-known-good", etcdFacts(store.status()).source());
                 awaitTrue(() -> store.status().detail().startsWith("etcd unreachable"), () -> store.status().detail());
                 assertTrue(store.status().detail().contains("serving last-known-good revision " + saved),
                         store.status().detail());
@@ -252,7 +254,7 @@ class EtcdRecoveryTest {
                 PolicyView live = awaitView(store, v -> v.source() == PolicySource.ETCD && v.model("b").isPresent());
                 assertTrue(live.model("a").isPresent());
                 awaitTrue(() -> store.status().connected(), "connected");
-                assertEquals("etcd", store.status().extra().get("source"));
+                assertEquals("etcd", etcdFacts(store.status()).source());
             }
         }
     }

@@ -16,7 +16,7 @@ class NoPolicyStoreTest {
             assertEquals("none", status.kind());
             assertFalse(status.connected());
             assertEquals(NoPolicyStore.REASON, status.detail());
-            assertEquals(NoPolicyStore.REASON, status.extra().get("reason"));
+            assertEquals(NoPolicyStore.REASON, ((StoreStatus.UnconfiguredFacts) status.facts()).reason());
             for (String variable : new String[] {"ROUTER_POLICY_FILE", "ETCD_ENDPOINTS", "ROUTER_DEMO=1", "503"}) {
                 assertTrue(NoPolicyStore.REASON.contains(variable), NoPolicyStore.REASON);
             }

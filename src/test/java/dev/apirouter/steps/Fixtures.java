@@ -2,7 +2,6 @@ package dev.apirouter.steps;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.Map;
 import java.util.Optional;
 
 import dev.apirouter.auth.ApiKeys;
@@ -46,7 +45,7 @@ final class Fixtures {
             }
 
             public StoreStatus status() {
-                return new StoreStatus("test", view != null, "", Map.of());
+                return new StoreStatus("test", view != null, "");
             }
 
             public void start() {

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Map;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -48,7 +49,7 @@ class GatewayStepsTest extends CamelTestSupport {
             }
 
             public StoreStatus status() {
-                return new StoreStatus("test", true, "", Map.of());
+                return new StoreStatus("test", true, "");
             }
 
             public void start() {
