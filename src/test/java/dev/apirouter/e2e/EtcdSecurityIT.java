@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -74,19 +75,19 @@ class EtcdSecurityIT {
             wrong.put("ETCD_PASSWORD", WRONG_PASSWORD);
             try (GatewayProcess gateway = GatewayProcess.start(wrong)) {
                 assertTrue(gateway.awaitStatus("/v1/status/healthz", 200, Duration.ofSeconds(60)) > 0);
-                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-                while (!managementReadyz(gateway).contains("authentication failed") && System.nanoTime() < deadline) {
-                    Thread.sleep(200);
-                }
+                await("the etcd check says why").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                        .until(() -> managementReadyz(gateway).contains("authentication failed"));
                 String ready = managementReadyz(gateway);
                 assertTrue(ready.startsWith("{\"status\":\"DOWN\""), ready);
                 assertTrue(ready.contains("authentication failed: etcd refused ETCD_USERNAME/ETCD_PASSWORD"), ready);
                 assertEquals(503, EtcdIT.chat(gateway, key, "m"));
-                Thread.sleep(5000); // several retries (backoff up to 5 s)
+                // over several retries (backoff up to 5 s), still one warning per kind of failure
+                await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(7))
+                        .until(() -> etcdWarnings(gateway.output()) <= 3);
                 String output = gateway.output();
                 assertFalse(output.contains(WRONG_PASSWORD) || output.contains(PASSWORD), output);
                 assertFalse(ready.contains(WRONG_PASSWORD) || ready.contains(PASSWORD), ready);
-                long warnings = output.lines().filter(l -> l.contains("WARN") && l.contains("etcd")).count();
+                long warnings = etcdWarnings(output);
                 assertTrue(warnings >= 1 && warnings <= 3, "one warning per kind of failure, not one per retry:\n"
                         + output);
             }
@@ -152,5 +153,9 @@ class EtcdSecurityIT {
     static String managementReadyz(GatewayProcess gateway) throws Exception {
         return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
                 gateway.managementUri("/v1/status/readyz")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    static long etcdWarnings(String output) {
+        return output.lines().filter(l -> l.contains("WARN") && l.contains("etcd")).count();
     }
 }
