@@ -61,7 +61,9 @@ if [ ! -f "$JAR" ] || [ -n "$(find src routes pom.xml -newer "$JAR" -print -quit
   mvn -B -q -o package -DskipTests || mvn -B -q package -DskipTests
 fi
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+ME=etcd-store.sh
+# shellcheck source=bench/lib.sh
+source "$B/lib.sh"
 for p in $P_BACKEND $P_ETCD $P_ETCD_PEER $P_GW_ETCD $P_GW_FILE; do
   if port_in_use "$p"; then
     echo "etcd-store.sh: port $p is in use; set BENCH_ETCD_PORT_BASE to another base" >&2
@@ -69,77 +71,10 @@ for p in $P_BACKEND $P_ETCD $P_ETCD_PEER $P_GW_ETCD $P_GW_FILE; do
   fi
 done
 
-RUN=$B/out/etcd-$(date +%Y%m%d-%H%M%S)
+new_run etcd etcd-latest
 mkdir -p "$RUN/data-etcd" "$RUN/data-etcd-rps" "$RUN/data-file"
-ln -sfn "$(basename "$RUN")" "$B/out/etcd-latest"
-RES=$RUN/results.txt
-: >"$RES"
-rec() { echo "$1=$2" >>"$RES"; }
-load1() { cut -d' ' -f1 /proc/loadavg; }
-log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 ETCD_DATA=
-
-# ---- process control: every background process is tracked by PID and stopped on exit ----------------------------
-PIDS=()
-stop_pid() {
-  local p=$1 i
-  kill -TERM "$p" 2>/dev/null || { wait "$p" 2>/dev/null || true; return 0; }
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$p" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$p" 2>/dev/null || true
-  wait "$p" 2>/dev/null || true
-}
-forget_pid() {
-  local keep=() q
-  for q in "${PIDS[@]+"${PIDS[@]}"}"; do [ "$q" != "$1" ] && keep+=("$q"); done
-  PIDS=("${keep[@]+"${keep[@]}"}")
-}
-stop_bg() { stop_pid "$1"; forget_pid "$1"; }
-# run_fg CMD...: runs CMD as a tracked child and waits for it (a signal interrupts `wait`, so Ctrl-C stops it at once)
-run_fg() {
-  local p rc=0
-  "$@" &
-  p=$!
-  PIDS+=("$p")
-  wait "$p" || rc=$?
-  forget_pid "$p"
-  return $rc
-}
-cleanup() {
-  local rc=$? p i
-  trap - EXIT INT TERM
-  # newest first: the gateways stop before etcd, so they do not log etcd's disappearance
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
-  [ -n "$ETCD_DATA" ] && [ -d "$ETCD_DATA" ] && rm -rf -- "$ETCD_DATA"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# start_bg NAME CMD...: runs CMD in the background, output to $RUN/NAME.log; sets LAST_PID
-start_bg() {
-  local name=$1
-  shift
-  "$@" >"$RUN/$name.log" 2>&1 &
-  LAST_PID=$!
-  PIDS+=("$LAST_PID")
-}
-
-# wait_http URL CODE SECONDS PID: polls until URL answers CODE; fails if PID dies or time runs out
-wait_http() {
-  local url=$1 code=$2 secs=$3 pid=$4 i got
-  for ((i = 0; i < secs * 10; i++)); do
-    got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" 2>/dev/null || true)
-    [ "$got" = "$code" ] && return 0
-    kill -0 "$pid" 2>/dev/null || { echo "etcd-store.sh: process $pid died waiting for $url (see $RUN/*.log)" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "etcd-store.sh: $url did not answer $code within ${secs}s" >&2
-  return 1
-}
+on_exit() { [ -z "$ETCD_DATA" ] || [ ! -d "$ETCD_DATA" ] || rm -rf -- "$ETCD_DATA"; }
 
 CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }

@@ -69,9 +69,11 @@ wait_bg() {
   return $rc
 }
 cleanup() {
-  local rc=$? p
+  local rc=$? i
   trap - EXIT INT TERM
-  for p in "${PIDS[@]+"${PIDS[@]}"}"; do stop_pid "$p"; done
+  # newest first: a gateway stops before the etcd or backend it talks to, so it does not log their disappearance
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
+  if declare -F on_exit >/dev/null; then on_exit; fi # the sourcing script's own clean-up, if it has one
   exit $rc
 }
 trap cleanup EXIT

@@ -325,7 +325,8 @@ class RouteReloaderTest {
         // a route moves from a.yaml to b.yaml: once a.yaml lets go of /a, b.yaml is tried again
         write("a.yaml", route("a", "/other", "GET", "a1"));
         assertTrue(awaitBody("/a", "b1") >= 0);
-        assertEquals("loaded", gateway.reloader.status().files().get("b.yaml").state());
+        await().atMost(RELOADED).untilAsserted(() ->
+                assertEquals("loaded", gateway.reloader.status().files().get("b.yaml").state()));
     }
 
     @Test
@@ -426,7 +427,9 @@ class RouteReloaderTest {
         assertTrue(gateway.reloader.status().details().get("reason").toString().contains("rejected"));
         write("a.yaml", route("a", "/a", "GET", "a1"));
         assertTrue(awaitBody("/a", "a1") >= 0);
-        assertTrue(gateway.reloader.status().up());
+        // the new route serves a moment before the reloader has recorded the load
+        await("the check is up once the file loaded").atMost(RELOADED)
+                .until(() -> gateway.reloader.status().up());
     }
 
     @Test
