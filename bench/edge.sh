@@ -90,12 +90,7 @@ for p in $P_SIM $P_NOAUTH $P_AUTH $P_IDLE $P_SLOW; do
 done
 
 # ---- machine, versions, settings --------------------------------------------------------------------------------
-rec date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-rec cores "$(nproc)"
-rec cpu "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
-rec mem_mib "$(awk '/^MemTotal:/ {print int($2/1024)}' /proc/meminfo)"
-rec load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
-rec java "$(java -version 2>&1 | head -1)"
+rec_machine
 rec commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src routes pom.xml 2>/dev/null || echo '+dirty')"
 rec jar_built "$(date -u -r "$JAR" +%Y-%m-%dT%H:%M:%SZ)"
 rec java_opts "$JAVA_OPTS"

@@ -6,7 +6,7 @@ usage: edge_report.py RESULTS_FILE       (re-running it on an old run reprints t
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in bench/ for the import below
-from report import load, num, verdict  # noqa: E402 - the table helpers of bench/report.py
+from report import load, num, print_table, verdict  # noqa: E402 - the table helpers of bench/report.py
 
 
 def ms(v):
@@ -154,16 +154,7 @@ def main():
     print(f"load average at start {r.get('load_start', '?')}, at end {r.get('load_end', '?')}. "
           "Shared machine: other developers' builds and tests ran at the same time; the figures are indicative.")
     print()
-    headers = ("#", "measure", "figure", "target", "result")
-    widths = [max(len(h), *(len(row[k]) for row in rows)) if rows else len(h) for k, h in enumerate(headers)]
-    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
-    print(line(headers))
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        print(line(row))
-    verdicts = [row[4] for row in rows if row[4] in ("PASS", "FAIL")]
-    print()
-    print(f"{verdicts.count('PASS')} PASS, {verdicts.count('FAIL')} FAIL")
+    print_table(rows)
 
 
 if __name__ == "__main__":

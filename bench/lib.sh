@@ -12,6 +12,15 @@ new_run() {
   : >"$RES"
 }
 rec() { echo "$1=$2" >>"$RES"; }
+# rec_machine: the date, the machine and the JVM, first lines of every results file
+rec_machine() {
+  rec date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  rec cores "$(nproc)"
+  rec cpu "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+  rec mem_mib "$(awk '/^MemTotal:/ {print int($2/1024)}' /proc/meminfo)"
+  rec load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+  rec java "$(java -version 2>&1 | head -1)"
+}
 load1() { cut -d' ' -f1 /proc/loadavg; }
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 

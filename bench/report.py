@@ -198,9 +198,14 @@ def main():
           "Shared machine: other developers' builds and tests ran at the same time; the figures are indicative.")
     print("[load X] = 1-minute load average when that measurement started (above 2, the 2 cores were oversubscribed).")
     print()
+    print_table(rows)
+
+
+def print_table(rows):
+    """The rows (#, measure, figure, target, result) as a Markdown table, then the count of PASS and FAIL."""
     headers = ("#", "measure", "figure", "target", "result")
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
     print(line(headers))
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:

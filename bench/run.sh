@@ -100,12 +100,7 @@ for p in $P_BACKEND $P_NGINX $P_GW $P_SSE $P_SIM $P_GW_STREAMS $P_GW_OVER $P_GW_
 done
 
 # ---- machine and versions ---------------------------------------------------------------------------------------
-rec date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-rec cores "$(nproc)"
-rec cpu "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
-rec mem_mib "$(awk '/^MemTotal:/ {print int($2/1024)}' /proc/meminfo)"
-rec load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
-rec java "$(java -version 2>&1 | head -1)"
+rec_machine
 rec nginx "$($NGINX -v 2>&1 | sed 's/^nginx version: //')"
 rec wrk "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
 rec commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src routes pom.xml 2>/dev/null || echo '+dirty')"
