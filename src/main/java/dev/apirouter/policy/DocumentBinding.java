@@ -96,6 +96,9 @@ final class DocumentBinding {
         if (target == Integer.class || target == int.class || target == Long.class || target == long.class) {
             return "a whole number" + (e.getCause() instanceof InputCoercionException ? " in range" : "");
         }
+        if (target == Double.class || target == double.class) {
+            return "a number";
+        }
         if (target == Boolean.class || target == boolean.class) {
             return "true or false";
         }

@@ -16,7 +16,8 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * Absent optional fields are null; {@link #toPolicy} validates the values and applies the defaults.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-record ModelDocument(String upstreamModel, List<BackendEntry> backends, TimeoutsEntry timeouts) {
+record ModelDocument(String upstreamModel, List<BackendEntry> backends, TimeoutsEntry timeouts, RoutingEntry routing,
+                     List<String> fallbacks) {
     static final String LABEL = "model policy";
 
     /** One entry of {@code backends}. */
@@ -35,14 +36,39 @@ record ModelDocument(String upstreamModel, List<BackendEntry> backends, Timeouts
     record TimeoutsEntry(Long connectMs, Long firstByteMs, Long idleMs) {
     }
 
+    /** {@code "routing"}: every field optional ({@link Routing#DEFAULTS}). */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record RoutingEntry(String strategy, AffinityEntry affinity, Double loadFactor, RetriesEntry retries) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record AffinityEntry(String header, Integer prefixBytes) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record RetriesEntry(Integer attempts, Long backoffMs) {
+    }
+
+    static final int MIN_PREFIX_BYTES = 16;
+    static final int MAX_PREFIX_BYTES = 1 << 20;
+    static final double MAX_LOAD_FACTOR = 100;
+    static final int MAX_ATTEMPTS = 10;
+    static final long MAX_BACKOFF_MS = 10_000;
+    private static final Pattern HEADER_NAME = Pattern.compile("[A-Za-z0-9!#$%&'*+.^_`|~-]+");
+    private static final Pattern MODEL_NAME = Pattern.compile("\\S+");
+
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
     static ModelDocument of(ModelPolicy policy) {
         List<BackendEntry> backends = policy.backends().stream().map(b -> new BackendEntry(b.url(), b.weight(),
                 b.auth().map(ModelDocument::authEntry).orElse(null))).toList();
         Timeouts t = policy.timeouts();
+        Routing r = policy.routing();
         return new ModelDocument(policy.upstreamModel().orElse(null), backends,
-                new TimeoutsEntry(t.connect().toMillis(), t.firstByte().toMillis(), t.idle().toMillis()));
+                new TimeoutsEntry(t.connect().toMillis(), t.firstByte().toMillis(), t.idle().toMillis()),
+                new RoutingEntry(r.strategy().label(), new AffinityEntry(r.affinityHeader(), r.prefixBytes()),
+                        r.loadFactor(), new RetriesEntry(r.attempts(), r.retryBackoff().toMillis())),
+                policy.fallbacks().isEmpty() ? null : policy.fallbacks());
     }
 
     ModelPolicy toPolicy(String name) throws InvalidDocumentException {
@@ -57,7 +83,84 @@ record ModelDocument(String upstreamModel, List<BackendEntry> backends, Timeouts
         if (parsed.stream().allMatch(b -> b.weight() == 0)) {
             throw new InvalidDocumentException("at least one backend needs a weight above 0");
         }
-        return new ModelPolicy(name, upstream, parsed, timeoutsOrDefaults());
+        return new ModelPolicy(name, upstream, parsed, timeoutsOrDefaults(), routingOrDefaults(),
+                fallbacksOf(name));
+    }
+
+    private Routing routingOrDefaults() throws InvalidDocumentException {
+        if (routing == null) {
+            return Routing.DEFAULTS;
+        }
+        Routing.Strategy strategy = Routing.DEFAULTS.strategy();
+        if (routing.strategy() != null) {
+            strategy = Routing.Strategy.of(routing.strategy()).orElseThrow(() -> new InvalidDocumentException(
+                    "routing.strategy must be one of prefix-affinity, least-load, weighted"));
+        }
+        String header = Routing.DEFAULT_AFFINITY_HEADER;
+        int prefixBytes = Routing.DEFAULT_PREFIX_BYTES;
+        if (routing.affinity() != null) {
+            if (routing.affinity().header() != null) {
+                header = routing.affinity().header().toLowerCase(java.util.Locale.ROOT);
+                if (!HEADER_NAME.matcher(header).matches()) {
+                    throw new InvalidDocumentException("routing.affinity.header must be an HTTP header name");
+                }
+            }
+            if (routing.affinity().prefixBytes() != null) {
+                prefixBytes = routing.affinity().prefixBytes();
+                if (prefixBytes < MIN_PREFIX_BYTES || prefixBytes > MAX_PREFIX_BYTES) {
+                    throw new InvalidDocumentException("routing.affinity.prefixBytes must be a whole number from "
+                            + MIN_PREFIX_BYTES + " to " + MAX_PREFIX_BYTES);
+                }
+            }
+        }
+        double loadFactor = Routing.DEFAULT_LOAD_FACTOR;
+        if (routing.loadFactor() != null) {
+            loadFactor = routing.loadFactor();
+            if (!(loadFactor >= 1.0 && loadFactor <= MAX_LOAD_FACTOR)) {
+                throw new InvalidDocumentException("routing.loadFactor must be a number from 1 to " + (int) MAX_LOAD_FACTOR);
+            }
+        }
+        int attempts = Routing.DEFAULT_ATTEMPTS;
+        Duration backoff = Routing.DEFAULT_RETRY_BACKOFF;
+        if (routing.retries() != null) {
+            if (routing.retries().attempts() != null) {
+                attempts = routing.retries().attempts();
+                if (attempts < 1 || attempts > MAX_ATTEMPTS) {
+                    throw new InvalidDocumentException("routing.retries.attempts must be a whole number from 1 to "
+                            + MAX_ATTEMPTS);
+                }
+            }
+            if (routing.retries().backoffMs() != null) {
+                long ms = routing.retries().backoffMs();
+                if (ms < 0 || ms > MAX_BACKOFF_MS) {
+                    throw new InvalidDocumentException("routing.retries.backoffMs must be a whole number from 0 to "
+                            + MAX_BACKOFF_MS);
+                }
+                backoff = Duration.ofMillis(ms);
+            }
+        }
+        return new Routing(strategy, header, prefixBytes, loadFactor, attempts, backoff);
+    }
+
+    private List<String> fallbacksOf(String name) throws InvalidDocumentException {
+        if (fallbacks == null) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (String fallback : fallbacks) {
+            String where = "fallbacks[" + out.size() + "]";
+            if (fallback == null || !MODEL_NAME.matcher(fallback).matches()) {
+                throw new InvalidDocumentException(where + " must be a model name (a non-empty string without spaces)");
+            }
+            if (fallback.equals(name)) {
+                throw new InvalidDocumentException(where + " names the model itself");
+            }
+            if (out.contains(fallback)) {
+                throw new InvalidDocumentException(where + " repeats '" + fallback + "'");
+            }
+            out.add(fallback);
+        }
+        return out;
     }
 
     private static Backend backend(BackendEntry entry, String where) throws InvalidDocumentException {

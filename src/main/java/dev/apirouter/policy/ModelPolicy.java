@@ -3,9 +3,20 @@ package dev.apirouter.policy;
 import java.util.List;
 import java.util.Optional;
 
-/** The routing policy of one public model name. */
-public record ModelPolicy(String name, Optional<String> upstreamModel, List<Backend> backends, Timeouts timeouts) {
+/**
+ * The routing policy of one public model name.
+ *
+ * @param fallbacks other models (public names) tried, in order, when no backend of this one is available
+ */
+public record ModelPolicy(String name, Optional<String> upstreamModel, List<Backend> backends, Timeouts timeouts,
+                          Routing routing, List<String> fallbacks) {
     public ModelPolicy {
         backends = List.copyOf(backends);
+        fallbacks = List.copyOf(fallbacks);
+    }
+
+    /** A policy with the default routing and no fallbacks. */
+    public ModelPolicy(String name, Optional<String> upstreamModel, List<Backend> backends, Timeouts timeouts) {
+        this(name, upstreamModel, backends, timeouts, Routing.DEFAULTS, List.of());
     }
 }
