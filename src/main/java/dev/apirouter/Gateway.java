@@ -2,14 +2,20 @@ package dev.apirouter;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.apirouter.auth.AdminToken;
+import dev.apirouter.auth.KeyAuthorizer;
 import dev.apirouter.config.Settings;
+import dev.apirouter.fleet.Fleet;
+import dev.apirouter.fleet.MetricsScraper;
 import dev.apirouter.forward.StreamingForwarder;
+import dev.apirouter.forward.FleetObserver;
 import dev.apirouter.forward.ForwardObservers;
 import dev.apirouter.health.BackendHealthMonitor;
 import dev.apirouter.health.BackendProbeRoutes;
@@ -27,7 +33,8 @@ import dev.apirouter.policy.FilePolicyStore;
 import dev.apirouter.policy.NoPolicyStore;
 import dev.apirouter.policy.PolicyStore;
 import dev.apirouter.reload.RouteReloader;
-import dev.apirouter.routing.BackendSelector;
+import dev.apirouter.routing.Router;
+import dev.apirouter.routing.RoutingObserver;
 import dev.apirouter.steps.BackendDispatch;
 import dev.apirouter.steps.GatewaySteps;
 import dev.apirouter.telemetry.Telemetry;
@@ -84,6 +91,8 @@ final class Gateway {
     private BackendSecretRefresher secretRefresher;
     private Telemetry telemetry;
     private StreamingForwarder forwarder;
+    private Fleet fleet;
+    private MetricsScraper scraper;
 
     /**
      * A gateway for {@code settings}; nothing runs yet. Its policy store is made here, so that settings which only
@@ -123,6 +132,13 @@ final class Gateway {
         backendHealth = new BackendHealthMonitor(health.unhealthyAfter(), health.healthyAfter());
         metrics = health.metricsEnabled() ? new GatewayMetrics(limiter, store, backendHealth::upByUrl,
                 RouteReloader::publicRouteId) : null;
+        Settings.Fleet fleetSettings = settings.fleet();
+        // a scrape older than three rounds is stale: routing then falls back to the in-flight counts
+        fleet = new Fleet(fleetSettings.metricsInterval().multipliedBy(3).plus(fleetSettings.metricsTimeout()),
+                fleetSettings.ejectAfter(), fleetSettings.baseEjection(), fleetSettings.maxEjection(), System::nanoTime);
+        if (metrics != null) {
+            metrics.bindFleet(fleet);
+        }
         routeReloader = RouteReloader.forRoutesDir(settings.routesDir());
         statusEndpoints();
         server.routesStartedWhen(() -> routeReloader.status().initialLoadDone());
@@ -158,13 +174,30 @@ final class Gateway {
         return true;
     }
 
-    /** The policy store, loading in the background, and the re-reading of backends' secret files. */
+    /**
+     * The policy store, loading in the background, the re-reading of backends' secret files, and the scraping of
+     * the backends' load.
+     */
     private void startStore() {
         long stage = System.nanoTime();
         store.start();
         secretRefresher = new BackendSecretRefresher(store, settings.backendSecretRefresh());
         secretRefresher.start();
         LOG.info("Policy store started: {} ({} ms)", settings.store().describe(), millisSince(stage));
+        if (settings.fleet().scrapes()) {
+            scraper = new MetricsScraper(vertx, fleet, this::backendUrls, settings.fleet().metricsInterval(),
+                    settings.fleet().metricsTimeout());
+            scraper.start();
+        }
+    }
+
+    /** Every backend the policy in force names. */
+    private Set<String> backendUrls() {
+        return store.current().map(view -> {
+            Set<String> urls = new HashSet<>();
+            view.models().values().forEach(m -> m.backends().forEach(b -> urls.add(b.url())));
+            return urls;
+        }).orElse(Set.of());
     }
 
     /** Tracing, its exporter built in the background (never waited for). */
@@ -183,9 +216,12 @@ final class Gateway {
     /** The forwarder, the steps bound by name for the YAML routes, the error mapper and the backend probes. */
     private void configureCamel() {
         forwarder = new StreamingForwarder(vertx, settings.http().maxConcurrentRequests(),
-                metrics == null ? backendHealth : ForwardObservers.of(backendHealth, metrics), metrics != null);
-        GatewaySteps steps = new GatewaySteps(store, clock, new BackendSelector(() -> ThreadLocalRandom.current().nextDouble()),
-                backendHealth, new BackendDispatch(forwarder, telemetry.upstream()));
+                metrics == null ? ForwardObservers.of(backendHealth, new FleetObserver(fleet))
+                        : ForwardObservers.of(backendHealth, new FleetObserver(fleet), metrics), metrics != null);
+        Router router = new Router(fleet, backendHealth, () -> ThreadLocalRandom.current().nextDouble(),
+                metrics == null ? RoutingObserver.NONE : metrics);
+        GatewaySteps steps = new GatewaySteps(store, new KeyAuthorizer(clock), router,
+                new BackendDispatch(forwarder, telemetry.upstream(), router));
         server.bindTo(camel::bind, limiter, steps.headCheck(), metrics == null ? RequestObserver.NONE : metrics);
         int shutdownSeconds = (int) Math.max(1, settings.shutdownGrace().toSeconds());
         camel.configure().withShutdownTimeout(shutdownSeconds);
@@ -249,6 +285,9 @@ final class Gateway {
             server.close();
             management.close();
             forwarder.close();
+            if (scraper != null) {
+                scraper.close();
+            }
             secretRefresher.close();
             store.close();
             closeQuietly(vertx);
@@ -266,14 +305,14 @@ final class Gateway {
      * admin endpoints on the management port only.
      */
     private void statusEndpoints() {
-        Readiness readiness = new Readiness(store, backendHealth, camel::getCamelContext, clock::instant);
+        Readiness readiness = new Readiness(store, backendHealth, fleet, camel::getCamelContext, clock::instant);
         readiness.addCheck(() -> {
             var status = routeReloader.status();
             return new Readiness.Check("routes-reload", status.up(), status.summary(), status.details());
         });
         server.statusEndpoint(GatewayHttpServer.READYZ_PATH, readyz(readiness, Readiness.Detail.SUMMARY));
         management.endpoint(GatewayHttpServer.READYZ_PATH, readyz(readiness, Readiness.Detail.FULL));
-        PolicyStatus policyStatus = new PolicyStatus(store, backendHealth);
+        PolicyStatus policyStatus = new PolicyStatus(store, backendHealth, fleet);
         management.adminEndpoint(ManagementHttpServer.POLICY_STATUS_PATH, ctx -> ctx.response()
                 .putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(policyStatus.json()));
         if (metrics != null) {

@@ -6,6 +6,7 @@ import dev.apirouter.policy.Backend;
 import dev.apirouter.policy.KeyRecord;
 import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.policy.PolicyView;
+import dev.apirouter.routing.Decision;
 import dev.apirouter.routing.InferenceRequest;
 import io.vertx.core.Context;
 import io.vertx.core.http.HttpServerResponse;
@@ -18,8 +19,9 @@ import org.apache.camel.Exchange;
  * <li>The HTTP layer creates it on the request's head: request id, client response and the Vert.x context the
  * request arrived on; the head check fills in the policy view and the caller's key record (for a request without
  * a body, {@code auth-validate} does).</li>
- * <li>{@code policy-enrich} adds the inference request, the model's policy, the candidate backends in order and the
- * body to send upstream.</li>
+ * <li>{@code policy-enrich} adds the inference request, the model's policy, the routing decision (the candidate
+ * backends in order, and why) and the body to send upstream; {@code backend-dispatch} replaces the last three when
+ * it falls back to another model.</li>
  * <li>{@code backend-dispatch} records how the backend that answered did (backend, status, streamed, token
  * usage): the response is then the forwarder's to write ({@link #backendAnswered}).</li>
  * </ol>
@@ -43,7 +45,8 @@ public final class GatewayCall {
     private KeyRecord keyRecord;
     private InferenceRequest inferenceRequest;
     private ModelPolicy modelPolicy;
-    private List<Backend> candidates;
+    private Decision decision;
+    private byte[] requestBody;
     private byte[] upstreamBody;
     private ForwardResult answer;
 
@@ -104,10 +107,17 @@ public final class GatewayCall {
     }
 
     /** What {@code policy-enrich} decided: where the request goes and what is sent there. */
-    public void enriched(InferenceRequest request, ModelPolicy policy, List<Backend> candidates, byte[] upstreamBody) {
+    public void enriched(InferenceRequest request, byte[] requestBody, ModelPolicy policy, Decision decision,
+                         byte[] upstreamBody) {
         this.inferenceRequest = request;
+        this.requestBody = requestBody;
+        rerouted(policy, decision, upstreamBody);
+    }
+
+    /** The request goes to another model now (a fallback): its policy, its decision and the body for it. */
+    public void rerouted(ModelPolicy policy, Decision decision, byte[] upstreamBody) {
         this.modelPolicy = policy;
-        this.candidates = candidates;
+        this.decision = decision;
         this.upstreamBody = upstreamBody;
     }
 
@@ -116,14 +126,24 @@ public final class GatewayCall {
         return inferenceRequest;
     }
 
-    /** The policy of the requested model; null before {@code policy-enrich}. */
+    /** The policy of the model the request goes to (after a fallback, the fallback's); null before {@code policy-enrich}. */
     public ModelPolicy modelPolicy() {
         return modelPolicy;
     }
 
     /** The backends to try, in order. */
     public List<Backend> candidates() {
-        return candidates;
+        return decision.candidates();
+    }
+
+    /** The routing decision, null before {@code policy-enrich}. */
+    public Decision decision() {
+        return decision;
+    }
+
+    /** The body as the client sent it. */
+    public byte[] requestBody() {
+        return requestBody;
     }
 
     /** The body to send upstream (the model rewritten when the policy says so). */

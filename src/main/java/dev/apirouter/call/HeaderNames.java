@@ -6,6 +6,8 @@ public final class HeaderNames {
     public static final String REQUEST_ID = "X-Request-Id";
     public static final String AUTHORIZATION = "Authorization";
     public static final String API_KEY = "x-api-key";
+    /** Response header naming the model (public name) whose backend answered: another one after a fallback. */
+    public static final String ANSWERING_MODEL = "x-api-router-model";
 
     private HeaderNames() {
     }

@@ -14,8 +14,25 @@ import java.util.Optional;
  * @param backendSecretRefresh how often the backends' secret files are re-read (rotation)
  */
 public record Settings(Http http, Management management, Store store, Path routesDir, Duration shutdownGrace,
-                       Optional<String> adminToken, Telemetry telemetry, Health health,
+                       Optional<String> adminToken, Telemetry telemetry, Health health, Fleet fleet,
                        Duration backendSecretRefresh) {
+
+    /**
+     * What routing knows of the backends beyond their health: their load, scraped from their {@code /metrics}, and
+     * outlier ejection.
+     *
+     * @param metricsInterval how often each backend's {@code /metrics} is scraped; zero: never (in-flight counts only)
+     * @param metricsTimeout  connect timeout and deadline of one scrape
+     * @param ejectAfter      consecutive failures (connections, 5xx, first-byte timeouts) that eject a backend; 0: never
+     * @param baseEjection    the first ejection's length; each next one doubles it
+     * @param maxEjection     the longest ejection
+     */
+    public record Fleet(Duration metricsInterval, Duration metricsTimeout, int ejectAfter, Duration baseEjection,
+                        Duration maxEjection) {
+        public boolean scrapes() {
+            return !metricsInterval.isZero();
+        }
+    }
 
     /** Metrics and active backend health probing. */
     public record Health(boolean metricsEnabled, Duration probeInterval, Duration probeTimeout, int unhealthyAfter,
@@ -146,8 +163,15 @@ public record Settings(Http http, Management management, Store store, Path route
         Health health = new Health(config.booleanValue(Setting.METRICS_ENABLED),
                 millis(config, Setting.BACKEND_PROBE_INTERVAL_MS), millis(config, Setting.BACKEND_PROBE_TIMEOUT_MS),
                 (int) positive(config, Setting.BACKEND_UNHEALTHY_AFTER), (int) positive(config, Setting.BACKEND_HEALTHY_AFTER));
+        Fleet fleet = new Fleet(Duration.ofMillis(nonNegative(config, Setting.BACKEND_METRICS_INTERVAL_MS)),
+                millis(config, Setting.BACKEND_METRICS_TIMEOUT_MS), (int) nonNegative(config, Setting.OUTLIER_EJECT_AFTER),
+                millis(config, Setting.OUTLIER_BASE_EJECTION_MS), millis(config, Setting.OUTLIER_MAX_EJECTION_MS));
+        if (fleet.maxEjection().compareTo(fleet.baseEjection()) < 0) {
+            throw new ConfigException(Setting.OUTLIER_MAX_EJECTION_MS, "must be at least "
+                    + Setting.OUTLIER_BASE_EJECTION_MS.envVar() + " (" + fleet.baseEjection().toMillis() + ")");
+        }
         return new Settings(http, management, store, Path.of(config.require(Setting.ROUTES_DIR)),
-                millis(config, Setting.SHUTDOWN_GRACE_MS), config.get(Setting.ADMIN_TOKEN), telemetry, health,
+                millis(config, Setting.SHUTDOWN_GRACE_MS), config.get(Setting.ADMIN_TOKEN), telemetry, health, fleet,
                 millis(config, Setting.BACKEND_SECRET_REFRESH_MS));
     }
 
@@ -247,6 +271,14 @@ public record Settings(Http http, Management management, Store store, Path route
         long value = config.longValue(setting);
         if (value <= 0) {
             throw new ConfigException(setting, "must be greater than 0, got " + value);
+        }
+        return value;
+    }
+
+    private static long nonNegative(Config config, Setting setting) {
+        long value = config.longValue(setting);
+        if (value < 0) {
+            throw new ConfigException(setting, "must be 0 or more, got " + value);
         }
         return value;
     }

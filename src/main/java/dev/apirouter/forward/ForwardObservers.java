@@ -1,8 +1,9 @@
 package dev.apirouter.forward;
 
+import dev.apirouter.call.TokenUsage;
 import java.util.List;
 
-import dev.apirouter.call.TokenUsage;
+import dev.apirouter.fleet.AttemptEnd;
 import dev.apirouter.policy.Backend;
 
 /** Several observers seen as one. */
@@ -15,6 +16,21 @@ public final class ForwardObservers implements ForwardObserver {
 
     public static ForwardObserver of(ForwardObserver... observers) {
         return new ForwardObservers(List.of(observers));
+    }
+
+    @Override
+    public void attemptStarted(Backend backend) {
+        observers.forEach(o -> o.attemptStarted(backend));
+    }
+
+    @Override
+    public void attemptEnded(Backend backend, AttemptEnd end, int status) {
+        observers.forEach(o -> o.attemptEnded(backend, end, status));
+    }
+
+    @Override
+    public void retried(String model, Backend backend, int status) {
+        observers.forEach(o -> o.retried(model, backend, status));
     }
 
     @Override

@@ -4,17 +4,23 @@ import java.util.List;
 import java.util.Map;
 
 import dev.apirouter.policy.Backend;
+import dev.apirouter.policy.Routing;
 import dev.apirouter.policy.Timeouts;
 
 /**
  * One request to send upstream: the same path on each candidate backend in turn, until one answers.
  *
- * @param pathAndQuery the route's path and the client's normalised query ({@link RequestTarget})
- * @param headers      request headers to consider sending (hop-by-hop and credentials are dropped here)
- * @param readUsage    read the token usage and model of the answer for this request (tracing), even when the
- *                     forwarder does not read them for every request
+ * @param pathAndQuery      the route's path and the client's normalised query ({@link RequestTarget})
+ * @param headers           request headers to consider sending (hop-by-hop and credentials are dropped here)
+ * @param model             the public name of the model the request goes to (told to the client in
+ *                          {@code x-api-router-model})
+ * @param routing           how many backends answering 429/503 are tried, and the wait between them
+ * @param failIfUnavailable when the last candidate answers 429/503 too, fail (the caller has a fallback model)
+ *                          instead of passing that answer on
+ * @param readUsage         read the token usage and model of the answer for this request (tracing), even when the
+ *                          forwarder does not read them for every request
  */
 public record ForwardRequest(String method, String pathAndQuery, Map<String, List<String>> headers, byte[] body,
                              List<Backend> candidates, Timeouts timeouts, String requestId, String model,
-                             boolean readUsage) {
+                             Routing routing, boolean failIfUnavailable, boolean readUsage) {
 }

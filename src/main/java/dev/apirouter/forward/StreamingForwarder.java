@@ -1,5 +1,6 @@
 package dev.apirouter.forward;
 
+import dev.apirouter.call.ForwardResult;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -7,14 +8,16 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleSupplier;
 
-import dev.apirouter.call.ForwardResult;
 import dev.apirouter.call.HeaderNames;
 import dev.apirouter.call.TokenUsage;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.GatewayException;
 import dev.apirouter.error.RepeatingLog;
+import dev.apirouter.fleet.AttemptEnd;
 import dev.apirouter.policy.Backend;
 import io.netty.buffer.Unpooled;
 import io.vertx.core.Context;
@@ -43,6 +46,9 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  * <li>A backend that refuses, resets or fails before answering: the next candidate is tried; none left → 502.</li>
+ * <li>A backend that answers 429 or 503 (busy, overloaded): the next candidate is tried after a short jittered wait,
+ * up to the policy's attempts; the last such answer is passed on as it is, unless the caller has a fallback model
+ * (then → 502, and the caller tries it).</li>
  * <li>No response head within {@code firstByte} → the request is cancelled, 504 (not retried: the backend may be
  * generating).</li>
  * <li>Silence longer than {@code idle} mid-response → both sides are closed, so the client sees the break.</li>
@@ -68,15 +74,23 @@ public final class StreamingForwarder implements AutoCloseable {
     private final Map<String, Target> targets = new ConcurrentHashMap<>();
     private final ForwardObserver observer;
     private final boolean readUsage;
+    private final DoubleSupplier random;
 
     /**
      * @param readUsage read the token usage of every answer and report it to {@code observer} (metrics); otherwise
      *                  only for requests that ask for it ({@link ForwardRequest#readUsage()})
      */
     public StreamingForwarder(Vertx vertx, int maxConnectionsPerBackend, ForwardObserver observer, boolean readUsage) {
+        this(vertx, maxConnectionsPerBackend, observer, readUsage, () -> ThreadLocalRandom.current().nextDouble());
+    }
+
+    /** @param random jitter of the wait between retries */
+    StreamingForwarder(Vertx vertx, int maxConnectionsPerBackend, ForwardObserver observer, boolean readUsage,
+                       DoubleSupplier random) {
         this.vertx = vertx;
         this.observer = observer;
         this.readUsage = readUsage;
+        this.random = random;
         this.options = new HttpClientOptions()
                 .setKeepAlive(true)
                 .setKeepAliveTimeout(KEEP_ALIVE_SECONDS)
@@ -150,6 +164,8 @@ public final class StreamingForwarder implements AutoCloseable {
         private boolean opened;
         private boolean firstChunkSeen;
         private boolean retriedClosedConnection;
+        private boolean attemptOpen;
+        private int busyAnswers;
         private UsageScanner usage;
 
         Call(HttpClient httpClient, ForwardRequest request, HttpServerResponse downstream, Promise<ForwardResult> promise) {
@@ -181,6 +197,8 @@ public final class StreamingForwarder implements AutoCloseable {
 
         private void attempt(Backend next) {
             backend = next;
+            attemptOpen = true;
+            observer.attemptStarted(next);
             Target target = target(backend);
             RequestOptions options = new RequestOptions()
                     .setMethod(HttpMethod.valueOf(request.method()))
@@ -193,6 +211,7 @@ public final class StreamingForwarder implements AutoCloseable {
             httpClient.request(options).onComplete(ar -> {
                 if (ar.failed()) {
                     observer.connectFailed(attempted, ar.cause());
+                    endAttempt(AttemptEnd.FAILED);
                     backendFailed(attempted, ar.cause());
                 } else {
                     send(ar.result());
@@ -203,6 +222,7 @@ public final class StreamingForwarder implements AutoCloseable {
         private void send(HttpClientRequest req) {
             if (finished) {
                 req.reset();
+                endAttempt(AttemptEnd.ABANDONED);
                 return;
             }
             upstream = req;
@@ -210,6 +230,7 @@ public final class StreamingForwarder implements AutoCloseable {
                 copyRequestHeaders(req);
             } catch (IllegalArgumentException e) {
                 req.reset();
+                endAttempt(AttemptEnd.ABANDONED);
                 fail(new GatewayException(ErrorCode.INVALID_REQUEST, "A request header has an invalid value."));
                 return;
             }
@@ -228,9 +249,11 @@ public final class StreamingForwarder implements AutoCloseable {
                     if (ar.cause() instanceof HttpClosedException && !retriedClosedConnection) {
                         // a pooled connection the backend had just closed: once more, on a fresh connection
                         retriedClosedConnection = true;
+                        endAttempt(AttemptEnd.ABANDONED);
                         attempt(attempted);
                         return;
                     }
+                    endAttempt(AttemptEnd.FAILED);
                     backendFailed(attempted, ar.cause());
                 } else {
                     relay(ar.result());
@@ -253,7 +276,62 @@ public final class StreamingForwarder implements AutoCloseable {
             }
         }
 
+        /**
+         * A 429 or 503 before anything went to the client: the next candidate, after a jittered wait, while attempts
+         * are left; or a failure when the caller has a fallback model. Returns whether the answer was set aside.
+         */
+        private boolean busy(HttpClientResponse response) {
+            int code = response.statusCode();
+            if (code != 429 && code != 503) {
+                return false;
+            }
+            busyAnswers++;
+            boolean retry = candidates.hasNext() && busyAnswers < request.routing().attempts();
+            if (!retry && !request.failIfUnavailable()) {
+                return false; // the client gets the backend's own answer (its Retry-After included)
+            }
+            cancelTimer();
+            Backend busyBackend = backend;
+            discard(response);
+            upstream = null;
+            status = code;
+            endAttempt(AttemptEnd.ANSWERED);
+            failures.add(busyBackend.url() + ": HTTP " + code);
+            if (!retry) {
+                fail(new GatewayException(ErrorCode.UPSTREAM_UNAVAILABLE, "Every backend of model '" + request.model()
+                        + "' is busy or unavailable (" + failures.size() + " tried)."));
+                return true;
+            }
+            observer.retried(request.model(), busyBackend, code);
+            long backoff = request.routing().retryBackoff().toMillis();
+            long wait = Math.round(backoff * (0.5 + random.getAsDouble()));
+            if (wait < 1) {
+                tryNext();
+            } else {
+                timer = vertx.setTimer(wait, id -> {
+                    timer = -1;
+                    tryNext();
+                });
+            }
+            return true;
+        }
+
+        /** Reads a small answer to its end (the connection is kept); a large or unsized one closes the connection. */
+        private void discard(HttpClientResponse response) {
+            String length = response.getHeader(HttpHeaders.CONTENT_LENGTH);
+            if (length != null && length.length() < 6) {
+                response.handler(null);
+                response.exceptionHandler(t -> { });
+                response.body();
+            } else {
+                response.request().reset();
+            }
+        }
+
         private void relay(HttpClientResponse response) {
+            if (busy(response)) {
+                return;
+            }
             status = response.statusCode();
             downstream.setStatusCode(status);
             String connection = response.getHeader(HttpHeaders.CONNECTION);
@@ -266,6 +344,7 @@ public final class StreamingForwarder implements AutoCloseable {
                 downstream.setChunked(true);
             }
             downstream.putHeader(HeaderNames.REQUEST_ID, request.requestId());
+            downstream.putHeader(HeaderNames.ANSWERING_MODEL, request.model());
             String contentType = response.getHeader(HttpHeaders.CONTENT_TYPE);
             streamed = contentType != null && contentType.startsWith("text/event-stream");
             opened = true;
@@ -346,6 +425,7 @@ public final class StreamingForwarder implements AutoCloseable {
             if (upstream != null) {
                 upstream.reset();
             }
+            endAttempt(AttemptEnd.FAILED);
         }
 
         private void backendFailed(Backend attempted, Throwable cause) {
@@ -367,6 +447,7 @@ public final class StreamingForwarder implements AutoCloseable {
                 upstream.reset();
             }
             LOG.debug("Request {}: downstream disconnected; upstream request cancelled", request.requestId());
+            endAttempt(AttemptEnd.ABANDONED);
             complete(ForwardResult.Outcome.CLIENT_GONE);
         }
 
@@ -388,6 +469,8 @@ public final class StreamingForwarder implements AutoCloseable {
         /** Ends the call with what the backend answered; its token usage, when read and reported, is passed on. */
         private void complete(ForwardResult.Outcome outcome) {
             closeStream(); // whatever ended it: the backend, the client, a reset or the idle deadline
+            endAttempt(outcome == ForwardResult.Outcome.COMPLETED ? AttemptEnd.ANSWERED
+                    : outcome == ForwardResult.Outcome.CLIENT_GONE ? AttemptEnd.ABANDONED : AttemptEnd.FAILED);
             TokenUsage tokens = usage != null ? usage.usage() : null;
             if (tokens != null) {
                 observer.tokensUsed(request.model(), backend, tokens);
@@ -400,6 +483,14 @@ public final class StreamingForwarder implements AutoCloseable {
             finished = true;
             cancelTimer();
             promise.tryFail(e);
+        }
+
+        /** The attempt under way is over: the backend's in-flight count and record are told, once. */
+        private void endAttempt(AttemptEnd end) {
+            if (attemptOpen) {
+                attemptOpen = false;
+                observer.attemptEnded(backend, end, end == AttemptEnd.ANSWERED ? status : 0);
+            }
         }
 
         private void closeStream() {

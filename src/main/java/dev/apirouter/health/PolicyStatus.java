@@ -1,15 +1,19 @@
 package dev.apirouter.health;
 
 import java.util.Comparator;
+import java.util.Map;
 import java.util.Optional;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.apirouter.fleet.BackendView;
+import dev.apirouter.fleet.Fleet;
 import dev.apirouter.policy.Backend;
 import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.policy.PolicyDocuments;
 import dev.apirouter.policy.PolicyStore;
 import dev.apirouter.policy.PolicyView;
+import dev.apirouter.policy.Routing;
 import dev.apirouter.policy.StoreStatus;
 
 /**
@@ -20,10 +24,12 @@ import dev.apirouter.policy.StoreStatus;
 public final class PolicyStatus {
     private final PolicyStore store;
     private final BackendHealthMonitor health;
+    private final Fleet fleet;
 
-    public PolicyStatus(PolicyStore store, BackendHealthMonitor health) {
+    public PolicyStatus(PolicyStore store, BackendHealthMonitor health, Fleet fleet) {
         this.store = store;
         this.health = health;
+        this.fleet = fleet;
     }
 
     public String json() {
@@ -41,9 +47,18 @@ public final class PolicyStatus {
         ObjectNode rejected = root.putObject("rejected");
         view.rejected().forEach(rejected::put);
         ObjectNode models = root.putObject("models");
+        Map<String, BackendView> loads = fleet.view();
         view.models().values().stream().sorted(Comparator.comparing(ModelPolicy::name)).forEach(policy -> {
             ObjectNode model = models.putObject(policy.name());
             policy.upstreamModel().ifPresent(u -> model.put("upstreamModel", u));
+            Routing routing = policy.routing();
+            ObjectNode r = model.putObject("routing").put("strategy", routing.strategy().label());
+            r.putObject("affinity").put("header", routing.affinityHeader()).put("prefixBytes", routing.prefixBytes());
+            r.put("loadFactor", routing.loadFactor());
+            r.putObject("retries").put("attempts", routing.attempts()).put("backoffMs", routing.retryBackoff().toMillis());
+            if (!policy.fallbacks().isEmpty()) {
+                policy.fallbacks().forEach(model.putArray("fallbacks")::add);
+            }
             model.putObject("timeouts").put("connectMs", policy.timeouts().connect().toMillis())
                     .put("firstByteMs", policy.timeouts().firstByte().toMillis())
                     .put("idleMs", policy.timeouts().idle().toMillis());
@@ -51,6 +66,10 @@ public final class PolicyStatus {
             for (Backend backend : policy.backends()) {
                 ObjectNode entry = backends.addObject().put("url", backend.url()).put("weight", backend.weight())
                         .put("healthy", health.isHealthy(backend));
+                BackendView load = loads.get(backend.url());
+                if (load != null) {
+                    entry.set("load", FleetJson.of(load));
+                }
                 backend.auth().ifPresent(auth -> {
                     // where the secret comes from, never the secret
                     ObjectNode source = entry.putObject("auth").put(auth.source().field(), auth.name());

@@ -10,6 +10,8 @@ import java.util.function.Supplier;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.apirouter.fleet.BackendView;
+import dev.apirouter.fleet.Fleet;
 import dev.apirouter.policy.Backend;
 import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.policy.PolicyDocuments;
@@ -37,14 +39,16 @@ public final class Readiness {
     private static final String ETCD = "etcd";
     private final PolicyStore store;
     private final BackendHealthMonitor backends;
+    private final Fleet fleet;
     private final Supplier<CamelContext> camel;
     private final Supplier<Instant> clock;
     private final List<Supplier<Check>> extraChecks = new CopyOnWriteArrayList<>();
 
-    public Readiness(PolicyStore store, BackendHealthMonitor backends, Supplier<CamelContext> camel,
+    public Readiness(PolicyStore store, BackendHealthMonitor backends, Fleet fleet, Supplier<CamelContext> camel,
                      Supplier<Instant> clock) {
         this.store = store;
         this.backends = backends;
+        this.fleet = fleet;
         this.camel = camel;
         this.clock = clock;
     }
@@ -154,22 +158,38 @@ public final class Readiness {
         check.put("name", "backends").put("status", "UP");
         ObjectNode data = check.putObject("data");
         store.current().ifPresent(view -> {
+            Map<String, BackendView> loads = fleet.view();
             for (ModelPolicy policy : view.models().values()) {
                 List<Backend> list = policy.backends();
                 ObjectNode model = data.putObject(policy.name());
                 model.put("healthy", list.stream().filter(backends::isHealthy).count()).put("total", list.size());
                 ArrayNode unhealthy = model.putArray("unhealthy");
+                ArrayNode ejected = model.putArray("ejected");
+                ObjectNode load = full ? model.putObject("load") : null;
                 for (int i = 0; i < list.size(); i++) {
-                    if (!backends.isHealthy(list.get(i))) {
-                        if (full) {
-                            unhealthy.add(list.get(i).url());
-                        } else {
-                            unhealthy.add(i);
-                        }
+                    Backend backend = list.get(i);
+                    if (!backends.isHealthy(backend)) {
+                        addBackend(unhealthy, backend, i, full);
+                    }
+                    BackendView state = loads.get(backend.url());
+                    if (state != null && !"serving".equals(state.state())) {
+                        addBackend(ejected, backend, i, full);
+                    }
+                    if (load != null && state != null) {
+                        load.set(backend.url(), FleetJson.of(state));
                     }
                 }
             }
         });
+    }
+
+    /** A backend named by URL in a full answer, by its index in the model's list in a summary. */
+    private static void addBackend(ArrayNode list, Backend backend, int index, boolean full) {
+        if (full) {
+            list.add(backend.url());
+        } else {
+            list.add(index);
+        }
     }
 
     /** Camel's context, routes and consumers; the summary gives each one's state only (messages name endpoints). */

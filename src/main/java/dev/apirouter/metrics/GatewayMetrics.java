@@ -14,6 +14,8 @@ import java.util.function.UnaryOperator;
 import dev.apirouter.call.GatewayCall;
 import dev.apirouter.call.TokenUsage;
 import dev.apirouter.error.GatewayException;
+import dev.apirouter.fleet.BackendView;
+import dev.apirouter.fleet.Fleet;
 import dev.apirouter.forward.ForwardObserver;
 import dev.apirouter.http.InflightLimiter;
 import dev.apirouter.http.RequestObserver;
@@ -21,6 +23,8 @@ import dev.apirouter.policy.Backend;
 import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.policy.PolicyStore;
 import dev.apirouter.policy.PolicyView;
+import dev.apirouter.routing.Reason;
+import dev.apirouter.routing.RoutingObserver;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -41,7 +45,7 @@ import org.apache.camel.Exchange;
  * policy, backend URLs, statuses and reasons, never key material; a model the policy does not know is labelled
  * {@code unknown}, so clients cannot grow the label set.
  */
-public final class GatewayMetrics implements RequestObserver, ForwardObserver {
+public final class GatewayMetrics implements RequestObserver, ForwardObserver, RoutingObserver {
     public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
     static final String UNKNOWN = "unknown";
     static final String NONE = "none";
@@ -61,6 +65,17 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver {
     private final Map<RouteModel, Timer> durations = new ConcurrentHashMap<>();
     private final Map<ModelStreamed, Timer> timeToFirstToken = new ConcurrentHashMap<>();
     private final Map<String, Tokens> tokens = new ConcurrentHashMap<>();
+    private final Map<ModelReason, Counter> decisions = new ConcurrentHashMap<>();
+    private final Map<String, Boolean> ejectionCounters = new ConcurrentHashMap<>();
+    private final List<FleetGauge> fleetGauges = new ArrayList<>();
+    private Fleet fleet;
+
+    private record ModelReason(String model, Reason reason) {
+    }
+
+    /** A per-backend gauge of the fleet's figures; a backend without the figure (no fresh scrape) has no row. */
+    private record FleetGauge(MultiGauge gauge, java.util.function.ToDoubleFunction<BackendView> value) {
+    }
 
     private record RequestKey(String route, String model, String backend, int status) {
     }
@@ -120,12 +135,68 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver {
         FunctionCounter.builder(name, count, LongSupplier::getAsLong).description(description).register(registry);
     }
 
+    /**
+     * The backends' load and state as routing sees them, per backend: in flight here, waiting and running and KV
+     * cache use as last scraped, ejected or not, and ejections so far.
+     */
+    public void bindFleet(Fleet fleet) {
+        this.fleet = fleet;
+        fleetGauge("api_router_backend_in_flight", "Requests this gateway has in flight at the backend",
+                BackendView::inFlight);
+        fleetGauge("api_router_backend_requests_waiting", "The backend's waiting queue (vllm:num_requests_waiting), as last scraped",
+                v -> v.metrics() == null ? Double.NaN : v.metrics().waiting());
+        fleetGauge("api_router_backend_requests_running", "Requests the backend runs (vllm:num_requests_running), as last scraped",
+                v -> v.metrics() == null ? Double.NaN : v.metrics().running());
+        fleetGauge("api_router_backend_kv_cache_usage_ratio", "The backend's KV cache use, 0..1 (vllm:kv_cache_usage_perc), as last scraped",
+                v -> v.metrics() == null ? Double.NaN : v.metrics().kvCacheUsage());
+        fleetGauge("api_router_backend_prefix_cache_hit_ratio", "The backend's prefix cache hits / queries since it started, as last scraped",
+                BackendView::prefixCacheHitRatio);
+        fleetGauge("api_router_backend_ejected", "1 while the backend is ejected by outlier detection (half-open included)",
+                v -> "serving".equals(v.state()) ? 0 : 1);
+    }
+
+    private void fleetGauge(String name, String description, java.util.function.ToDoubleFunction<BackendView> value) {
+        fleetGauges.add(new FleetGauge(MultiGauge.builder(name).description(description).register(registry), value));
+    }
+
     /** The Prometheus text exposition of every metric. */
     public String scrape() {
         List<MultiGauge.Row<?>> rows = new ArrayList<>();
         backendsUp.get().forEach((url, up) -> rows.add(MultiGauge.Row.of(Tags.of("backend", url), up ? 1 : 0)));
         backendUp.register(rows, true);
+        if (fleet != null) {
+            Map<String, BackendView> view = fleet.view();
+            for (FleetGauge g : fleetGauges) {
+                List<MultiGauge.Row<?>> gaugeRows = new ArrayList<>();
+                view.forEach((url, v) -> {
+                    double value = g.value().applyAsDouble(v);
+                    if (!Double.isNaN(value)) {
+                        gaugeRows.add(MultiGauge.Row.of(Tags.of("backend", url), value));
+                    }
+                });
+                g.gauge().register(gaugeRows, true);
+            }
+            view.keySet().forEach(url -> ejectionCounters.computeIfAbsent(url, u -> {
+                FunctionCounter.builder("api_router_backend_ejections", fleet, f -> f.ejections(u))
+                        .description("Times the backend was ejected by outlier detection").tags("backend", u)
+                        .register(registry);
+                return true;
+            }));
+        }
         return registry.scrape();
+    }
+
+    /** A routing decision, by model and reason (affinity, spilled, least-load, weighted, unavailable, fallback). */
+    @Override
+    public void decided(String model, Reason reason) {
+        decisions.computeIfAbsent(new ModelReason(model, reason), k -> Counter.builder("api_router_routing_decisions")
+                .description("Routing decisions by model and reason (retry: a backend answered 429/503 and the next was tried)")
+                .tags("model", k.model(), "reason", k.reason().label()).register(registry)).increment();
+    }
+
+    @Override
+    public void retried(String model, Backend backend, int status) {
+        decided(model, Reason.RETRY);
     }
 
     @Override

@@ -4,37 +4,22 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.function.DoubleSupplier;
-import java.util.function.Predicate;
 
 import dev.apirouter.policy.Backend;
 
 /**
- * Chooses the order in which a request tries a model's backends: a weighted random order without replacement
- * (weight 0 = drained, never chosen), healthy backends only unless none of them is healthy.
+ * {@code weighted}: a weighted random order of the available backends, without replacement: the first is drawn in
+ * proportion to the weights, then the next among the rest, and so on.
  */
-public final class BackendSelector {
+final class Weighted {
     private final DoubleSupplier random;
 
-    public BackendSelector(DoubleSupplier random) {
+    Weighted(DoubleSupplier random) {
         this.random = random;
     }
 
-    public List<Backend> order(List<Backend> backends, Predicate<Backend> healthy) {
-        if (backends.size() == 1) { // the common case, on every request: no copies
-            Backend only = backends.get(0);
-            return only.weight() > 0 ? backends : List.of();
-        }
-        List<Backend> eligible = new ArrayList<>(backends.size());
-        List<Backend> healthyOnes = new ArrayList<>(backends.size());
-        for (Backend b : backends) {
-            if (b.weight() > 0) {
-                eligible.add(b);
-                if (healthy.test(b)) {
-                    healthyOnes.add(b);
-                }
-            }
-        }
-        List<Backend> pool = healthyOnes.isEmpty() ? eligible : healthyOnes;
+    /** @param pool backends with a weight above 0 */
+    List<Backend> order(List<Backend> pool) {
         if (pool.size() <= 1) {
             return pool;
         }

@@ -1,16 +1,20 @@
 package dev.apirouter.steps;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 import dev.apirouter.call.GatewayCall;
+import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.GatewayException;
 import dev.apirouter.forward.ForwardRequest;
 import dev.apirouter.forward.RequestTarget;
 import dev.apirouter.forward.StreamingForwarder;
 import dev.apirouter.policy.ModelPolicy;
+import dev.apirouter.routing.Decision;
 import dev.apirouter.routing.InferenceRequest;
+import dev.apirouter.routing.Router;
 import dev.apirouter.telemetry.UpstreamCall;
 import dev.apirouter.telemetry.UpstreamTracing;
 import org.apache.camel.AsyncCallback;
@@ -24,29 +28,33 @@ import org.apache.camel.support.AsyncProcessorSupport;
  * the first backend that gives one to the client; completes asynchronously, so no thread waits while a stream is in
  * flight. Once a backend has answered, the response is the forwarder's ({@link GatewayCall#backendAnswered}); when
  * none did, the exchange fails and the route's error mapper answers.
+ * <p>
+ * <b>Fallbacks.</b> When no backend of the model is available (none to try, or every one refused, failed or answered
+ * 429/503), the model's {@code fallbacks} are tried in order: those that exist and that the key may use, each with
+ * its own routing and its own {@code upstreamModel}. Only the requested model's fallbacks are followed (never a
+ * fallback's own), so a chain cannot loop.
  */
 public final class BackendDispatch extends AsyncProcessorSupport {
     public static final String NAME = "backend-dispatch";
 
     private final StreamingForwarder forwarder;
     private final UpstreamTracing tracing;
+    private final Router router;
 
     /**
      * @param tracing {@link UpstreamTracing#OFF}, or each call to a backend becomes a CLIENT span whose context the
      *                backend gets as traceparent
      */
-    public BackendDispatch(StreamingForwarder forwarder, UpstreamTracing tracing) {
+    public BackendDispatch(StreamingForwarder forwarder, UpstreamTracing tracing, Router router) {
         this.forwarder = forwarder;
         this.tracing = tracing;
+        this.router = router;
     }
 
     @Override
     public boolean process(Exchange exchange, AsyncCallback callback) {
         Message message = exchange.getMessage();
         GatewayCall call = GatewayCall.of(exchange);
-        ModelPolicy policy = call.modelPolicy();
-        InferenceRequest inference = call.inferenceRequest();
-        String method = message.getHeader(Exchange.HTTP_METHOD, "POST", String.class);
         String path;
         try {
             path = RequestTarget.of(routePath(exchange), message.getHeader(Exchange.HTTP_QUERY, String.class));
@@ -55,22 +63,100 @@ public final class BackendDispatch extends AsyncProcessorSupport {
             callback.done(true);
             return true;
         }
-        Map<String, List<String>> headers = headersOf(message);
-        UpstreamCall span = tracing.start(exchange, method, path, policy.upstreamModel().orElse(inference.model()));
-        span.inject(headers);
-        ForwardRequest request = new ForwardRequest(method, path, headers, call.upstreamBody(), call.candidates(),
-                policy.timeouts(), call.requestId(), inference.model(), span.recording());
-        forwarder.forward(call.clientContext(), request, call.clientResponse()).onComplete(ar -> {
-            span.end(ar.result(), ar.cause());
-            if (ar.succeeded()) {
-                call.backendAnswered(ar.result());
-                message.setHeader(Exchange.HTTP_RESPONSE_CODE, ar.result().status());
-            } else {
-                exchange.setException(ar.cause());
+        String method = message.getHeader(Exchange.HTTP_METHOD, "POST", String.class);
+        new Dispatch(exchange, call, method, path, callback).start();
+        return false;
+    }
+
+    /** One request's way through its model and, when needed, its fallbacks. */
+    private final class Dispatch {
+        private final Exchange exchange;
+        private final GatewayCall call;
+        private final String method;
+        private final String path;
+        private final AsyncCallback callback;
+        private final List<ModelPolicy> fallbacks;
+        private int nextFallback;
+
+        Dispatch(Exchange exchange, GatewayCall call, String method, String path, AsyncCallback callback) {
+            this.exchange = exchange;
+            this.call = call;
+            this.method = method;
+            this.path = path;
+            this.callback = callback;
+            this.fallbacks = usableFallbacks(call);
+        }
+
+        void start() {
+            send(call.modelPolicy(), call.decision(), call.upstreamBody());
+        }
+
+        private void send(ModelPolicy policy, Decision decision, byte[] body) {
+            boolean fallbackLeft = nextFallback < fallbacks.size();
+            if (decision.candidates().isEmpty()) {
+                if (fallbackLeft) {
+                    fallBack();
+                } else {
+                    done(new GatewayException(ErrorCode.UPSTREAM_UNAVAILABLE, "No backend of model '" + policy.name()
+                            + "' is available."));
+                }
+                return;
+            }
+            Map<String, List<String>> headers = headersOf(exchange.getMessage());
+            UpstreamCall span = tracing.start(exchange, method, path, policy.upstreamModel().orElse(policy.name()));
+            span.routed(decision.reason().label());
+            span.inject(headers);
+            ForwardRequest request = new ForwardRequest(method, path, headers, body, decision.candidates(),
+                    policy.timeouts(), call.requestId(), policy.name(), policy.routing(), fallbackLeft,
+                    span.recording());
+            forwarder.forward(call.clientContext(), request, call.clientResponse()).onComplete(ar -> {
+                span.end(ar.result(), ar.cause());
+                if (ar.succeeded()) {
+                    call.backendAnswered(ar.result());
+                    exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, ar.result().status());
+                    done(null);
+                } else if (fallbackLeft && ar.cause() instanceof GatewayException e
+                        && e.code() == ErrorCode.UPSTREAM_UNAVAILABLE) {
+                    fallBack();
+                } else {
+                    done(ar.cause());
+                }
+            });
+        }
+
+        private void fallBack() {
+            ModelPolicy fallback = fallbacks.get(nextFallback++);
+            InferenceRequest inference = call.inferenceRequest();
+            Message message = exchange.getMessage();
+            byte[] clientBody = call.requestBody();
+            Decision decision = router.routeFallback(fallback, inference, clientBody,
+                    name -> message.getHeader(name, String.class));
+            byte[] body = inference.withModel(clientBody, fallback.upstreamModel().orElse(fallback.name()));
+            call.rerouted(fallback, decision, body);
+            send(fallback, decision, body);
+        }
+
+        private void done(Throwable failure) {
+            if (failure != null) {
+                exchange.setException(failure);
             }
             callback.done(false);
-        });
-        return false;
+        }
+    }
+
+    /** The requested model's fallbacks that exist in the policy in force and that the caller's key may use. */
+    private static List<ModelPolicy> usableFallbacks(GatewayCall call) {
+        List<String> names = call.modelPolicy().fallbacks();
+        if (names.isEmpty()) {
+            return List.of();
+        }
+        List<ModelPolicy> usable = new ArrayList<>(names.size());
+        for (String name : names) {
+            if (call.keyRecord() == null || call.keyRecord().allowsModel(name)) {
+                call.policyView().model(name).ifPresent(usable::add);
+            }
+        }
+        return usable;
     }
 
     /**

@@ -1,13 +1,11 @@
 package dev.apirouter.steps;
 
-import java.time.Clock;
 import java.util.function.BiConsumer;
 
 import dev.apirouter.auth.KeyAuthorizer;
 import dev.apirouter.http.HeadCheck;
 import dev.apirouter.policy.PolicyStore;
-import dev.apirouter.routing.BackendHealth;
-import dev.apirouter.routing.BackendSelector;
+import dev.apirouter.routing.Router;
 import org.apache.camel.Processor;
 import org.apache.camel.builder.RouteConfigurationBuilder;
 
@@ -27,11 +25,9 @@ public final class GatewaySteps {
     private final ModelsList modelsList = new ModelsList();
 
     /** @param backendDispatch the {@code backend-dispatch} step: a {@link BackendDispatch}, or a stand-in (tests) */
-    public GatewaySteps(PolicyStore store, Clock clock, BackendSelector selector, BackendHealth health,
-                        Processor backendDispatch) {
-        KeyAuthorizer authorizer = new KeyAuthorizer(clock);
+    public GatewaySteps(PolicyStore store, KeyAuthorizer authorizer, Router router, Processor backendDispatch) {
         this.authValidate = new AuthValidate(store, authorizer);
-        this.policyEnrich = new PolicyEnrich(authorizer, selector, health);
+        this.policyEnrich = new PolicyEnrich(authorizer, router);
         this.backendDispatch = backendDispatch;
     }
 

@@ -5,29 +5,27 @@ import dev.apirouter.call.GatewayCall;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.GatewayException;
 import dev.apirouter.policy.ModelPolicy;
-import dev.apirouter.routing.BackendHealth;
-import dev.apirouter.routing.BackendSelector;
 import dev.apirouter.routing.InferenceRequest;
+import dev.apirouter.routing.Router;
 import io.vertx.core.buffer.Buffer;
 import org.apache.camel.Exchange;
+import org.apache.camel.Message;
 import org.apache.camel.Processor;
 
 /**
  * {@code policy-enrich}: the body names a model that has a policy and that the key may use; the call gets the
- * model's policy, its backends in the order to try them, and the body to send (the model rewritten when the policy
- * says so).
+ * model's policy, the routing decision (its backends in the order to try them), and the body to send (the model
+ * rewritten when the policy says so).
  */
 public final class PolicyEnrich implements Processor {
     public static final String NAME = "policy-enrich";
 
     private final KeyAuthorizer authorizer;
-    private final BackendSelector selector;
-    private final BackendHealth health;
+    private final Router router;
 
-    public PolicyEnrich(KeyAuthorizer authorizer, BackendSelector selector, BackendHealth health) {
+    public PolicyEnrich(KeyAuthorizer authorizer, Router router) {
         this.authorizer = authorizer;
-        this.selector = selector;
-        this.health = health;
+        this.router = router;
     }
 
     @Override
@@ -38,7 +36,8 @@ public final class PolicyEnrich implements Processor {
         authorizer.authorizeModel(call.keyRecord(), request.model());
         ModelPolicy policy = call.policyView().model(request.model()).orElseThrow(() -> new GatewayException(
                 ErrorCode.MODEL_NOT_FOUND, "The model '" + request.model() + "' does not exist."));
-        call.enriched(request, policy, selector.order(policy.backends(), health::isHealthy),
+        Message message = exchange.getMessage();
+        call.enriched(request, body, policy, router.route(policy, request, body, name -> message.getHeader(name, String.class)),
                 policy.upstreamModel().map(upstream -> request.withModel(body, upstream)).orElse(body));
     }
 

@@ -29,6 +29,13 @@ public final class UpstreamCall {
         this.span = span;
     }
 
+    /** Names why the request went where it went (the routing decision's reason). */
+    public void routed(String reason) {
+        if (span != null) {
+            span.setAttribute(GenAi.ROUTING_REASON, reason);
+        }
+    }
+
     /** Whether the span records: only then is the answer read for its token usage. */
     public boolean recording() {
         return span != null && span.isRecording();

@@ -31,7 +31,7 @@ class PolicyStatusTest {
         BackendHealthMonitor health = new BackendHealthMonitor(1, 1);
         health.recordFailure(backend.url(), "refused");
 
-        String json = new PolicyStatus(FixedStore.etcd(view), health).json();
+        String json = new PolicyStatus(FixedStore.etcd(view), health, FixedStore.fleet()).json();
 
         JsonNode root = new ObjectMapper().readTree(json);
         assertEquals(1, root.get("keys").asInt());

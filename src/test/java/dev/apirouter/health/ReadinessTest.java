@@ -31,7 +31,7 @@ class ReadinessTest {
         PolicyView view = new PolicyView(Map.of("m", m), Map.of(), Map.of("models/x",
                 "backends[0].url: not a URL: http://secret-host:1/"), PolicySource.ETCD, 7, NOW);
         health.recordFailure(DOWN.url(), "connection refused");
-        Readiness readiness = new Readiness(FixedStore.etcd(view), health, () -> null, () -> NOW);
+        Readiness readiness = new Readiness(FixedStore.etcd(view), health, FixedStore.fleet(), () -> null, () -> NOW);
         readiness.addCheck(() -> new Readiness.Check("extra", true, Map.of("count", 1),
                 Map.of("count", 1, "where", "/etc/somewhere")));
         return readiness;

@@ -66,4 +66,34 @@ class InferenceRequestTest {
         assertEquals(ErrorCode.INVALID_REQUEST,
                 assertThrows(GatewayException.class, () -> InferenceRequest.parse(null)).code());
     }
+
+    private static String prompt(String body) {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        InferenceRequest r = InferenceRequest.parse(bytes);
+        return r.hasPrompt() ? new String(bytes, r.promptStart(), r.promptEnd() - r.promptStart(),
+                StandardCharsets.UTF_8) : null;
+    }
+
+    @Test
+    void thePromptsBeginningIsTheSystemMessagesAndTheFirstOtherOne() {
+        assertEquals("[{\"role\":\"system\",\"content\":\"s\"},{\"content\":\"hi\",\"role\":\"user\"}",
+                prompt("{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":\"s\"},"
+                        + "{\"content\":\"hi\",\"role\":\"user\"},{\"role\":\"assistant\",\"content\":\"yo\"}]}"));
+        assertEquals("[{\"role\":\"developer\",\"content\":[{\"type\":\"text\",\"text\":\"d\"}]}]",
+                prompt("{\"messages\":[{\"role\":\"developer\",\"content\":[{\"type\":\"text\",\"text\":\"d\"}]}],"
+                        + "\"model\":\"m\"}"));
+        assertEquals("\"once upon a time\"", prompt("{\"model\":\"m\",\"prompt\":\"once upon a time\",\"n\":1}"));
+        assertEquals("\"first\"", prompt("{\"model\":\"m\",\"prompt\":[\"first\",\"second\"]}"));
+        assertEquals("[1,2,3]", prompt("{\"model\":\"m\",\"input\":[[1,2,3],[4]]}"));
+        assertEquals(null, prompt("{\"model\":\"m\",\"prompt\":[]}"));
+        assertEquals(null, prompt("{\"model\":\"m\"}"));
+    }
+
+    @Test
+    void theUserFieldIsRead() {
+        assertEquals("alice", InferenceRequest.parse("{\"model\":\"m\",\"user\":\"alice\"}"
+                .getBytes(StandardCharsets.UTF_8)).user());
+        assertEquals(null, InferenceRequest.parse("{\"model\":\"m\",\"user\":{\"id\":1}}"
+                .getBytes(StandardCharsets.UTF_8)).user());
+    }
 }

@@ -15,7 +15,9 @@ import dev.apirouter.forward.StreamingForwarder;
 import dev.apirouter.policy.Backend;
 import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.policy.Timeouts;
+import dev.apirouter.routing.Decision;
 import dev.apirouter.routing.InferenceRequest;
+import dev.apirouter.routing.Reason;
 import dev.apirouter.telemetry.UpstreamTracing;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
@@ -67,13 +69,13 @@ class BackendDispatchTest {
     /** Runs the step for one client request through a front server; returns the exchange once the step is done. */
     private static Exchange dispatch(List<Backend> candidates) throws Exception {
         CompletableFuture<Exchange> done = new CompletableFuture<>();
-        BackendDispatch step = new BackendDispatch(forwarder, UpstreamTracing.OFF);
+        BackendDispatch step = new BackendDispatch(forwarder, UpstreamTracing.OFF, Fixtures.router());
         HttpServer front = listen(req -> {
             Exchange exchange = Fixtures.exchange();
             GatewayCall call = new GatewayCall("rid", req.response(), vertx.getOrCreateContext());
             call.attachTo(exchange);
-            call.enriched(InferenceRequest.parse(BODY), new ModelPolicy("m", Optional.empty(), candidates,
-                    Timeouts.DEFAULTS), candidates, BODY);
+            call.enriched(InferenceRequest.parse(BODY), BODY, new ModelPolicy("m", Optional.empty(), candidates,
+                    Timeouts.DEFAULTS), new Decision(candidates, Reason.WEIGHTED), BODY);
             exchange.getMessage().setHeader(Exchange.HTTP_PATH, "/v1/chat/completions");
             step.process(exchange, doneSync -> {
                 if (!call.responseStreamed()) {
@@ -118,11 +120,12 @@ class BackendDispatchTest {
     @Test
     void aMalformedQueryIsRefusedBeforeAnythingIsSent() {
         Exchange exchange = Fixtures.exchange();
-        GatewayCall.of(exchange).enriched(InferenceRequest.parse(BODY), new ModelPolicy("m", Optional.empty(),
-                List.of(new Backend("http://127.0.0.1:1", 1)), Timeouts.DEFAULTS), List.of(), BODY);
+        GatewayCall.of(exchange).enriched(InferenceRequest.parse(BODY), BODY, new ModelPolicy("m", Optional.empty(),
+                List.of(new Backend("http://127.0.0.1:1", 1)), Timeouts.DEFAULTS), new Decision(List.of(), Reason.WEIGHTED),
+                BODY);
         exchange.getMessage().setHeader(Exchange.HTTP_PATH, "/v1/chat/completions");
         exchange.getMessage().setHeader(Exchange.HTTP_QUERY, "a=%zz");
-        boolean sync = new BackendDispatch(forwarder, UpstreamTracing.OFF).process(exchange, doneSync -> {
+        boolean sync = new BackendDispatch(forwarder, UpstreamTracing.OFF, Fixtures.router()).process(exchange, doneSync -> {
         });
         assertTrue(sync);
         assertEquals(ErrorCode.INVALID_REQUEST, assertInstanceOf(GatewayException.class, exchange.getException()).code());

@@ -1,5 +1,11 @@
 package dev.apirouter.steps;
 
+import java.time.Duration;
+
+import dev.apirouter.fleet.Fleet;
+import dev.apirouter.routing.BackendHealth;
+import dev.apirouter.routing.Router;
+import dev.apirouter.routing.RoutingObserver;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Optional;
@@ -54,6 +60,12 @@ final class Fixtures {
             public void close() {
             }
         };
+    }
+
+    /** A router with the defaults, every backend healthy, nothing scraped. */
+    static Router router() {
+        return new Router(new Fleet(Duration.ofSeconds(2), 5, Duration.ofSeconds(5), Duration.ofMinutes(5),
+                System::nanoTime), BackendHealth.ALWAYS_HEALTHY, () -> 0.5, RoutingObserver.NONE);
     }
 
     static Exchange exchange() {

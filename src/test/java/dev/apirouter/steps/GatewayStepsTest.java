@@ -17,8 +17,7 @@ import dev.apirouter.policy.PolicySource;
 import dev.apirouter.policy.PolicyStore;
 import dev.apirouter.policy.PolicyView;
 import dev.apirouter.policy.StoreStatus;
-import dev.apirouter.routing.BackendHealth;
-import dev.apirouter.routing.BackendSelector;
+import dev.apirouter.auth.KeyAuthorizer;
 import org.apache.camel.Exchange;
 import org.apache.camel.RoutesBuilder;
 import org.apache.camel.builder.RouteBuilder;
@@ -58,7 +57,7 @@ class GatewayStepsTest extends CamelTestSupport {
             public void close() {
             }
         };
-        new GatewaySteps(store, Clock.systemUTC(), new BackendSelector(() -> 0.5), BackendHealth.ALWAYS_HEALTHY,
+        new GatewaySteps(store, new KeyAuthorizer(Clock.systemUTC()), Fixtures.router(),
                 exchange -> exchange.getContext().createProducerTemplate().send("mock:backend", exchange))
                 .bindTo(context.getRegistry()::bind);
         RouteBuilder chain = new RouteBuilder() {

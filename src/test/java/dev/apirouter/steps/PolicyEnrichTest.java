@@ -10,8 +10,6 @@ import dev.apirouter.call.GatewayCall;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.policy.Backend;
 import dev.apirouter.policy.PolicyView;
-import dev.apirouter.routing.BackendHealth;
-import dev.apirouter.routing.BackendSelector;
 import io.vertx.core.buffer.Buffer;
 import org.apache.camel.Exchange;
 import org.junit.jupiter.api.Test;
@@ -23,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 class PolicyEnrichTest {
     private final PolicyView view = Fixtures.view();
     private final PolicyEnrich step = new PolicyEnrich(new KeyAuthorizer(Clock.systemUTC()),
-            new BackendSelector(() -> 0.5), BackendHealth.ALWAYS_HEALTHY);
+            Fixtures.router());
 
     private Exchange request(String key, Object body) {
         Exchange exchange = Fixtures.exchange();
