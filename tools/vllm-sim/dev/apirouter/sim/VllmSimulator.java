@@ -49,6 +49,10 @@ import java.util.function.LongSupplier;
  * {@link #start(Options)}. Per-request fault injection is driven by {@code x-sim-*} request headers (see
  * {@code tools/vllm-sim/README.md}); {@link #setSimHeader(String, String)} applies one to every request.
  *
+ * <p>With {@code --engine} ({@link Options#engine(boolean)}) generation goes through an imitation of vLLM's
+ * scheduler instead: continuous batching in timed steps, chunked prefill and a prefix cache of token blocks with
+ * LRU eviction, reported by {@code /metrics} under vLLM's names (see {@link Engine}).
+ *
  * <p>Listens on 127.0.0.1 unless told otherwise. Logs nothing per request unless {@code --verbose}.
  */
 public final class VllmSimulator implements AutoCloseable {
