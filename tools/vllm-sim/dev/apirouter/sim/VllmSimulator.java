@@ -49,6 +49,10 @@ import java.util.function.LongSupplier;
  * {@link #start(Options)}. Per-request fault injection is driven by {@code x-sim-*} request headers (see
  * {@code tools/vllm-sim/README.md}); {@link #setSimHeader(String, String)} applies one to every request.
  *
+ * <p>With {@code --engine} ({@link Options#engine(boolean)}) generation goes through an imitation of vLLM's
+ * scheduler instead: continuous batching in timed steps, chunked prefill and a prefix cache of token blocks with
+ * LRU eviction, reported by {@code /metrics} under vLLM's names (see {@link Engine}).
+ *
  * <p>Listens on 127.0.0.1 unless told otherwise. Logs nothing per request unless {@code --verbose}.
  */
 public final class VllmSimulator implements AutoCloseable {
@@ -99,6 +103,17 @@ public final class VllmSimulator implements AutoCloseable {
         private String apiKey;
         private boolean verbose;
         private int backlog = 4096;
+        private boolean engine;
+        private boolean legacyMetricNames;
+        private int maxNumSeqs = 16;
+        private int maxNumBatchedTokens = 2048;
+        private double stepMs = -1; // negative: the token delay
+        private double decodeUsPerSeq = 500;
+        private double prefillUsPerToken = 100;
+        private double slowness = 1.0;
+        private int blockSize = 16;
+        private int numGpuBlocks = 2048;
+        private int maxWaitingRequests = 10_000;
 
         /** Interface to bind; default 127.0.0.1 (loopback only). */
         public Options host(String host) {
@@ -206,6 +221,81 @@ public final class VllmSimulator implements AutoCloseable {
             return this;
         }
 
+        /** Turns the engine model on: continuous batching, a prefix cache and vLLM's scheduler metrics (README). */
+        public Options engine(boolean engine) {
+            this.engine = engine;
+            return this;
+        }
+
+        /** /metrics names of older vLLM: vllm:gpu_cache_usage_perc, vllm:gpu_prefix_cache_{queries,hits}_total. */
+        public Options legacyMetricNames(boolean legacy) {
+            this.legacyMetricNames = legacy;
+            return this;
+        }
+
+        /** Engine: most sequences running at once (default 16). */
+        public Options maxNumSeqs(int n) {
+            if (n < 1) throw new IllegalArgumentException("max num seqs must be positive: " + n);
+            this.maxNumSeqs = n;
+            return this;
+        }
+
+        /** Engine: token budget of one step, decodes and prefill chunks together (default 2048). */
+        public Options maxNumBatchedTokens(int n) {
+            if (n < 1) throw new IllegalArgumentException("max num batched tokens must be positive: " + n);
+            this.maxNumBatchedTokens = n;
+            return this;
+        }
+
+        /** Engine: fixed part of a step in milliseconds; negative (the default) means the token delay. */
+        public Options stepMs(double ms) {
+            if (Double.isNaN(ms) || ms > MAX_TOKEN_DELAY_MS) throw new IllegalArgumentException("step out of range: " + ms);
+            this.stepMs = ms;
+            return this;
+        }
+
+        /** Engine: microseconds a step takes per decoding sequence (default 500). */
+        public Options decodeUsPerSeq(double us) {
+            if (!(us >= 0 && us <= 1e6)) throw new IllegalArgumentException("decode us per seq out of range: " + us);
+            this.decodeUsPerSeq = us;
+            return this;
+        }
+
+        /** Engine: microseconds a step takes per prefilled prompt token (default 100). */
+        public Options prefillUsPerToken(double us) {
+            if (!(us >= 0 && us <= 1e6)) throw new IllegalArgumentException("prefill us per token out of range: " + us);
+            this.prefillUsPerToken = us;
+            return this;
+        }
+
+        /** Multiplies step durations (engine) or token delays (no engine); default 1.0. */
+        public Options slowness(double factor) {
+            checkSlowness(factor);
+            this.slowness = factor;
+            return this;
+        }
+
+        /** Engine: tokens per KV-cache block (default 16). */
+        public Options blockSize(int n) {
+            if (n < 1 || n > 4096) throw new IllegalArgumentException("block size out of range: " + n);
+            this.blockSize = n;
+            return this;
+        }
+
+        /** Engine: KV-cache blocks in total (default 2048). */
+        public Options numGpuBlocks(int n) {
+            if (n < 1) throw new IllegalArgumentException("num gpu blocks must be positive: " + n);
+            this.numGpuBlocks = n;
+            return this;
+        }
+
+        /** Engine: bound of the waiting queue in sequences (default 10,000); beyond it requests get 503. */
+        public Options maxWaitingRequests(int n) {
+            if (n < 1) throw new IllegalArgumentException("max waiting requests must be positive: " + n);
+            this.maxWaitingRequests = n;
+            return this;
+        }
+
         public String host() { return host; }
         public int port() { return port; }
         public List<String> servedModelNames() { return servedModelNames; }
@@ -220,6 +310,23 @@ public final class VllmSimulator implements AutoCloseable {
         public String apiKey() { return apiKey; }
         public boolean verbose() { return verbose; }
         public int backlog() { return backlog; }
+        public boolean engine() { return engine; }
+        public boolean legacyMetricNames() { return legacyMetricNames; }
+        public int maxNumSeqs() { return maxNumSeqs; }
+        public int maxNumBatchedTokens() { return maxNumBatchedTokens; }
+        /** As set: negative means the token delay (see {@link #effectiveStepMs()}). */
+        public double stepMs() { return stepMs; }
+        public double effectiveStepMs() { return stepMs < 0 ? tokenDelayMs : stepMs; }
+        public double decodeUsPerSeq() { return decodeUsPerSeq; }
+        public double prefillUsPerToken() { return prefillUsPerToken; }
+        public double slowness() { return slowness; }
+        public int blockSize() { return blockSize; }
+        public int numGpuBlocks() { return numGpuBlocks; }
+        public int maxWaitingRequests() { return maxWaitingRequests; }
+    }
+
+    static void checkSlowness(double factor) {
+        if (!(factor > 0 && factor <= 1000)) throw new IllegalArgumentException("slowness out of range: " + factor);
     }
 
     /** One request as received: method, raw target, path and query, headers (case-insensitive names), body bytes. */
@@ -289,6 +396,8 @@ public final class VllmSimulator implements AutoCloseable {
     private final AtomicInteger running = new AtomicInteger();
     private volatile int healthStatus = 200;
     private volatile byte[] apiKeyHash;       // SHA-256 of the key /v1/* requests need, or null
+    private volatile double slowness;
+    private final Engine engine;              // null unless Options.engine(true)
 
     private VllmSimulator(Options options) throws IOException {
         this.options = options;
@@ -296,6 +405,7 @@ public final class VllmSimulator implements AutoCloseable {
         this.modelJson = Json.quote(modelName);
         this.modelsBody = buildModelsBody(options).getBytes(StandardCharsets.UTF_8);
         setApiKey(options.apiKey());
+        this.slowness = options.slowness();
         // Without TCP_NODELAY the JDK server's separate header and body writes meet Nagle + delayed ACK (~40 ms
         // per small response). Read once when the JDK server classes load, so it only helps if set before.
         if (System.getProperty("sun.net.httpserver.nodelay") == null) {
@@ -309,7 +419,15 @@ public final class VllmSimulator implements AutoCloseable {
                     return t;
                 });
         this.executor = pool;
-        this.server = HttpServer.create(new InetSocketAddress(options.host(), options.port()), options.backlog());
+        this.engine = options.engine() ? new Engine(options, "vllm-sim-engine") : null;
+        HttpServer srv;
+        try {
+            srv = HttpServer.create(new InetSocketAddress(options.host(), options.port()), options.backlog());
+        } catch (IOException | RuntimeException e) {
+            if (engine != null) engine.close();
+            throw e;
+        }
+        this.server = srv;
         this.server.setExecutor(pool);
         this.server.createContext("/", this::handle);
         this.server.start();
@@ -408,6 +526,36 @@ public final class VllmSimulator implements AutoCloseable {
         this.apiKeyHash = key == null ? null : sha256(key);
     }
 
+    /**
+     * Multiplies the duration of every engine step from now on (with the engine model), else every per-token
+     * delay of requests that start from now on; 1.0 is normal speed, 4.0 four times slower.
+     */
+    public void setSlowness(double factor) {
+        checkSlowness(factor);
+        this.slowness = factor;
+        if (engine != null) engine.setSlowness(factor);
+    }
+
+    public double slowness() { return slowness; }
+
+    /** Whether the engine model is on. */
+    public boolean engineEnabled() { return engine != null; }
+
+    /** Sequences running in the engine (without the engine: generation requests in progress). */
+    public int numRunning() { return engine != null ? engine.numRunning() : running.get(); }
+
+    /** Sequences waiting for a slot or KV blocks (0 without the engine). */
+    public int numWaiting() { return engine != null ? engine.numWaiting() : 0; }
+
+    /** Prompt tokens looked up in the prefix cache since start (0 without the engine). */
+    public long prefixCacheQueries() { return engine != null ? engine.prefixCacheQueries() : 0; }
+
+    /** Prompt tokens found in the prefix cache since start (0 without the engine). */
+    public long prefixCacheHits() { return engine != null ? engine.prefixCacheHits() : 0; }
+
+    /** Fraction (0..1) of KV-cache blocks held by running sequences (0 without the engine). */
+    public double kvCacheUsage() { return engine != null ? engine.kvCacheUsage() : 0.0; }
+
     /** vLLM's AuthenticationMiddleware: OPTIONS and paths outside /v1 pass; else the bearer token must match. */
     private boolean authorized(String method, String path, Headers headers) {
         byte[] expected = apiKeyHash;
@@ -433,6 +581,7 @@ public final class VllmSimulator implements AutoCloseable {
     public void close() {
         if (!closed.compareAndSet(false, true)) return;
         try {
+            if (engine != null) engine.close();
             server.stop(0);
         } finally {
             executor.shutdownNow();
@@ -762,15 +911,43 @@ public final class VllmSimulator implements AutoCloseable {
         return h;
     }
 
-    /** One prompt of a request: its token count and the seed of the text generated for it. */
+    /** One prompt of a request: its token count, the seed of the text generated for it, its token ids (engine). */
     private static final class Prompt {
         final int tokens;
         final long seed;
+        final long[] ids; // null unless the engine model is on
 
-        Prompt(int tokens, long seed) {
+        Prompt(int tokens, long seed, long[] ids) {
             this.tokens = tokens;
             this.seed = seed;
+            this.ids = ids;
         }
+    }
+
+    /** Token id of a chat template's special token or of BOS. */
+    private static final long BOS = hash("<|begin_of_text|>");
+    private static final long HEADER_START = hash("<|start_header_id|>");
+    private static final long HEADER_END = hash("<|end_header_id|>");
+    private static final long END_OF_TURN = hash("<|eot_id|>");
+
+    /** Writes one token id per whitespace-separated word of {@code s} (FNV-1a of the word) from {@code at}. */
+    static int wordIds(CharSequence s, long[] out, int at) {
+        long h = 0;
+        boolean inWord = false;
+        for (int i = 0, len = s.length(); i < len; i++) {
+            char c = s.charAt(i);
+            if (Character.isWhitespace(c)) {
+                if (inWord) out[at++] = h;
+                inWord = false;
+                continue;
+            }
+            if (!inWord) h = 0xcbf29ce484222325L;
+            h ^= c;
+            h *= 0x100000001b3L;
+            inWord = true;
+        }
+        if (inWord) out[at++] = h;
+        return at;
     }
 
     private static String randomId(String prefix) {
@@ -782,7 +959,8 @@ public final class VllmSimulator implements AutoCloseable {
             throws IOException, InterruptedException, ApiError {
         Map<String, Object> req = parseObject(body);
         checkModel(req);
-        List<Prompt> prompts = chat ? chatPrompt(req) : completionPrompts(req);
+        boolean ids = engine != null;
+        List<Prompt> prompts = chat ? chatPrompt(req, ids) : completionPrompts(req, ids);
         int promptTokens = 0;
         for (Prompt p : prompts) promptTokens += p.tokens;
         int maxPromptTokens = 0;
@@ -836,6 +1014,14 @@ public final class VllmSimulator implements AutoCloseable {
         }
         Generation g = new Generation(chat, randomId(chat ? "chatcmpl-" : "cmpl-"),
                 System.currentTimeMillis() / 1000, seeds, maxTokens, promptTokens);
+        if (engine != null) {
+            long[][] seqIds = new long[(int) choices][];
+            for (int c = 0; c < choices; c++) seqIds[c] = prompts.get(c / perPrompt).ids;
+            engineGenerate(ex, g, seqIds, stream, includeUsage, continuousUsage, stallAfter, stallMs);
+            return;
+        }
+        double slow = slowness;
+        if (slow != 1.0) tokenDelay = Math.round(tokenDelay * slow);
         running.incrementAndGet();
         try {
             if (stream) {
@@ -849,12 +1035,14 @@ public final class VllmSimulator implements AutoCloseable {
         }
     }
 
-    private static List<Prompt> chatPrompt(Map<String, Object> req) throws ApiError {
+    private static List<Prompt> chatPrompt(Map<String, Object> req, boolean withIds) throws ApiError {
         Object messages = req.get("messages");
         if (messages == null) throw badRequest("messages: Field required");
         if (!(messages instanceof List)) throw badRequest("messages: Input should be a valid list");
         StringBuilder all = new StringBuilder();
         int tokens = 1; // BOS
+        List<String> roles = withIds ? new ArrayList<>() : null;
+        List<CharSequence> contents = withIds ? new ArrayList<>() : null;
         for (Object m : (List<?>) messages) {
             if (!(m instanceof Map)) throw badRequest("messages: each message should be an object");
             Map<?, ?> msg = (Map<?, ?>) m;
@@ -873,14 +1061,31 @@ public final class VllmSimulator implements AutoCloseable {
             }
             tokens += 4 + countWords(content); // role header and end-of-turn tokens of a chat template
             all.append(role).append(": ").append(content).append('\n');
+            if (withIds) {
+                roles.add((String) role);
+                contents.add(content);
+            }
         }
-        return List.of(new Prompt(tokens, hash(all)));
+        long[] ids = null;
+        if (withIds) { // BOS, then per message: header start, role, header end, the words, end of turn
+            ids = new long[tokens];
+            int at = 0;
+            ids[at++] = BOS;
+            for (int m = 0; m < roles.size(); m++) {
+                ids[at++] = HEADER_START;
+                ids[at++] = hash(roles.get(m));
+                ids[at++] = HEADER_END;
+                at = wordIds(contents.get(m), ids, at);
+                ids[at++] = END_OF_TURN;
+            }
+        }
+        return List.of(new Prompt(tokens, hash(all), ids));
     }
 
-    private static List<Prompt> completionPrompts(Map<String, Object> req) throws ApiError {
+    private static List<Prompt> completionPrompts(Map<String, Object> req, boolean withIds) throws ApiError {
         Object prompt = req.get("prompt");
         if (prompt == null) throw badRequest("prompt: Field required");
-        if (prompt instanceof String) return List.of(textPrompt((String) prompt));
+        if (prompt instanceof String) return List.of(textPrompt((String) prompt, withIds));
         if (prompt instanceof List) {
             List<?> list = (List<?>) prompt;
             if (list.isEmpty()) throw badRequest("Prompt cannot be empty");
@@ -890,7 +1095,7 @@ public final class VllmSimulator implements AutoCloseable {
                 return out;
             }
             for (Object p : list) {
-                if (p instanceof String) out.add(textPrompt((String) p));
+                if (p instanceof String) out.add(textPrompt((String) p, withIds));
                 else if (p instanceof List) out.add(tokenPrompt((List<?>) p));
                 else throw badRequest("prompt: Input should be a string, a list of strings or token ids");
             }
@@ -899,8 +1104,15 @@ public final class VllmSimulator implements AutoCloseable {
         throw badRequest("prompt: Input should be a string, a list of strings or token ids");
     }
 
-    private static Prompt textPrompt(String p) {
-        return new Prompt(1 + countWords(p), hash(p));
+    private static Prompt textPrompt(String p, boolean withIds) {
+        int tokens = 1 + countWords(p);
+        long[] ids = null;
+        if (withIds) {
+            ids = new long[tokens];
+            ids[0] = BOS;
+            wordIds(p, ids, 1);
+        }
+        return new Prompt(tokens, hash(p), ids);
     }
 
     private static Prompt tokenPrompt(List<?> ids) throws ApiError {
@@ -910,7 +1122,9 @@ public final class VllmSimulator implements AutoCloseable {
             if (!(t instanceof Long)) throw badRequest("prompt: token ids should be integers");
             tokens.add((Long) t);
         }
-        return new Prompt(tokens.size(), hash(tokens));
+        long[] arr = new long[tokens.size()];
+        for (int k = 0; k < arr.length; k++) arr[k] = tokens.get(k);
+        return new Prompt(tokens.size(), hash(tokens), arr);
     }
 
     /** One generation request: builds the response body or the stream's events. */
@@ -1052,6 +1266,63 @@ public final class VllmSimulator implements AutoCloseable {
         }
     }
 
+    /** Generation through the engine model: tokens arrive as engine steps produce them. */
+    private void engineGenerate(HttpExchange ex, Generation g, long[][] seqIds, boolean stream, boolean includeUsage,
+                                boolean continuousUsage, long stallAfter, long stallMs)
+            throws IOException, InterruptedException, ApiError {
+        Engine.Request r = engine.submit(seqIds, g.maxTokens);
+        running.incrementAndGet();
+        try {
+            if (stream) {
+                engineStream(ex, g, r, includeUsage, continuousUsage, stallAfter, stallMs);
+            } else {
+                for (int remaining = g.seeds.length * g.maxTokens; remaining > 0; remaining--) {
+                    if (r.events.take() == Engine.CLOSED) throw new IOException("engine stopped");
+                }
+                sendJson(ex, 200, g.fullResponse());
+            }
+        } finally {
+            running.decrementAndGet();
+            engine.abort(r); // no-op when every sequence finished
+        }
+    }
+
+    private void engineStream(HttpExchange ex, Generation g, Engine.Request r, boolean includeUsage,
+                              boolean continuousUsage, long stallAfter, long stallMs)
+            throws IOException, InterruptedException {
+        ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+        ex.sendResponseHeaders(200, 0);
+        activeStreams.incrementAndGet();
+        try {
+            EventWriter w = new EventWriter(ex.getResponseBody(), stallAfter, stallMs);
+            w.os.flush(); // headers now, as vLLM's StreamingResponse; events come with the tokens
+            int choices = g.seeds.length;
+            boolean[] roleSent = new boolean[choices];
+            StringBuilder sb = new StringBuilder(256);
+            for (int remaining = choices * g.maxTokens; remaining > 0; remaining--) {
+                long ev = r.events.take();
+                if (ev == Engine.CLOSED) throw new IOException("engine stopped");
+                int c = (int) (ev >>> 32);
+                int i = (int) ev;
+                if (g.chat && !roleSent[c]) { // vLLM sends the role chunk with the first output
+                    roleSent[c] = true;
+                    w.event(g.roleChunk(c, continuousUsage));
+                }
+                w.event(g.tokenChunk(sb, c, i, continuousUsage));
+            }
+            if (includeUsage) w.event(g.usageChunk());
+            w.done();
+            completedStreams.incrementAndGet();
+        } catch (IOException e) {
+            if (!closed.get()) {
+                cancelledStreams.incrementAndGet();
+                if (options.verbose()) System.err.println("vllm-sim: stream cancelled (" + e.getMessage() + ")");
+            }
+        } finally {
+            activeStreams.decrementAndGet();
+        }
+    }
+
     // ------------------------------------------------------------------------------------------------------------
     // embeddings
 
@@ -1169,12 +1440,29 @@ public final class VllmSimulator implements AutoCloseable {
 
     private void sendMetrics(HttpExchange ex) throws IOException {
         String labels = "{engine=\"0\",model_name=" + modelJson + "}";
+        int runningNow = numRunning();
+        boolean legacy = options.legacyMetricNames();
+        // vLLM V1's names (vllm/v1/metrics/loggers.py); before 0.9.2: gpu_cache_usage_perc, gpu_prefix_cache_*
+        String kv = legacy ? "vllm:gpu_cache_usage_perc" : "vllm:kv_cache_usage_perc";
+        String queries = legacy ? "vllm:gpu_prefix_cache_queries" : "vllm:prefix_cache_queries";
+        String hits = legacy ? "vllm:gpu_prefix_cache_hits" : "vllm:prefix_cache_hits";
         String text = "# HELP vllm:num_requests_running Number of requests in model execution batches.\n"
                 + "# TYPE vllm:num_requests_running gauge\n"
-                + "vllm:num_requests_running" + labels + " " + running.get() + ".0\n"
+                + "vllm:num_requests_running" + labels + " " + runningNow + ".0\n"
                 + "# HELP vllm:num_requests_waiting Number of requests waiting to be processed.\n"
                 + "# TYPE vllm:num_requests_waiting gauge\n"
-                + "vllm:num_requests_waiting" + labels + " 0.0\n"
+                + "vllm:num_requests_waiting" + labels + " " + numWaiting() + ".0\n"
+                + "# HELP " + kv + (legacy ? " GPU KV-cache usage." : " KV-cache usage.") + " 1 means 100 percent usage.\n"
+                + "# TYPE " + kv + " gauge\n"
+                + kv + labels + " " + kvCacheUsage() + "\n"
+                + "# HELP " + queries + (legacy ? " GPU prefix" : " Prefix")
+                + " cache queries, in terms of number of queried tokens.\n"
+                + "# TYPE " + queries + " counter\n"
+                + queries + "_total" + labels + " " + prefixCacheQueries() + ".0\n"
+                + "# HELP " + hits + (legacy ? " GPU prefix" : " Prefix")
+                + " cache hits, in terms of number of cached tokens.\n"
+                + "# TYPE " + hits + " counter\n"
+                + hits + "_total" + labels + " " + prefixCacheHits() + ".0\n"
                 + "# HELP vllm_sim_requests_total Requests received by the simulator.\n"
                 + "# TYPE vllm_sim_requests_total counter\n"
                 + "vllm_sim_requests_total " + requestCount.get() + ".0\n"
@@ -1192,6 +1480,331 @@ public final class VllmSimulator implements AutoCloseable {
         ex.sendResponseHeaders(200, body.length);
         try (OutputStream os = ex.getResponseBody()) {
             os.write(body);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // engine model (--engine): continuous batching and a prefix cache, paced like vLLM's V1 scheduler
+
+    /**
+     * A step-based imitation of vLLM's scheduler: one thread runs steps; each step admits waiting sequences (FIFO,
+     * while a slot and their KV blocks are free), schedules decodes and (chunked) prefills within a token budget,
+     * sleeps for the step's modelled duration, then hands every scheduled sequence its next token. KV blocks of
+     * {@code blockSize} tokens live in a pool of {@code numGpuBlocks}: referenced by running sequences, or cached
+     * (unreferenced, evictable in LRU order) and found again by the chain hash of a prompt's leading full blocks.
+     * All state is guarded by {@link #lock}; handler threads only submit, abort and take token events.
+     */
+    static final class Engine {
+        /** Token event meaning "the engine stopped": the request ends without its remaining tokens. */
+        static final long CLOSED = Long.MIN_VALUE;
+        /** A step lasts at least this long, so a zero-cost configuration does not spin a core. */
+        static final long MIN_STEP_NANOS = 50_000;
+
+        /** One KV-cache block. */
+        static final class Block {
+            long hash;          // chain hash, valid when registered (a full prompt block findable in the cache)
+            boolean registered;
+            int refs;
+        }
+
+        /** One sequence: one choice of one prompt. */
+        static final class Seq {
+            final Request request;
+            final int choice;
+            final long[] ids;
+            final long[] blockHashes;  // chain hashes of the prompt's full blocks
+            final int maxTokens;
+            final int blocksNeeded;    // prompt + completion tokens, reserved at admission
+            final List<Block> blocks = new ArrayList<>();
+            int computed;              // prompt tokens whose KV exists (cache hits + prefilled)
+            int registeredBlocks;      // leading full prompt blocks already registered (or found) in the cache
+            int generated;
+            int scheduled;             // this step: prefill tokens, -1 = one decode token, 0 = nothing
+            boolean aborted;
+            boolean finished;
+
+            Seq(Request request, int choice, long[] ids, long[] blockHashes, int maxTokens, int blocksNeeded) {
+                this.request = request;
+                this.choice = choice;
+                this.ids = ids;
+                this.blockHashes = blockHashes;
+                this.maxTokens = maxTokens;
+                this.blocksNeeded = blocksNeeded;
+            }
+        }
+
+        /** The sequences of one HTTP request; its handler takes {@code choice << 32 | tokenIndex} events. */
+        static final class Request {
+            final java.util.concurrent.BlockingQueue<Long> events = new java.util.concurrent.LinkedBlockingQueue<>();
+            final List<Seq> seqs = new ArrayList<>();
+        }
+
+        private final Object lock = new Object();
+        private final int maxNumSeqs;
+        private final int maxBatchedTokens;
+        private final int blockSize;
+        private final int numBlocks;
+        private final int maxWaiting;
+        private final double stepNanos;
+        private final double decodeNanosPerSeq;
+        private final double prefillNanosPerToken;
+        private volatile double slowness;
+        private final ArrayDeque<Seq> waiting = new ArrayDeque<>();
+        private final List<Seq> running = new ArrayList<>();
+        private final Map<Long, Block> cachedByHash = new java.util.HashMap<>();
+        private final java.util.LinkedHashSet<Block> evictable = new java.util.LinkedHashSet<>(); // LRU first
+        private int freeBlocks;
+        private long queries;
+        private long hits;
+        private boolean closed;
+        private final Thread thread;
+
+        Engine(Options o, String name) {
+            if (o.maxNumBatchedTokens() < o.maxNumSeqs()) {
+                throw new IllegalArgumentException("max-num-batched-tokens (" + o.maxNumBatchedTokens()
+                        + ") must be at least max-num-seqs (" + o.maxNumSeqs() + ")");
+            }
+            this.maxNumSeqs = o.maxNumSeqs();
+            this.maxBatchedTokens = o.maxNumBatchedTokens();
+            this.blockSize = o.blockSize();
+            this.numBlocks = o.numGpuBlocks();
+            this.maxWaiting = o.maxWaitingRequests();
+            this.stepNanos = o.effectiveStepMs() * 1e6;
+            this.decodeNanosPerSeq = o.decodeUsPerSeq() * 1e3;
+            this.prefillNanosPerToken = o.prefillUsPerToken() * 1e3;
+            this.slowness = o.slowness();
+            this.freeBlocks = numBlocks;
+            this.thread = new Thread(this::run, name);
+            this.thread.setDaemon(true);
+            this.thread.start();
+        }
+
+        void setSlowness(double s) { slowness = s; }
+
+        int numRunning() { synchronized (lock) { return running.size(); } }
+
+        int numWaiting() { synchronized (lock) { return waiting.size(); } }
+
+        long prefixCacheQueries() { synchronized (lock) { return queries; } }
+
+        long prefixCacheHits() { synchronized (lock) { return hits; } }
+
+        /** Fraction of the blocks referenced by running sequences (vLLM: 1 - free/total, cached blocks count free). */
+        double kvCacheUsage() {
+            synchronized (lock) {
+                return (double) (numBlocks - freeBlocks - evictable.size()) / numBlocks;
+            }
+        }
+
+        /** Chain hashes of the full blocks of {@code ids}: block k's hash covers block k-1's hash and its tokens. */
+        long[] blockHashes(long[] ids) {
+            long[] out = new long[ids.length / blockSize];
+            long h = 0x9E3779B97F4A7C15L;
+            for (int k = 0; k < out.length; k++) {
+                for (int t = k * blockSize, end = t + blockSize; t < end; t++) {
+                    h ^= ids[t];
+                    h *= 0x100000001b3L;
+                }
+                h ^= h >>> 29; // finalise so equal tokens in different blocks do not line up
+                h *= 0xBF58476D1CE4E5B9L;
+                out[k] = h;
+            }
+            return out;
+        }
+
+        /** Queues one sequence per prompt (one per choice); 400 if one can never fit the cache, 503 if the queue is full. */
+        Request submit(long[][] prompts, int maxTokens) throws ApiError {
+            Request r = new Request();
+            for (int c = 0; c < prompts.length; c++) {
+                long[] ids = prompts[c];
+                long need = ((long) ids.length + maxTokens + blockSize - 1) / blockSize;
+                if (need > numBlocks) {
+                    throw badRequest("This model's maximum context length is " + (long) numBlocks * blockSize
+                            + " tokens (the simulated KV cache: " + numBlocks + " blocks of " + blockSize
+                            + " tokens). However, you requested " + ((long) ids.length + maxTokens) + " tokens ("
+                            + ids.length + " in the messages, " + maxTokens + " in the completion). Please reduce the "
+                            + "length of the messages or completion.");
+                }
+                r.seqs.add(new Seq(r, c, ids, blockHashes(ids), maxTokens, (int) need));
+            }
+            synchronized (lock) {
+                if (closed) throw new ApiError(503, "ServiceUnavailableError", "The engine is shutting down.");
+                if (waiting.size() + r.seqs.size() > maxWaiting) {
+                    throw new ApiError(503, "ServiceUnavailableError", "The engine's waiting queue is full ("
+                            + maxWaiting + " requests); retry later.");
+                }
+                waiting.addAll(r.seqs);
+                lock.notifyAll();
+            }
+            return r;
+        }
+
+        /** Aborts the request's unfinished sequences (client gone, handler ended): frees their slots and blocks. */
+        void abort(Request r) {
+            synchronized (lock) {
+                for (Seq s : r.seqs) {
+                    if (s.finished || s.aborted) continue;
+                    s.aborted = true;
+                    if (!waiting.remove(s) && running.remove(s)) release(s);
+                }
+            }
+        }
+
+        void close() {
+            synchronized (lock) {
+                closed = true;
+                lock.notifyAll();
+            }
+            thread.interrupt();
+            try {
+                thread.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        /** Takes the longest cached run of the prompt's leading full blocks and reserves the rest; false if short. */
+        private boolean allocate(Seq s) {
+            // as vLLM: when the whole prompt is cached, its last token is still computed (for the logits)
+            int maxHit = Math.min(s.blockHashes.length, (s.ids.length - 1) / blockSize);
+            List<Block> hit = new ArrayList<>();
+            int hitEvictable = 0;
+            for (int k = 0; k < maxHit; k++) {
+                Block b = cachedByHash.get(s.blockHashes[k]);
+                if (b == null) break;
+                hit.add(b);
+                if (b.refs == 0) hitEvictable++;
+            }
+            int fresh = s.blocksNeeded - hit.size();
+            if (fresh > freeBlocks + evictable.size() - hitEvictable) return false;
+            for (Block b : hit) {
+                if (b.refs++ == 0) evictable.remove(b);
+                s.blocks.add(b);
+            }
+            for (int i = 0; i < fresh; i++) {
+                if (freeBlocks > 0) {
+                    freeBlocks--;
+                } else { // evict the least recently used cached block
+                    java.util.Iterator<Block> lru = evictable.iterator();
+                    Block victim = lru.next();
+                    lru.remove();
+                    cachedByHash.remove(victim.hash);
+                }
+                Block b = new Block();
+                b.refs = 1;
+                s.blocks.add(b);
+            }
+            s.computed = hit.size() * blockSize;
+            s.registeredBlocks = hit.size();
+            queries += s.ids.length;
+            hits += s.computed;
+            return true;
+        }
+
+        /** Drops the sequence's references; cached blocks become evictable (tail first, as vLLM frees them). */
+        private void release(Seq s) {
+            for (int i = s.blocks.size() - 1; i >= 0; i--) {
+                Block b = s.blocks.get(i);
+                if (--b.refs > 0) continue;
+                if (b.registered) evictable.add(b);
+                else freeBlocks++;
+            }
+            s.blocks.clear();
+        }
+
+        /** Makes the prompt's newly completed full blocks findable (unless another sequence cached them first). */
+        private void register(Seq s) {
+            while (s.registeredBlocks < s.blockHashes.length && (s.registeredBlocks + 1) * blockSize <= s.computed) {
+                Block b = s.blocks.get(s.registeredBlocks);
+                long h = s.blockHashes[s.registeredBlocks];
+                if (!b.registered && !cachedByHash.containsKey(h)) {
+                    b.hash = h;
+                    b.registered = true;
+                    cachedByHash.put(h, b);
+                }
+                s.registeredBlocks++;
+            }
+        }
+
+        private void admit() {
+            while (!waiting.isEmpty() && running.size() < maxNumSeqs && allocate(waiting.peekFirst())) {
+                running.add(waiting.pollFirst());
+            }
+        }
+
+        private void emit(Seq s) {
+            s.request.events.add(((long) s.choice << 32) | s.generated);
+            if (++s.generated >= s.maxTokens) {
+                s.finished = true;
+                running.remove(s);
+                release(s);
+            }
+        }
+
+        private void run() {
+            List<Seq> batch = new ArrayList<>();
+            try {
+                while (true) {
+                    long nanos;
+                    synchronized (lock) {
+                        admit();
+                        while (running.isEmpty() && !closed) {
+                            lock.wait();
+                            admit();
+                        }
+                        if (closed) break;
+                        batch.clear();
+                        int budget = maxBatchedTokens;
+                        int decoding = 0;
+                        int prefill = 0;
+                        for (Seq s : running) { // running first, newly admitted last: they were appended
+                            s.scheduled = 0;
+                            if (s.computed >= s.ids.length) {
+                                if (budget < 1) continue;
+                                s.scheduled = -1;
+                                budget--;
+                                decoding++;
+                            } else {
+                                int chunk = Math.min(s.ids.length - s.computed, budget);
+                                if (chunk <= 0) continue;
+                                s.scheduled = chunk;
+                                budget -= chunk;
+                                prefill += chunk;
+                            }
+                            batch.add(s);
+                        }
+                        double d = (stepNanos + decodeNanosPerSeq * decoding + prefillNanosPerToken * prefill) * slowness;
+                        nanos = Math.max(MIN_STEP_NANOS, (long) d);
+                    }
+                    long deadline = System.nanoTime() + nanos;
+                    for (long left = nanos; left > 0; left = deadline - System.nanoTime()) {
+                        java.util.concurrent.locks.LockSupport.parkNanos(left);
+                        if (Thread.interrupted()) throw new InterruptedException();
+                    }
+                    synchronized (lock) {
+                        for (Seq s : batch) {
+                            if (s.aborted) continue;
+                            if (s.scheduled < 0) {
+                                emit(s);
+                            } else if (s.scheduled > 0) {
+                                s.computed += s.scheduled;
+                                register(s);
+                                if (s.computed >= s.ids.length) emit(s); // prefill done: the first token
+                            }
+                        }
+                    }
+                }
+            } catch (InterruptedException e) {
+                // closing
+            } finally {
+                synchronized (lock) {
+                    closed = true;
+                    for (Seq s : waiting) s.request.events.add(CLOSED);
+                    for (Seq s : running) s.request.events.add(CLOSED);
+                    waiting.clear();
+                    running.clear();
+                }
+            }
         }
     }
 
@@ -1424,6 +2037,19 @@ public final class VllmSimulator implements AutoCloseable {
             "  --error-format FORMAT      nested (vLLM >= 0.10.1, default) or legacy (older vLLM)",
             "  --api-key KEY              as vLLM: /v1/* needs 'Authorization: Bearer KEY', else 401",
             "  --verbose                  log every request to stderr",
+            "  --slowness F               multiply step durations (engine) or token delays (default 1.0)",
+            "  --legacy-metric-names      /metrics: vllm:gpu_cache_usage_perc, vllm:gpu_prefix_cache_* (vLLM < 0.9.2)",
+            "",
+            "engine model (continuous batching, prefix cache; see tools/vllm-sim/README.md):",
+            "  --engine                   turn it on (default off: every request paced on its own)",
+            "  --max-num-seqs N           sequences running at once (default 16)",
+            "  --max-num-batched-tokens N token budget of a step, chunked prefill (default 2048)",
+            "  --step-ms MS               fixed part of a step (default: --token-delay-ms)",
+            "  --decode-us-per-seq US     step time per decoding sequence (default 500)",
+            "  --prefill-us-per-token US  step time per prefilled token (default 100)",
+            "  --block-size N             tokens per KV-cache block (default 16)",
+            "  --num-gpu-blocks N         KV-cache blocks (default 2048)",
+            "  --max-waiting-requests N   waiting-queue bound, beyond it 503 (default 10000)",
             "  -h, --help                 this text",
             "",
             "fault-injection request headers:",
@@ -1466,6 +2092,14 @@ public final class VllmSimulator implements AutoCloseable {
                     if (inline != null) throw new IllegalArgumentException("--verbose takes no value");
                     o.verbose(true);
                     break;
+                case "--engine":
+                    if (inline != null) throw new IllegalArgumentException("--engine takes no value");
+                    o.engine(true);
+                    break;
+                case "--legacy-metric-names":
+                    if (inline != null) throw new IllegalArgumentException("--legacy-metric-names takes no value");
+                    o.legacyMetricNames(true);
+                    break;
                 default: {
                     if (!a.startsWith("-")) {
                         if (model != null) throw new IllegalArgumentException("unexpected argument: " + a);
@@ -1487,6 +2121,15 @@ public final class VllmSimulator implements AutoCloseable {
                         case "--max-model-len": o.maxModelLen(intArg(a, v)); break;
                         case "--stall-max-ms": o.stallMaxMs(longArg(a, v)); break;
                         case "--api-key": o.apiKey(v); break;
+                        case "--max-num-seqs": o.maxNumSeqs(intArg(a, v)); break;
+                        case "--max-num-batched-tokens": o.maxNumBatchedTokens(intArg(a, v)); break;
+                        case "--step-ms": o.stepMs(doubleArg(a, v)); break;
+                        case "--decode-us-per-seq": o.decodeUsPerSeq(doubleArg(a, v)); break;
+                        case "--prefill-us-per-token": o.prefillUsPerToken(doubleArg(a, v)); break;
+                        case "--slowness": o.slowness(doubleArg(a, v)); break;
+                        case "--block-size": o.blockSize(intArg(a, v)); break;
+                        case "--num-gpu-blocks": o.numGpuBlocks(intArg(a, v)); break;
+                        case "--max-waiting-requests": o.maxWaitingRequests(intArg(a, v)); break;
                         case "--error-format":
                             if (v.equalsIgnoreCase("nested")) o.errorFormat(ErrorFormat.NESTED);
                             else if (v.equalsIgnoreCase("legacy")) o.errorFormat(ErrorFormat.LEGACY);
@@ -1509,6 +2152,14 @@ public final class VllmSimulator implements AutoCloseable {
             return Integer.parseInt(v.trim());
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(flag + " needs an integer: " + v);
+        }
+    }
+
+    private static double doubleArg(String flag, String v) {
+        try {
+            return Double.parseDouble(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(flag + " needs a number: " + v);
         }
     }
 
@@ -1543,11 +2194,17 @@ public final class VllmSimulator implements AutoCloseable {
             System.err.println("vllm-sim: cannot listen on " + o.host() + ":" + o.port() + ": " + e.getMessage());
             System.exit(1);
             return;
+        } catch (IllegalArgumentException e) {
+            System.err.println("vllm-sim: " + e.getMessage() + " (see --help)");
+            System.exit(2);
+            return;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(sim::close, "vllm-sim-shutdown"));
         System.out.println("vllm-sim (simulated vLLM, no model) listening on " + sim.baseUrl() + " serving "
                 + String.join(", ", o.servedModelNames()) + " (max tokens " + o.maxTokens() + ", token delay "
-                + o.tokenDelayMs() + " ms)");
+                + o.tokenDelayMs() + " ms" + (o.engine() ? ", engine: max-num-seqs " + o.maxNumSeqs() + ", step "
+                + o.effectiveStepMs() + " ms, " + o.numGpuBlocks() + " blocks of " + o.blockSize() + " tokens" : "")
+                + ")");
         System.out.flush();
         sim.closedLatch.await();
     }
