@@ -11,12 +11,16 @@ import dev.apirouter.policy.Backend;
 /**
  * {@code prefix-affinity}: consistent hashing with bounded load (Mirrokni, Thorup and Zadimoghaddam). The affinity
  * key picks a point on the ring of the model's backends; going clockwise from it, the first available backend whose
- * load stays within {@code loadFactor} times its share of the total (plus this request) takes the request. So the
- * same key reaches the same backend — the one whose prefix cache holds its prompt — while that backend is not
- * overloaded, and spills to the next one on the ring (always the same next one) when it is. The rest of the ring's
- * order gives the candidates to retry.
+ * load, with this request, stays within its capacity takes the request. A backend's capacity is {@code loadFactor}
+ * times its weight's share of the total load (this request included), rounded up, plus {@link #SLACK}: the slack
+ * keeps a conversation on its backend while loads differ by a request or two (a vLLM server runs many requests
+ * at once; one more costs far less than prefilling the prompt again elsewhere), and the factor still spreads a hot
+ * key before it queues. So the same key reaches the same backend — the one whose prefix cache holds its prompt —
+ * while that backend is not overloaded, and spills to the next one on the ring (always the same next one) when it
+ * is. The rest of the ring's order gives the candidates to retry.
  */
 final class PrefixAffinity {
+    static final int SLACK = 1;
     private static final int MAX_RINGS = 256;
 
     private final Fleet fleet;
@@ -54,7 +58,7 @@ final class PrefixAffinity {
             }
             ordered.add(b);
             if (chosen < 0) {
-                double capacity = Math.ceil(loadFactor * (total + 1) * b.weight() / weights);
+                double capacity = Math.ceil(loadFactor * (total + 1) * b.weight() / weights) + SLACK;
                 if (loads[p] + 1 <= capacity) {
                     chosen = ordered.size() - 1;
                     reason = firstOnRing ? Reason.AFFINITY : Reason.SPILLED;

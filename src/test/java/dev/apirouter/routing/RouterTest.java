@@ -133,10 +133,12 @@ class RouterTest {
         ModelPolicy p = policy(Routing.Strategy.PREFIX_AFFINITY, FOUR, List.of());
         UnaryOperator<String> header = name -> name.equals("x-session-id") ? "hot" : null;
         Decision idle = route(router, p, chat("s", "hi"), header);
+        fleet.attemptStarted(idle.candidates().get(0));
+        assertEquals(Reason.AFFINITY, route(router, p, chat("s", "hi"), header).reason(), "one more request is no reason to move");
         Backend home = idle.candidates().get(0);
         Backend next = idle.candidates().get(1);
         for (int i = 0; i < 3; i++) {
-            fleet.attemptStarted(home); // 3 in flight, none elsewhere: capacity ceil(1.25 * 4 / 4) = 2
+            fleet.attemptStarted(home); // 3 in flight, none elsewhere: capacity ceil(1.25 * 4 / 4) + 1 = 3
         }
         Decision busy = route(router, p, chat("s", "hi"), header);
         assertEquals(Reason.SPILLED, busy.reason());
@@ -145,7 +147,7 @@ class RouterTest {
         for (Backend b : FOUR) {
             if (!b.equals(home)) {
                 fleet.attemptStarted(b);
-                fleet.attemptStarted(b); // 3 + 2 + 2 + 2 = 9: capacity ceil(1.25 * 10 / 4) = 4
+                fleet.attemptStarted(b); // 3 + 2 + 2 + 2 = 9: capacity ceil(1.25 * 10 / 4) + 1 = 5
             }
         }
         assertEquals(home, route(router, p, chat("s", "hi"), header).candidates().get(0), "balanced again");
