@@ -52,6 +52,20 @@ public final class Router {
         return decision;
     }
 
+    /**
+     * The last resort of a model none of whose backends is available and none of whose fallbacks can be used (the
+     * key may use none, or none exists): all its backends with a weight, in weighted order, rather than no answer.
+     */
+    public Decision lastResort(ModelPolicy policy) {
+        List<Backend> weighted = new ArrayList<>(policy.backends().size());
+        for (Backend b : policy.backends()) {
+            if (b.weight() > 0) {
+                weighted.add(b);
+            }
+        }
+        return new Decision(this.weighted.order(weighted), Reason.UNAVAILABLE);
+    }
+
     private Decision decide(ModelPolicy policy, InferenceRequest request, byte[] body, UnaryOperator<String> headers) {
         List<Backend> all = policy.backends();
         Routing routing = policy.routing();

@@ -88,7 +88,11 @@ public final class BackendDispatch extends AsyncProcessorSupport {
         }
 
         void start() {
-            send(call.modelPolicy(), call.decision(), call.upstreamBody());
+            Decision decision = call.decision();
+            if (decision.candidates().isEmpty() && fallbacks.isEmpty()) {
+                decision = router.lastResort(call.modelPolicy()); // its fallbacks exist, but none is usable
+            }
+            send(call.modelPolicy(), decision, call.upstreamBody());
         }
 
         private void send(ModelPolicy policy, Decision decision, byte[] body) {

@@ -25,9 +25,9 @@ public final class GenAi {
     public static final AttributeKey<String> BACKEND = AttributeKey.stringKey("apirouter.backend");
     /** Whether the answer was streamed (Server-Sent Events). */
     public static final AttributeKey<Boolean> STREAMED = AttributeKey.booleanKey("apirouter.streamed");
-    /** How the forwarded call ended: completed, client_gone, upstream_broken, idle_timeout, or a gateway error code. */
     /** Why the request went to its backend: {@code affinity}, {@code spilled}, {@code least-load}, ... */
     public static final AttributeKey<String> ROUTING_REASON = AttributeKey.stringKey("apirouter.routing.reason");
+    /** How the forwarded call ended: completed, client_gone, upstream_broken, idle_timeout, or a gateway error code. */
     public static final AttributeKey<String> OUTCOME = AttributeKey.stringKey("apirouter.outcome");
 
     private GenAi() {
