@@ -9,6 +9,7 @@ import java.util.function.UnaryOperator;
 
 import dev.apirouter.fleet.Fleet;
 import dev.apirouter.policy.Backend;
+import dev.apirouter.policy.Limits;
 import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.policy.Routing;
 import dev.apirouter.policy.Timeouts;
@@ -49,7 +50,7 @@ public final class RoutingCost {
                 Routing d = Routing.DEFAULTS;
                 ModelPolicy policy = new ModelPolicy("m", Optional.empty(), backends, Timeouts.DEFAULTS,
                         new Routing(s, d.affinityHeader(), d.prefixBytes(), d.loadFactor(), d.attempts(), d.retryBackoff()),
-                        List.of());
+                        List.of(), Limits.NONE);
                 double ns = time(rounds, () -> sink = router.route(policy, request, body, noHeaders));
                 System.out.printf(Locale.ROOT, "route_%s_%d_ns=%.0f%n", s.label().replace('-', '_'), n, ns);
             }

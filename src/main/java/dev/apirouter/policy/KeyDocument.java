@@ -15,12 +15,13 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * Absent optional fields are null; {@link #toRecord} validates the values and applies the defaults.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-record KeyDocument(String name, List<String> models, Boolean disabled, String expiresAt) {
+record KeyDocument(String name, List<String> models, Boolean disabled, String expiresAt, LimitsEntry limits) {
     static final String LABEL = "key record";
 
     static KeyDocument of(KeyRecord key) {
         return new KeyDocument(key.name(), List.copyOf(key.models()), key.disabled(),
-                key.expiresAt().map(Instant::toString).orElse(null));
+                key.expiresAt().map(Instant::toString).orElse(null),
+                key.limits().map(l -> LimitsEntry.of(l.all(), l.models())).orElse(null));
     }
 
     KeyRecord toRecord() throws InvalidDocumentException {
@@ -41,6 +42,6 @@ record KeyDocument(String name, List<String> models, Boolean disabled, String ex
         } catch (DateTimeParseException e) {
             throw new InvalidDocumentException("'expiresAt' must be an ISO-8601 instant such as 2027-01-01T00:00:00Z");
         }
-        return new KeyRecord(n, allowed, Boolean.TRUE.equals(disabled), expires);
+        return new KeyRecord(n, allowed, Boolean.TRUE.equals(disabled), expires, LimitsEntry.keyLimits(limits));
     }
 }

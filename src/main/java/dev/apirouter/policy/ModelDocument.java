@@ -17,7 +17,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 record ModelDocument(String upstreamModel, List<BackendEntry> backends, TimeoutsEntry timeouts, RoutingEntry routing,
-                     List<String> fallbacks) {
+                     List<String> fallbacks, LimitsEntry limits) {
     static final String LABEL = "model policy";
 
     /** One entry of {@code backends}. */
@@ -68,7 +68,8 @@ record ModelDocument(String upstreamModel, List<BackendEntry> backends, Timeouts
                 new TimeoutsEntry(t.connect().toMillis(), t.firstByte().toMillis(), t.idle().toMillis()),
                 new RoutingEntry(r.strategy().label(), new AffinityEntry(r.affinityHeader(), r.prefixBytes()),
                         r.loadFactor(), new RetriesEntry(r.attempts(), r.retryBackoff().toMillis())),
-                policy.fallbacks().isEmpty() ? null : policy.fallbacks());
+                policy.fallbacks().isEmpty() ? null : policy.fallbacks(),
+                policy.limits().any() ? LimitsEntry.of(policy.limits(), null) : null);
     }
 
     ModelPolicy toPolicy(String name) throws InvalidDocumentException {
@@ -84,7 +85,7 @@ record ModelDocument(String upstreamModel, List<BackendEntry> backends, Timeouts
             throw new InvalidDocumentException("at least one backend needs a weight above 0");
         }
         return new ModelPolicy(name, upstream, parsed, timeoutsOrDefaults(), routingOrDefaults(),
-                fallbacksOf(name));
+                fallbacksOf(name), LimitsEntry.modelLimits(limits));
     }
 
     private Routing routingOrDefaults() throws InvalidDocumentException {

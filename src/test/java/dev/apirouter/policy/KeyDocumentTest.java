@@ -19,6 +19,6 @@ class KeyDocumentTest {
     @Test
     void absentOptionalFieldsTakeTheirDefaults() throws Exception {
         assertEquals(new KeyRecord("", Set.of("*"), false, Optional.empty()),
-                new KeyDocument(null, List.of("*"), null, null).toRecord());
+                new KeyDocument(null, List.of("*"), null, null, null).toRecord());
     }
 }

@@ -12,6 +12,7 @@ import java.util.function.UnaryOperator;
 import dev.apirouter.fleet.Fleet;
 import dev.apirouter.fleet.AttemptEnd;
 import dev.apirouter.policy.Backend;
+import dev.apirouter.policy.Limits;
 import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.policy.Routing;
 import dev.apirouter.policy.Timeouts;
@@ -39,7 +40,7 @@ class RouterTest {
         Routing r = Routing.DEFAULTS;
         return new ModelPolicy("m", Optional.empty(), backends, Timeouts.DEFAULTS,
                 new Routing(strategy, r.affinityHeader(), r.prefixBytes(), r.loadFactor(), r.attempts(),
-                        r.retryBackoff()), fallbacks);
+                        r.retryBackoff()), fallbacks, Limits.NONE);
     }
 
     private Decision route(Router r, ModelPolicy policy, String body, UnaryOperator<String> headers) {
