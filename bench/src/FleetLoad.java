@@ -53,7 +53,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * backends and label sets), the streams each backend served (completed or cancelled), and its peak and mean
  * running, peak waiting and peak KV-cache usage.
  * Prints key=value lines (each key prefixed by PREFIX) on stdout, a summary of failures on stderr, and with
- * {@code --dump FILE} one line per request. Every loop is bounded in count and time; the process ends by itself.
+ * {@code --dump FILE} one line per request. TTFT percentiles are also given without the requests sent in the first
+ * STEADY-AFTER-S (10) seconds, when caches are cold. Every loop is bounded in count and time; the process ends by itself.
  */
 public final class FleetLoad {
 
@@ -61,7 +62,7 @@ public final class FleetLoad {
     final String url, key, model, mode, prefix;
     final double reqRate;
     final int concurrency, durationS, warmupS, deadlineS, maxSessions, apps, systemWords, turnsMin, turnsMax;
-    final int userWordsMin, userWordsMax, maxTokens, requestTimeoutS;
+    final int userWordsMin, userWordsMax, maxTokens, requestTimeoutS, steadyAfterS;
     final long seed, thinkMs, thinkMaxMs;
     final boolean sessionHeader;
     final List<String> metricsUrls;
@@ -70,7 +71,7 @@ public final class FleetLoad {
     final HttpClient client;
     final String[] systemPrompts;
     final String[] vocabulary;
-    final long t0 = System.nanoTime();
+    long t0 = System.nanoTime(); // reset when the schedule starts: every time below is relative to it
     long deadlineNanos;
 
     // ---- results ---------------------------------------------------------------------------------------------------
@@ -78,6 +79,7 @@ public final class FleetLoad {
     final AtomicInteger sessionsStarted = new AtomicInteger(), sessionsCompleted = new AtomicInteger();
     final AtomicInteger notSent = new AtomicInteger();
     final AtomicLong maxStartLagMs = new AtomicLong();
+    final List<Long> startLags = new ArrayList<>(); // open loop: actual - scheduled start of each session (scheduler thread only)
     final Map<String, AtomicInteger> errors = new TreeMap<>();
     final Map<String, String> errorSamples = new TreeMap<>();
 
@@ -110,6 +112,7 @@ public final class FleetLoad {
         userWordsMax = intOpt(o, "user-words-max", 24);
         maxTokens = intOpt(o, "max-tokens", 16);
         requestTimeoutS = intOpt(o, "request-timeout-s", 120);
+        steadyAfterS = intOpt(o, "steady-after-s", 10);
         seed = Long.parseLong(o.getOrDefault("seed", "42"));
         thinkMs = Long.parseLong(o.getOrDefault("think-ms", "1500"));
         thinkMaxMs = Long.parseLong(o.getOrDefault("think-max-ms", "5000"));
@@ -207,8 +210,9 @@ public final class FleetLoad {
     // ---- running -----------------------------------------------------------------------------------------------------
 
     void run() throws Exception {
-        deadlineNanos = t0 + TimeUnit.SECONDS.toNanos(deadlineS);
         Metrics before = scrape();
+        t0 = System.nanoTime(); // after the first scrape (its HttpClient start-up is not the schedule's)
+        deadlineNanos = t0 + TimeUnit.SECONDS.toNanos(deadlineS);
         Sampler sampler = new Sampler();
         Thread st = new Thread(sampler, "metrics-sampler");
         st.setDaemon(true);
@@ -238,7 +242,9 @@ public final class FleetLoad {
                 long due = at.get(i);
                 long wait = due - nowMs();
                 if (wait > 0) Thread.sleep(wait);
-                maxStartLagMs.accumulateAndGet(nowMs() - due, Math::max);
+                long lag = nowMs() - due;
+                maxStartLagMs.accumulateAndGet(lag, Math::max);
+                startLags.add(lag);
                 final int idx = i;
                 pool.execute(() -> {
                     try {
@@ -634,6 +640,7 @@ public final class FleetLoad {
             out("offered_req_s", f3(reqRate));
             out("offered_sessions_s", f3(sessionsPerS));
             out("sessions_scheduled", scheduled);
+            out("start_lag_p99_ms", pct(startLags.stream().mapToLong(Long::longValue).sorted().toArray(), 99));
             out("start_lag_max_ms", maxStartLagMs.get());
         } else {
             out("concurrency", concurrency);
@@ -662,6 +669,13 @@ public final class FleetLoad {
         out("ttft_p90_ms", pct(t, 90));
         out("ttft_p99_ms", pct(t, 99));
         out("ttft_max_ms", pct(t, 100));
+        // the same without the requests sent in the first STEADY-AFTER-S seconds (cold caches, cold gateway)
+        long[] ts = all.stream().filter(x -> x.startMs >= steadyAfterS * 1000L)
+                .filter(x -> x.outcome.equals("ok") || x.lowerBound).mapToLong(x -> x.ttftMs).sorted().toArray();
+        out("steady_after_s", steadyAfterS);
+        out("ttft_steady_samples", ts.length);
+        out("ttft_steady_p50_ms", pct(ts, 50));
+        out("ttft_steady_p99_ms", pct(ts, 99));
         out("e2e_p50_ms", pct(e, 50));
         out("e2e_p99_ms", pct(e, 99));
         out("e2e_max_ms", pct(e, 100));
