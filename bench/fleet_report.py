@@ -59,24 +59,27 @@ def main():
               f"b {r.get('rate_b_req_s', '?')} req/s")
     print("TTFT = request sent -> first content token (SSE), through the gateway; e2e = -> data: [DONE]. Requests cut "
           "at the deadline count with the time they had waited (a lower bound, 'cut' column). Prefix-cache hit = "
-          "delta hits / delta queries (tokens) over the 4 simulators' /metrics. Per-backend columns: backends 1/2/3/4.")
+          "delta hits / delta queries (tokens) over the 4 simulators' /metrics. Per-backend columns: backends 1/2/3/4. "
+          "'after warm-up': requests sent after the first seconds only (info; the targets use all requests).")
     print()
 
     for scen in scenarios:
         title = SCENARIOS[scen].format(slow=slow)
         print(f"Scenario {scen}: {title}")
         print()
-        headers = ("strategy", "req/s offered", "TTFT p50", "TTFT p99", "e2e p99", "prefix-cache hit",
+        headers = ("strategy", "req/s offered", "TTFT p50", "TTFT p99", "TTFT p99 after warm-up", "e2e p99", "prefix-cache hit",
                    "sent / ok / failed (cut)", "streams per backend", "max waiting per backend", "load")
         rows = []
         for strat in strategies:
             p = label(scen, strat) + "_"
             if p + "requests_sent" not in r:
-                rows.append((strat, "not run", "", "", "", "", "", "", "", ""))
+                rows.append((strat, "not run", "", "", "", "", "", "", "", "", ""))
                 continue
             hit = num(r, p + "prefix_cache_hit_ratio")
             rows.append((strat, r.get(p + "offered_req_s", "?"), ms(num(r, p + "ttft_p50_ms")),
-                         ms(num(r, p + "ttft_p99_ms")), ms(num(r, p + "e2e_p99_ms")),
+                         ms(num(r, p + "ttft_p99_ms")),
+                         f"{ms(num(r, p + 'ttft_steady_p99_ms'))} (from {r.get(p + 'steady_after_s', '?')} s)",
+                         ms(num(r, p + "e2e_p99_ms")),
                          "n/a" if hit is None else f"{hit * 100:.1f} %",
                          f"{r.get(p + 'requests_sent')} / {r.get(p + 'requests_ok')} / {r.get(p + 'requests_failed')}"
                          f" ({r.get(p + 'requests_cut', '0')})",
@@ -123,7 +126,8 @@ def main():
                 extra.append(f"{r[p + 'metrics_scrape_failed']} backends' /metrics not read")
             lag = num(r, p + "start_lag_max_ms")
             if lag is not None and lag > 200:
-                extra.append(f"load generator up to {lag:.0f} ms late starting a session")
+                extra.append(f"load generator up to {lag:.0f} ms late starting a session "
+                             f"(p99 {r.get(p + 'start_lag_p99_ms', '?')} ms)")
             if extra:
                 out.append((scen, f"(info) {strat}", "; ".join(extra), "", "info"))
     if out:
