@@ -4,7 +4,9 @@
 #
 #   bench/fleet.sh                              scenarios a and b, strategies weighted least-load prefix-affinity
 #   FLEET_STRATEGIES=none bench/fleet.sh        a policy without "routing" (what a gateway without routing
-#                                               strategies accepts; it routes weighted-random)
+#                                               strategies accepts; it routes weighted-random; a gateway with
+#                                               them applies its default, prefix-affinity)
+#   FLEET_SIM_DIR=../wt-sim/tools/vllm-sim ...  the simulator from another source tree
 #   FLEET_SCENARIOS=a bench/fleet.sh            only scenario a
 #
 # Scenarios: (a) 4 equal backends; (b) the same with one backend FLEET_SLOWNESS (4) times slower. For each scenario
@@ -63,7 +65,8 @@ P_GW=$((PORT_BASE + 5))
 KEY=sk-apirouter-bench
 MODEL=fleet
 JAR=$ROOT/target/api-router.jar
-SIM_SRC=tools/vllm-sim/dev/apirouter/sim/VllmSimulator.java
+SIM_DIR=${FLEET_SIM_DIR:-tools/vllm-sim}        # the simulator's source root (another worktree's, to try one)
+SIM_SRC=$SIM_DIR/dev/apirouter/sim/VllmSimulator.java
 
 for s in $STRATEGIES; do
   case $s in weighted|least-load|prefix-affinity|none) ;;
@@ -99,7 +102,7 @@ rec commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff 
 # ---- the load generator and the simulator, compiled into the run directory ----------------------------------------
 mkdir -p "$RUN/classes" "$RUN/sim-classes"
 javac -d "$RUN/classes" "$B/src/FleetLoad.java"
-javac -d "$RUN/sim-classes" -sourcepath tools/vllm-sim "$SIM_SRC"
+javac -d "$RUN/sim-classes" -sourcepath "$SIM_DIR" "$SIM_SRC"
 # the harness's JVMs (not the gateway's, which runs as documented, without flags) compile with C1 only and collect
 # with one thread: less CPU taken from the gateway at their start on a 2-core machine
 HARNESS_JVM=(-Xss512k -XX:TieredStopAtLevel=1 -XX:+UseSerialGC)

@@ -521,6 +521,12 @@ public final class FleetLoad {
         return m.getOrDefault("vllm_sim_streams_completed_total", 0.0) + m.getOrDefault("vllm_sim_streams_cancelled_total", 0.0);
     }
 
+    /** vLLM's counter NAME, or its name before vLLM 0.9.2 (vllm:gpu_NAME). */
+    static double counter(Map<String, Double> m, String name) {
+        Double v = m.get("vllm:" + name);
+        return v != null ? v : m.getOrDefault("vllm:gpu_" + name, 0.0);
+    }
+
     Metrics scrape() {
         Metrics m = new Metrics();
         for (String u : metricsUrls) m.perBackend.add(scrapeOne(u));
@@ -700,9 +706,9 @@ public final class FleetLoad {
                     meanR = new StringBuilder(), maxR = new StringBuilder(), maxKv = new StringBuilder();
             for (int i = 0; i < n; i++) {
                 Map<String, Double> b = before.perBackend.get(i), a = after.perBackend.get(i);
-                double h = a.getOrDefault("vllm:prefix_cache_hits_total", 0.0) - b.getOrDefault("vllm:prefix_cache_hits_total", 0.0);
-                double q = a.getOrDefault("vllm:prefix_cache_queries_total", 0.0) - b.getOrDefault("vllm:prefix_cache_queries_total", 0.0);
-                hasPrefix |= a.containsKey("vllm:prefix_cache_queries_total");
+                double h = counter(a, "prefix_cache_hits_total") - counter(b, "prefix_cache_hits_total");
+                double q = counter(a, "prefix_cache_queries_total") - counter(b, "prefix_cache_queries_total");
+                hasPrefix |= a.containsKey("vllm:prefix_cache_queries_total") || a.containsKey("vllm:gpu_prefix_cache_queries_total");
                 hits += h;
                 queries += q;
                 String sep = i == 0 ? "" : "/";
