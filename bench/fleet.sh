@@ -45,6 +45,7 @@ USER_WORDS_MAX=${FLEET_USER_WORDS_MAX:-24}
 MAX_TOKENS=${FLEET_MAX_TOKENS:-16}             # answer length (tokens)
 THINK_MS=${FLEET_THINK_MS:-1500}               # mean think time between turns (exponential, capped at 5 s)
 SESSION_HEADER=${FLEET_SESSION_HEADER:-0}      # 1: each session sends x-session-id
+REFERENCE=${FLEET_REFERENCE:-0}                # 1: per scenario, one more run without the gateway, app i -> backend i mod 4
 SLOWNESS=${FLEET_SLOWNESS:-4}                  # scenario b: backend 4 is this many times slower
 # engine of each simulator (see bench/README.md for why these values)
 MAX_NUM_SEQS=${FLEET_MAX_NUM_SEQS:-16}
@@ -136,6 +137,7 @@ rec workload "$APPS apps x $SYSTEM_WORDS-word system prompts, $TURNS_MIN-$TURNS_
 rec duration_s "$DURATION_S"
 rec grace_s "$GRACE_S"
 rec session_header "$SESSION_HEADER"
+rec reference "$REFERENCE"
 
 HASH=$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)
 BACKEND_URLS=() METRICS_URLS=()
@@ -293,6 +295,14 @@ for scen in $SCENARIOS; do
       --think-ms "$THINK_MS"
     stop_fleet
   done
+  if [ "$REFERENCE" = 1 ]; then
+    label=${scen}_static
+    log "scenario $scen, reference: fresh fleet, no gateway, app i -> backend i mod 4, $rate req/s offered"
+    start_fleet "$scen" "$label"
+    load "$label" --mode open --req-rate "$rate" --duration-s "$DURATION_S" --deadline-s $((DURATION_S + GRACE_S)) \
+      --think-ms "$THINK_MS" --app-urls "$(IFS=,; echo "${BACKEND_URLS[*]}")"
+    stop_fleet
+  fi
 done
 
 rec load_end "$(cut -d' ' -f1-3 /proc/loadavg)"

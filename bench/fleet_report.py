@@ -70,8 +70,11 @@ def main():
         headers = ("strategy", "req/s offered", "TTFT p50", "TTFT p99", "TTFT p99 after warm-up", "e2e p99", "prefix-cache hit",
                    "sent / ok / failed (cut)", "streams per backend", "max waiting per backend", "load")
         rows = []
-        for strat in strategies:
+        shown = strategies + (["static"] if r.get("reference") == "1" else [])
+        for strat in shown:
             p = label(scen, strat) + "_"
+            if strat == "static":
+                strat = "(reference) app i -> backend i mod 4, direct"
             if p + "requests_sent" not in r:
                 rows.append((strat, "not run", "", "", "", "", "", "", "", "", ""))
                 continue

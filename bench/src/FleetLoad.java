@@ -48,6 +48,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *          figure is the requests completed per second after WARMUP-S (capacity_req_s).
  * </pre>
  *
+ * With {@code --app-urls url,url,...} each app's requests go straight to one backend (app a to url a mod n), not to
+ * URL: a static app-to-backend routing, the reference of what perfect prefix affinity gives without a gateway.
  * With {@code --metrics url,url,...} (the backends' /metrics) it scrapes every backend before the first request and
  * after the last, and every 500 ms meanwhile, and prints the deltas of the vLLM prefix-cache counters (summed over
  * backends and label sets), the streams each backend served (completed or cancelled), and its peak and mean
@@ -66,6 +68,7 @@ public final class FleetLoad {
     final long seed, thinkMs, thinkMaxMs;
     final boolean sessionHeader;
     final List<String> metricsUrls;
+    final List<String> appUrls; // set: app a's requests go to appUrls[a % n] directly (a static reference routing)
     final String dump;
 
     final HttpClient client;
@@ -119,6 +122,8 @@ public final class FleetLoad {
         sessionHeader = "1".equals(o.getOrDefault("session-header", "0"));
         String m = o.getOrDefault("metrics", "");
         metricsUrls = m.isBlank() ? List.of() : Arrays.asList(m.split(","));
+        String au = o.getOrDefault("app-urls", "");
+        appUrls = au.isBlank() ? List.of() : Arrays.asList(au.replaceAll("/+(,|$)", "$1").split(","));
         dump = o.get("dump");
         if (!mode.equals("open") && !mode.equals("closed")) throw new IllegalArgumentException("--mode open|closed");
         if (turnsMin < 1 || turnsMax < turnsMin || apps < 1 || systemWords < 1 || userWordsMax < userWordsMin
@@ -325,7 +330,8 @@ public final class FleetLoad {
         body.append(",{\"role\":\"user\",\"content\":").append(quote(s.user[turn])).append("}]}");
         words += countWords(s.user[turn]);
         rec.promptWords = words;
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url + "/v1/chat/completions"))
+        String base = appUrls.isEmpty() ? url : appUrls.get(s.app % appUrls.size());
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions"))
                 .timeout(Duration.ofSeconds(requestTimeoutS))
                 .header("Content-Type", "application/json")
                 .header("Authorization", "Bearer " + key)
