@@ -42,7 +42,7 @@ def main():
     print(f"load average at start {r.get('load_start', '?')}, at end {r.get('load_end', '?')}. Shared machine: "
           "4 simulators, the gateway and the load generator share its 2 cores with other work; figures are indicative.")
     if r.get("engine") == "1":
-        print(f"simulators: {r.get('engine_args', '')} {r.get('sim_args', '')}".rstrip())
+        print(f"simulators ({r.get('sim_source', '?')}): {r.get('engine_args', '')} {r.get('sim_args', '')}".rstrip())
     else:
         print("simulators WITHOUT --engine (FLEET_ENGINE=0): no batching, queue or prefix cache; a trial of the script, "
               "not a measurement of routing")
