@@ -1,7 +1,5 @@
 package dev.apirouter.limits;
 
-import java.util.List;
-
 import dev.apirouter.limits.Counters.Bucket;
 import dev.apirouter.limits.Counters.Take;
 import org.junit.jupiter.api.AfterEach;
@@ -32,9 +30,9 @@ class LocalCountersTest extends CountersScenarios {
         }
         assertEquals(2000, counters.size());
         // two windows later the counts are dropped; after the lease, the slots
-        acquire("x", T0 + 2 * MINUTE, List.<Take>of().toArray(new Take[0]));
+        acquire("x", T0 + 2 * MINUTE);
         assertEquals(1000, counters.size());
-        acquire("y", T0 + Counters.PARALLEL_LEASE_MILLIS, List.<Take>of().toArray(new Take[0]));
+        acquire("y", T0 + Counters.PARALLEL_LEASE_MILLIS);
         assertEquals(0, counters.size());
     }
 }
