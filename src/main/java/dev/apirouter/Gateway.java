@@ -3,6 +3,7 @@ package dev.apirouter;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
@@ -18,6 +19,12 @@ import dev.apirouter.forward.StreamingForwarder;
 import dev.apirouter.forward.FleetObserver;
 import dev.apirouter.forward.ForwardObservers;
 import dev.apirouter.health.BackendHealthMonitor;
+import dev.apirouter.limits.Counters;
+import dev.apirouter.limits.FailoverCounters;
+import dev.apirouter.limits.Limiter;
+import dev.apirouter.limits.LocalCounters;
+import dev.apirouter.limits.RedisCounters;
+import dev.apirouter.metrics.KeyUsage;
 import dev.apirouter.health.BackendProbeRoutes;
 import dev.apirouter.health.PolicyStatus;
 import dev.apirouter.health.Readiness;
@@ -37,6 +44,7 @@ import dev.apirouter.routing.Router;
 import dev.apirouter.routing.RoutingObserver;
 import dev.apirouter.steps.BackendDispatch;
 import dev.apirouter.steps.GatewaySteps;
+import dev.apirouter.steps.RateLimit;
 import dev.apirouter.telemetry.Telemetry;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -93,6 +101,8 @@ final class Gateway {
     private StreamingForwarder forwarder;
     private Fleet fleet;
     private MetricsScraper scraper;
+    private Counters counters;
+    private final KeyUsage keyUsage = new KeyUsage();
 
     /**
      * A gateway for {@code settings}; nothing runs yet. Its policy store is made here, so that settings which only
@@ -139,6 +149,7 @@ final class Gateway {
         if (metrics != null) {
             metrics.bindFleet(fleet);
         }
+        counters = createCounters();
         routeReloader = RouteReloader.forRoutesDir(settings.routesDir());
         statusEndpoints();
         server.routesStartedWhen(() -> routeReloader.status().initialLoadDone());
@@ -220,9 +231,11 @@ final class Gateway {
                         : ForwardObservers.of(backendHealth, new FleetObserver(fleet), metrics), metrics != null);
         Router router = new Router(fleet, backendHealth, () -> ThreadLocalRandom.current().nextDouble(),
                 metrics == null ? RoutingObserver.NONE : metrics);
-        GatewaySteps steps = new GatewaySteps(store, new KeyAuthorizer(clock), router,
-                new BackendDispatch(forwarder, telemetry.upstream(), router));
-        server.bindTo(camel::bind, limiter, steps.headCheck(), metrics == null ? RequestObserver.NONE : metrics);
+        RateLimit rateLimit = new RateLimit(new Limiter(counters, clock::millis));
+        GatewaySteps steps = new GatewaySteps(store, new KeyAuthorizer(clock), router, rateLimit,
+                new BackendDispatch(forwarder, telemetry.upstream(), router, rateLimit));
+        server.bindTo(camel::bind, limiter, steps.headCheck(),
+                metrics == null ? keyUsage : RequestObserver.both(metrics, keyUsage));
         int shutdownSeconds = (int) Math.max(1, settings.shutdownGrace().toSeconds());
         camel.configure().withShutdownTimeout(shutdownSeconds);
         // application.properties holds Camel's default; ROUTER_SHUTDOWN_GRACE_MS must win over it
@@ -285,6 +298,7 @@ final class Gateway {
             server.close();
             management.close();
             forwarder.close();
+            counters.close();
             if (scraper != null) {
                 scraper.close();
             }
@@ -315,6 +329,9 @@ final class Gateway {
         PolicyStatus policyStatus = new PolicyStatus(store, backendHealth, fleet);
         management.adminEndpoint(ManagementHttpServer.POLICY_STATUS_PATH, ctx -> ctx.response()
                 .putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(policyStatus.json()));
+        management.adminEndpoint(ManagementHttpServer.USAGE_STATUS_PATH, ctx -> ctx.response()
+                .putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(keyUsage.json()));
+        readiness.addCheck(this::limitsCheck);
         if (metrics != null) {
             metrics.gauge("api_router_buffered_body_bytes", "Request body bytes held in memory by all requests",
                     server::bufferedBodyBytes);
@@ -355,6 +372,28 @@ final class Gateway {
             }
         }, "api-router-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    /** Where the limit counters live: Redis (with in-process counters while it is unreachable) or this process. */
+    private Counters createCounters() {
+        Settings.Limits limits = settings.limits();
+        LOG.info("Limit counters: {}", limits.describe());
+        if (limits.redisUrl().isEmpty()) {
+            return new LocalCounters();
+        }
+        RedisCounters redis = new RedisCounters(vertx, limits.redisUrl().get().toString(), limits.redisTimeout());
+        return new FailoverCounters(vertx, redis, new LocalCounters(),
+                limits.failClosed() ? FailoverCounters.Mode.CLOSED : FailoverCounters.Mode.OPEN,
+                FailoverCounters.DEFAULT_PROBE_EVERY);
+    }
+
+    /** Informational (never unready): where the limit counters are, and whether Redis is missed. */
+    private Readiness.Check limitsCheck() {
+        boolean degraded = counters instanceof FailoverCounters f && f.degraded();
+        String where = counters instanceof FailoverCounters f ? f.describe() : "in process";
+        Map<String, Object> summary = Map.of("counters", settings.limits().redisUrl().isPresent() ? "redis" : "local",
+                "degraded", degraded);
+        return new Readiness.Check("limits", true, summary, Map.of("counters", where, "degraded", degraded));
     }
 
     private PolicyStore createStore() {

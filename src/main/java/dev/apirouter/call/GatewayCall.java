@@ -2,6 +2,7 @@ package dev.apirouter.call;
 
 import java.util.List;
 
+import dev.apirouter.limits.Reservation;
 import dev.apirouter.policy.Backend;
 import dev.apirouter.policy.KeyRecord;
 import dev.apirouter.policy.ModelPolicy;
@@ -49,6 +50,8 @@ public final class GatewayCall {
     private byte[] requestBody;
     private byte[] upstreamBody;
     private ForwardResult answer;
+    private Reservation reservation = Reservation.NONE;
+    private boolean limitsChecked;
 
     /**
      * @param clientResponse the client's response, null when the route runs without the HTTP layer (a test)
@@ -149,6 +152,25 @@ public final class GatewayCall {
     /** The body to send upstream (the model rewritten when the policy says so). */
     public byte[] upstreamBody() {
         return upstreamBody;
+    }
+
+    /** What {@code rate-limit} reserved of the key's and model's limits, settled when the request ends. */
+    public void reserved(Reservation reservation) {
+        this.reservation = reservation;
+    }
+
+    /** {@code rate-limit} has run for this request (it runs once, whether the route names it or not). */
+    public void limitsChecked() {
+        this.limitsChecked = true;
+    }
+
+    public boolean wereLimitsChecked() {
+        return limitsChecked;
+    }
+
+    /** The limits reserved; {@link Reservation#NONE} for a request without limits. */
+    public Reservation reservation() {
+        return reservation;
     }
 
     /** A backend answered; the forwarder has streamed its answer to the client (or closed the connection). */

@@ -15,7 +15,23 @@ import java.util.Optional;
  */
 public record Settings(Http http, Management management, Store store, Path routesDir, Duration shutdownGrace,
                        Optional<String> adminToken, Telemetry telemetry, Health health, Fleet fleet,
-                       Duration backendSecretRefresh) {
+                       Limits limits, Duration backendSecretRefresh) {
+
+    /**
+     * Where the counters of per-key and per-model limits live.
+     *
+     * @param redisUrl        shared by every replica in this Redis; empty: in this process only
+     * @param redisTimeout    connect timeout, and deadline of every Redis call
+     * @param failClosed      when Redis cannot answer: refuse the requests of limited keys (else count them in process)
+     */
+    public record Limits(Optional<URI> redisUrl, Duration redisTimeout, boolean failClosed) {
+        /** Where the counters are, for logs: never the URL's credentials. */
+        public String describe() {
+            return redisUrl.map(u -> "shared in Redis at " + u.getHost() + ":" + (u.getPort() > 0 ? u.getPort() : 6379)
+                    + (failClosed ? " (refusing limited requests while it is unreachable)"
+                    : " (in-process counters while it is unreachable)")).orElse("in this process (one replica)");
+        }
+    }
 
     /**
      * What routing knows of the backends beyond their health: their load, scraped from their {@code /metrics}, and
@@ -170,9 +186,36 @@ public record Settings(Http http, Management management, Store store, Path route
             throw new ConfigException(Setting.OUTLIER_MAX_EJECTION_MS, "must be at least "
                     + Setting.OUTLIER_BASE_EJECTION_MS.envVar() + " (" + fleet.baseEjection().toMillis() + ")");
         }
+        Limits limits = new Limits(config.get(Setting.REDIS_URL).map(Settings::redisUrl),
+                millis(config, Setting.REDIS_TIMEOUT_MS), failClosed(config));
         return new Settings(http, management, store, Path.of(config.require(Setting.ROUTES_DIR)),
                 millis(config, Setting.SHUTDOWN_GRACE_MS), config.get(Setting.ADMIN_TOKEN), telemetry, health, fleet,
-                millis(config, Setting.BACKEND_SECRET_REFRESH_MS));
+                limits, millis(config, Setting.BACKEND_SECRET_REFRESH_MS));
+    }
+
+    /** ROUTER_REDIS_URL: redis:// or rediss://; the message never repeats the value (it may hold a password). */
+    private static URI redisUrl(String raw) {
+        URI uri;
+        try {
+            uri = new URI(raw.trim());
+        } catch (java.net.URISyntaxException e) {
+            throw new ConfigException(Setting.REDIS_URL, "is not a URL (redis://[:password@]host:port[/db])");
+        }
+        if (!("redis".equals(uri.getScheme()) || "rediss".equals(uri.getScheme())) || uri.getHost() == null) {
+            throw new ConfigException(Setting.REDIS_URL, "must be redis://[:password@]host:port[/db] (or rediss://)");
+        }
+        return uri;
+    }
+
+    /** ROUTER_LIMITS_ON_STORE_FAILURE: open (count in process) or closed (refuse). */
+    private static boolean failClosed(Config config) {
+        String raw = config.require(Setting.LIMITS_ON_STORE_FAILURE).toLowerCase(java.util.Locale.ROOT);
+        return switch (raw) {
+            case "open" -> false;
+            case "closed" -> true;
+            default -> throw new ConfigException(Setting.LIMITS_ON_STORE_FAILURE, "must be open or closed, got '"
+                    + raw + "'");
+        };
     }
 
     /** ROUTER_DEMO: 1 (or true) turns the demo policy on; unset, 0 or false leave it off. */

@@ -13,6 +13,8 @@ public enum ErrorCode {
     REQUEST_TIMEOUT(408, "invalid_request_error", "request_timeout"),
     REQUEST_TOO_LARGE(413, "invalid_request_error", "request_too_large"),
     URI_TOO_LONG(414, "invalid_request_error", "uri_too_long"),
+    RATE_LIMITED(429, "rate_limit_error", "rate_limit_exceeded"),
+    INSUFFICIENT_QUOTA(429, "insufficient_quota", "insufficient_quota"),
     HEADERS_TOO_LARGE(431, "invalid_request_error", "invalid_request"),
     INTERNAL_ERROR(500, "api_error", "internal_error"),
     UPSTREAM_UNAVAILABLE(502, "api_error", "upstream_unavailable"),

@@ -28,6 +28,7 @@ public final class ManagementHttpServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ManagementHttpServer.class);
     public static final String METRICS_PATH = "/metrics";
     public static final String POLICY_STATUS_PATH = "/v1/status/policy";
+    public static final String USAGE_STATUS_PATH = "/v1/status/usage";
     static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(1);
 
     private final Vertx vertx;

@@ -8,4 +8,12 @@ public interface RequestObserver {
     };
 
     void completed(Exchange exchange, int status, long nanos);
+
+    /** Both observers, {@code first} first. */
+    static RequestObserver both(RequestObserver first, RequestObserver second) {
+        return (exchange, status, nanos) -> {
+            first.completed(exchange, status, nanos);
+            second.completed(exchange, status, nanos);
+        };
+    }
 }

@@ -33,7 +33,7 @@ public final class FailoverCounters implements Counters {
         CLOSED
     }
 
-    static final Duration DEFAULT_PROBE_EVERY = Duration.ofSeconds(1);
+    public static final Duration DEFAULT_PROBE_EVERY = Duration.ofSeconds(1);
     private static final Logger LOG = LoggerFactory.getLogger(FailoverCounters.class);
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss'Z'").withZone(ZoneOffset.UTC);
 

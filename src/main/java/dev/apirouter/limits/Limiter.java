@@ -15,8 +15,8 @@ import io.vertx.core.Future;
  * model, all at once through the {@link Counters}: admitted only when every limit has room, refused by the first
  * that has none. A key and model without limits cost nothing: no counter is touched.
  * <p>
- * Counters are kept per key <b>name</b>: keys that share a name (a tenant's several keys, a rotated key and its
- * successor) share their limits; a key without a name is counted on its own.
+ * Counters are kept per key <b>name</b> (a key with limits has one): keys that share a name (a tenant's several keys,
+ * a rotated key and its successor) share their limits.
  */
 public final class Limiter {
     static final long MINUTE = 60_000L;
@@ -41,11 +41,11 @@ public final class Limiter {
     }
 
     /**
-     * Checks and reserves. {@code keyScope} identifies the key's counters (its name, or a stand-in for an unnamed key);
-     * {@code tokens} is the request's estimated tokens (prompt and completion). Fails only when the counters cannot
-     * answer and the store's failure mode says to refuse.
+     * Checks and reserves. {@code tokens} is the request's estimated tokens (prompt and completion). Fails only when
+     * the counters cannot answer and the store's failure mode says to refuse.
      */
-    public Future<Verdict> admit(String requestId, String keyScope, KeyRecord key, ModelPolicy model, long tokens) {
+    public Future<Verdict> admit(String requestId, KeyRecord key, ModelPolicy model, long tokens) {
+        String keyScope = key.name();
         List<Ask> asks = new ArrayList<>(8);
         key.limits().ifPresent(l -> {
             add(asks, "key:" + keyScope, l.all(), tokens);

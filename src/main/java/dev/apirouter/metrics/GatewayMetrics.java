@@ -13,6 +13,7 @@ import java.util.function.UnaryOperator;
 
 import dev.apirouter.call.GatewayCall;
 import dev.apirouter.call.TokenUsage;
+import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.GatewayException;
 import dev.apirouter.fleet.BackendView;
 import dev.apirouter.fleet.Fleet;
@@ -20,6 +21,7 @@ import dev.apirouter.forward.ForwardObserver;
 import dev.apirouter.http.InflightLimiter;
 import dev.apirouter.http.RequestObserver;
 import dev.apirouter.policy.Backend;
+import dev.apirouter.policy.KeyRecord;
 import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.policy.PolicyStore;
 import dev.apirouter.policy.PolicyView;
@@ -66,6 +68,14 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver, R
     private final Map<ModelStreamed, Timer> timeToFirstToken = new ConcurrentHashMap<>();
     private final Map<String, Tokens> tokens = new ConcurrentHashMap<>();
     private final Map<ModelReason, Counter> decisions = new ConcurrentHashMap<>();
+    private final Map<KeyModelStatus, Counter> keyRequests = new ConcurrentHashMap<>();
+    private final Map<KeyModel, Tokens> keyTokens = new ConcurrentHashMap<>();
+
+    private record KeyModelStatus(String key, String model, int status) {
+    }
+
+    private record KeyModel(String key, String model) {
+    }
     private final Map<String, Boolean> ejectionCounters = new ConcurrentHashMap<>();
     private final List<FleetGauge> fleetGauges = new ArrayList<>();
     private Fleet fleet;
@@ -216,11 +226,45 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver, R
         durations.computeIfAbsent(new RouteModel(route, model), k -> Timer.builder("api_router_request_duration")
                 .description("Time to the last byte of the response").tags("route", k.route(), "model", k.model())
                 .serviceLevelObjectives(LATENCY_SLOS).register(registry)).record(nanos, TimeUnit.NANOSECONDS);
+        KeyRecord key = call.keyRecord();
+        if (key != null && policy != null) {
+            keyCounters(key, policy.name(), status, call);
+        }
         Throwable caught = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
         if (caught instanceof GatewayException e && (e.code().status() == 401 || e.code().status() == 403)) {
             Counter.builder("api_router_auth_failures").description("Requests refused by authentication, by reason")
                     .tags("reason", e.reason()).register(registry).increment();
+        } else if (caught instanceof GatewayException e && key != null && policy != null
+                && (e.code() == ErrorCode.RATE_LIMITED || e.code() == ErrorCode.INSUFFICIENT_QUOTA)) {
+            Counter.builder("api_router_rate_limited").description("Requests refused by a limit, by key name, model and limit")
+                    .tags("key", KeyUsage.label(key), "model", policy.name(), "limit", e.reason()).register(registry)
+                    .increment();
         }
+    }
+
+    /** Per key (its name) and model: requests by status, and the tokens the backends reported. */
+    private void keyCounters(KeyRecord key, String model, int status, GatewayCall call) {
+        String name = KeyUsage.label(key);
+        keyRequests.computeIfAbsent(new KeyModelStatus(name, model, status), k -> Counter.builder("api_router_key_requests")
+                .description("Requests answered, by key name, model and status")
+                .tags("key", k.key(), "model", k.model(), "status", Integer.toString(k.status()))
+                .register(registry)).increment();
+        TokenUsage usage = call.answer() != null ? call.answer().usage() : null;
+        if (usage != null) {
+            Tokens counters = keyTokens.computeIfAbsent(new KeyModel(name, model), k -> new Tokens(
+                    keyTokenCounter(k, "input"), keyTokenCounter(k, "output")));
+            if (usage.inputTokens() > 0) {
+                counters.input().increment(usage.inputTokens());
+            }
+            if (usage.outputTokens() > 0) {
+                counters.output().increment(usage.outputTokens());
+            }
+        }
+    }
+
+    private Counter keyTokenCounter(KeyModel keyModel, String type) {
+        return Counter.builder("api_router_key_tokens").description("Tokens used, as reported by the backends, by key name, model and type")
+                .tags("key", keyModel.key(), "model", keyModel.model(), "type", type).register(registry);
     }
 
     @Override

@@ -42,6 +42,9 @@ record KeyDocument(String name, List<String> models, Boolean disabled, String ex
         } catch (DateTimeParseException e) {
             throw new InvalidDocumentException("'expiresAt' must be an ISO-8601 instant such as 2027-01-01T00:00:00Z");
         }
+        if (limits != null && n.isEmpty()) {
+            throw new InvalidDocumentException("a key with 'limits' needs a 'name': its counters are kept by name");
+        }
         return new KeyRecord(n, allowed, Boolean.TRUE.equals(disabled), expires, LimitsEntry.keyLimits(limits));
     }
 }

@@ -40,21 +40,49 @@ public final class BackendDispatch extends AsyncProcessorSupport {
     private final StreamingForwarder forwarder;
     private final UpstreamTracing tracing;
     private final Router router;
+    private final RateLimit rateLimit;
 
     /**
-     * @param tracing {@link UpstreamTracing#OFF}, or each call to a backend becomes a CLIENT span whose context the
-     *                backend gets as traceparent
+     * @param tracing   {@link UpstreamTracing#OFF}, or each call to a backend becomes a CLIENT span whose context the
+     *                  backend gets as traceparent
+     * @param rateLimit run first when the route did not run it
      */
-    public BackendDispatch(StreamingForwarder forwarder, UpstreamTracing tracing, Router router) {
+    public BackendDispatch(StreamingForwarder forwarder, UpstreamTracing tracing, Router router, RateLimit rateLimit) {
         this.forwarder = forwarder;
         this.tracing = tracing;
         this.router = router;
+        this.rateLimit = rateLimit;
     }
 
     @Override
     public boolean process(Exchange exchange, AsyncCallback callback) {
-        Message message = exchange.getMessage();
         GatewayCall call = GatewayCall.of(exchange);
+        if (call.wereLimitsChecked()) {
+            return dispatch(exchange, call, callback);
+        }
+        // the route did not name rate-limit: it runs first, then the dispatch (once, whichever way each completes)
+        boolean sync = rateLimit.process(exchange, doneSync -> {
+            if (!doneSync) {
+                if (exchange.getException() != null) {
+                    callback.done(false);
+                } else {
+                    dispatch(exchange, call, ignored -> callback.done(false));
+                }
+            }
+        });
+        if (!sync) {
+            return false;
+        }
+        if (exchange.getException() != null) {
+            callback.done(true);
+            return true;
+        }
+        return dispatch(exchange, call, callback);
+    }
+
+    /** Returns true when done synchronously (the callback was called with {@code true}). */
+    private boolean dispatch(Exchange exchange, GatewayCall call, AsyncCallback callback) {
+        Message message = exchange.getMessage();
         String path;
         try {
             path = RequestTarget.of(routePath(exchange), message.getHeader(Exchange.HTTP_QUERY, String.class));

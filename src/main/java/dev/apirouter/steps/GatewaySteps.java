@@ -21,13 +21,16 @@ import org.apache.camel.builder.RouteConfigurationBuilder;
 public final class GatewaySteps {
     private final AuthValidate authValidate;
     private final PolicyEnrich policyEnrich;
+    private final RateLimit rateLimit;
     private final Processor backendDispatch;
     private final ModelsList modelsList = new ModelsList();
 
     /** @param backendDispatch the {@code backend-dispatch} step: a {@link BackendDispatch}, or a stand-in (tests) */
-    public GatewaySteps(PolicyStore store, KeyAuthorizer authorizer, Router router, Processor backendDispatch) {
+    public GatewaySteps(PolicyStore store, KeyAuthorizer authorizer, Router router, RateLimit rateLimit,
+                        Processor backendDispatch) {
         this.authValidate = new AuthValidate(store, authorizer);
         this.policyEnrich = new PolicyEnrich(authorizer, router);
+        this.rateLimit = rateLimit;
         this.backendDispatch = backendDispatch;
     }
 
@@ -46,6 +49,7 @@ public final class GatewaySteps {
     public void bindTo(BiConsumer<String, Object> registry) {
         registry.accept(AuthValidate.NAME, authValidate);
         registry.accept(PolicyEnrich.NAME, policyEnrich);
+        registry.accept(RateLimit.NAME, rateLimit);
         registry.accept(BackendDispatch.NAME, backendDispatch);
         registry.accept(ModelsList.NAME, modelsList);
     }
