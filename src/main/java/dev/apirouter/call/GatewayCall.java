@@ -30,6 +30,13 @@ import org.apache.camel.Exchange;
  * done — unless {@link #responseStreamed()}: then a backend answered and the forwarder streamed that answer to the
  * client itself, and the consumer writes nothing.
  * <p>
+ * <b>Usage always known.</b> A step before {@code backend-dispatch} that must count the tokens of the answer (a
+ * per-key token limit) calls {@link #requireUsage()}. The dispatch then reads the usage of every answer
+ * ({@link ForwardResult#usage()}), streams included: a stream whose client did not ask for its usage
+ * ({@code stream_options.include_usage}) is sent with it asked for ({@link InferenceRequest#rewrite}), and the
+ * usage-only chunk the backend ends it with is removed from what the client gets, so the client sees the stream it
+ * asked for. Without the call, the body goes as the client sent it (the model rewritten when the policy says so).
+ * <p>
  * <b>Extending it.</b> A later step that decides something per request (the routing decision, the limit reservation
  * to release when the request ends) adds its own typed field here, set by that step and read by those after it —
  * never a new exchange property.
@@ -52,6 +59,7 @@ public final class GatewayCall {
     private ForwardResult answer;
     private Reservation reservation = Reservation.NONE;
     private boolean limitsChecked;
+    private boolean usageRequired;
 
     /**
      * @param clientResponse the client's response, null when the route runs without the HTTP layer (a test)
@@ -149,7 +157,10 @@ public final class GatewayCall {
         return requestBody;
     }
 
-    /** The body to send upstream (the model rewritten when the policy says so). */
+    /**
+     * The body to send upstream (the model rewritten when the policy says so); when {@link #usageRequired()},
+     * {@code backend-dispatch} sends it with the stream's usage requested.
+     */
     public byte[] upstreamBody() {
         return upstreamBody;
     }
@@ -171,6 +182,19 @@ public final class GatewayCall {
     /** The limits reserved; {@link Reservation#NONE} for a request without limits. */
     public Reservation reservation() {
         return reservation;
+    }
+
+    /**
+     * The answer's token usage must be read, streams included (see "Usage always known" above); called before
+     * {@code backend-dispatch}.
+     */
+    public void requireUsage() {
+        this.usageRequired = true;
+    }
+
+    /** Whether {@link #requireUsage()} was called. */
+    public boolean usageRequired() {
+        return usageRequired;
     }
 
     /** A backend answered; the forwarder has streamed its answer to the client (or closed the connection). */

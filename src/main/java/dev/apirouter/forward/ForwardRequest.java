@@ -19,8 +19,11 @@ import dev.apirouter.policy.Timeouts;
  *                          instead of passing that answer on
  * @param readUsage         read the token usage and model of the answer for this request (tracing), even when the
  *                          forwarder does not read them for every request
+ * @param stripUsageChunk   the body asks for a stream's usage on the gateway's behalf, not the client's: the
+ *                          usage-only event is removed from the stream the client gets ({@link UsageChunkFilter}),
+ *                          and read (it implies {@code readUsage})
  */
 public record ForwardRequest(String method, String pathAndQuery, Map<String, List<String>> headers, byte[] body,
                              List<Backend> candidates, Timeouts timeouts, String requestId, String model,
-                             Routing routing, boolean failIfUnavailable, boolean readUsage) {
+                             Routing routing, boolean failIfUnavailable, boolean readUsage, boolean stripUsageChunk) {
 }

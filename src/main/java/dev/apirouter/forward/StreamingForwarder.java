@@ -340,7 +340,8 @@ public final class StreamingForwarder implements AutoCloseable {
                     downstream.headers().add(header.getKey(), header.getValue());
                 }
             }
-            if (response.getHeader(HttpHeaders.CONTENT_LENGTH) == null) {
+            boolean sized = response.getHeader(HttpHeaders.CONTENT_LENGTH) != null;
+            if (!sized) {
                 downstream.setChunked(true);
             }
             downstream.putHeader(HeaderNames.REQUEST_ID, request.requestId());
@@ -350,15 +351,20 @@ public final class StreamingForwarder implements AutoCloseable {
             opened = true;
             observer.streamOpened(streamed);
             lastDataNanos = System.nanoTime();
-            usage = readUsage || request.readUsage() ? new UsageScanner() : null;
+            usage = readUsage || request.readUsage() || request.stripUsageChunk() ? new UsageScanner() : null;
+            // a sized answer keeps its length: the chunk is removed from a chunked stream only (as vLLM sends it)
+            UsageChunkFilter filter = streamed && !sized && request.stripUsageChunk() ? new UsageChunkFilter() : null;
             response.handler(chunk -> {
                 lastDataNanos = System.nanoTime();
                 if (!firstChunkSeen) {
                     firstChunkSeen = true;
                     observer.firstChunk(request.model(), backend, streamed, lastDataNanos - startNanos);
                 }
-                downstream.write(chunk);
-                if (usage != null) {
+                Buffer toClient = filter != null ? filter.accept(chunk) : chunk;
+                if (toClient.length() > 0) {
+                    downstream.write(toClient);
+                }
+                if (usage != null) { // every byte the backend sent, the removed usage chunk included
                     usage.accept(chunk);
                 }
                 if (downstream.writeQueueFull()) {
@@ -372,6 +378,10 @@ public final class StreamingForwarder implements AutoCloseable {
                 if (!finished) {
                     finished = true;
                     cancelTimer();
+                    Buffer rest = filter != null ? filter.finish() : null;
+                    if (rest != null) {
+                        downstream.write(rest);
+                    }
                     downstream.end();
                     complete(ForwardResult.Outcome.COMPLETED);
                 }

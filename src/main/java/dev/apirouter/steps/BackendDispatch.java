@@ -33,6 +33,9 @@ import org.apache.camel.support.AsyncProcessorSupport;
  * 429/503), the model's {@code fallbacks} are tried in order: those that exist and that the key may use, each with
  * its own routing and its own {@code upstreamModel}. Only the requested model's fallbacks are followed (never a
  * fallback's own), so a chain cannot loop.
+ * <p>
+ * <b>Usage.</b> When the call requires the answer's usage ({@link GatewayCall#requireUsage()}), it is read, and a
+ * stream that does not ask for it is sent asking for it, its usage-only chunk removed on the way to the client.
  */
 public final class BackendDispatch extends AsyncProcessorSupport {
     public static final String NAME = "backend-dispatch";
@@ -104,6 +107,8 @@ public final class BackendDispatch extends AsyncProcessorSupport {
         private final String path;
         private final AsyncCallback callback;
         private final List<ModelPolicy> fallbacks;
+        /** The body is sent with the stream's usage requested on the gateway's behalf. */
+        private final boolean requestUsage;
         private int nextFallback;
 
         Dispatch(Exchange exchange, GatewayCall call, String method, String path, AsyncCallback callback) {
@@ -113,6 +118,8 @@ public final class BackendDispatch extends AsyncProcessorSupport {
             this.path = path;
             this.callback = callback;
             this.fallbacks = usableFallbacks(call);
+            this.requestUsage = call.usageRequired() && call.inferenceRequest() != null
+                    && call.inferenceRequest().usageRequestable();
         }
 
         void start() {
@@ -120,7 +127,9 @@ public final class BackendDispatch extends AsyncProcessorSupport {
             if (decision.candidates().isEmpty() && fallbacks.isEmpty()) {
                 decision = router.lastResort(call.modelPolicy()); // its fallbacks exist, but none is usable
             }
-            send(call.modelPolicy(), decision, call.upstreamBody());
+            ModelPolicy policy = call.modelPolicy();
+            send(policy, decision, requestUsage ? call.inferenceRequest().rewrite(call.requestBody(),
+                    policy.upstreamModel().orElse(null), true) : call.upstreamBody());
         }
 
         private void send(ModelPolicy policy, Decision decision, byte[] body) {
@@ -140,7 +149,7 @@ public final class BackendDispatch extends AsyncProcessorSupport {
             span.inject(headers);
             ForwardRequest request = new ForwardRequest(method, path, headers, body, decision.candidates(),
                     policy.timeouts(), call.requestId(), policy.name(), policy.routing(), fallbackLeft,
-                    span.recording());
+                    span.recording() || call.usageRequired(), requestUsage);
             forwarder.forward(call.clientContext(), request, call.clientResponse()).onComplete(ar -> {
                 span.end(ar.result(), ar.cause());
                 if (ar.succeeded()) {
@@ -163,7 +172,7 @@ public final class BackendDispatch extends AsyncProcessorSupport {
             byte[] clientBody = call.requestBody();
             Decision decision = router.routeFallback(fallback, inference, clientBody,
                     name -> message.getHeader(name, String.class));
-            byte[] body = inference.withModel(clientBody, fallback.upstreamModel().orElse(fallback.name()));
+            byte[] body = inference.rewrite(clientBody, fallback.upstreamModel().orElse(fallback.name()), requestUsage);
             call.rerouted(fallback, decision, body);
             send(fallback, decision, body);
         }

@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 import dev.apirouter.call.ForwardResult;
+import dev.apirouter.call.TokenUsage;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.GatewayException;
 import dev.apirouter.policy.Backend;
@@ -56,6 +57,7 @@ class StreamingForwarderTest {
     private HttpClient client;
     private volatile Handler<HttpServerRequest> backendHandler = req -> req.response().end();
     private volatile List<Backend> candidates;
+    private volatile boolean stripUsageChunk;
     private final CompletableFuture<AsyncResult<ForwardResult>> result = new CompletableFuture<>();
 
     /** Counts what the forwarder reports; the open-stream count must come back to zero whatever happens. */
@@ -105,7 +107,7 @@ class StreamingForwarderTest {
         candidates = List.of(new Backend("http://127.0.0.1:" + backend.actualPort(), 1));
         front = listen(req -> forwarder.forward(vertx.getOrCreateContext(), new ForwardRequest("POST",
                 "/v1/chat/completions", Map.of("X-Client", List.of("c")), "{\"model\":\"m\"}".getBytes(StandardCharsets.UTF_8),
-                candidates, SHORT, "rid-1", "m", Routing.DEFAULTS, false, false), req.response()).onComplete(ar -> {
+                candidates, SHORT, "rid-1", "m", Routing.DEFAULTS, false, false, stripUsageChunk), req.response()).onComplete(ar -> {
                     result.complete(ar);
                     if (ar.failed()) { // what the gateway's error mapper would answer
                         req.response().setStatusCode(((GatewayException) ar.cause()).code().status()).end();
@@ -188,6 +190,26 @@ class StreamingForwarderTest {
         assertEquals(ForwardResult.Outcome.COMPLETED, forwarded.outcome());
         assertEquals(200, forwarded.status());
         assertTrue(forwarded.streamed());
+        assertStreamsBalanced(1);
+    }
+
+    @Test
+    void aUsageChunkTheGatewayAskedForIsRemovedFromTheStreamButItsUsageIsRead() throws Exception {
+        String usage = "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}\r\n\r\n";
+        stripUsageChunk = true;
+        backendHandler = req -> {
+            HttpServerResponse response = req.response().setChunked(true).putHeader("content-type", "text/event-stream");
+            response.write("data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\r\n\r\ndata: {\"id\"");
+            vertx.setTimer(20, t -> response.write(usage.substring(11, 40)));
+            vertx.setTimer(40, t -> response.end(usage.substring(40) + "data: [DONE]\r\n\r\n"));
+        };
+        Received received = call(response -> {
+        });
+        received.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertEquals("data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\r\n\r\ndata: [DONE]\r\n\r\n",
+                String.join("", received.chunks));
+        ForwardResult forwarded = succeeded();
+        assertEquals(new TokenUsage(5, 2), forwarded.usage());
         assertStreamsBalanced(1);
     }
 

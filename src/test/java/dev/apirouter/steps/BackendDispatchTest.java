@@ -8,6 +8,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import dev.apirouter.call.GatewayCall;
+import dev.apirouter.call.TokenUsage;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.GatewayException;
 import dev.apirouter.forward.ForwardObserver;
@@ -24,6 +25,7 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
 import org.apache.camel.Exchange;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -68,14 +70,23 @@ class BackendDispatchTest {
 
     /** Runs the step for one client request through a front server; returns the exchange once the step is done. */
     private static Exchange dispatch(List<Backend> candidates) throws Exception {
+        return dispatch(candidates, BODY, false, new CompletableFuture<>());
+    }
+
+    /** @param received completed with what the client received */
+    private static Exchange dispatch(List<Backend> candidates, byte[] body, boolean requireUsage,
+                                     CompletableFuture<String> received) throws Exception {
         CompletableFuture<Exchange> done = new CompletableFuture<>();
-        BackendDispatch step = new BackendDispatch(forwarder, UpstreamTracing.OFF, Fixtures.router());
+        BackendDispatch step = new BackendDispatch(forwarder, UpstreamTracing.OFF, Fixtures.router(), Fixtures.rateLimit());
         HttpServer front = listen(req -> {
             Exchange exchange = Fixtures.exchange();
             GatewayCall call = new GatewayCall("rid", req.response(), vertx.getOrCreateContext());
             call.attachTo(exchange);
-            call.enriched(InferenceRequest.parse(BODY), BODY, new ModelPolicy("m", Optional.empty(), candidates,
-                    Timeouts.DEFAULTS), new Decision(candidates, Reason.WEIGHTED), BODY);
+            call.enriched(InferenceRequest.parse(body), body, new ModelPolicy("m", Optional.empty(), candidates,
+                    Timeouts.DEFAULTS), new Decision(candidates, Reason.WEIGHTED), body);
+            if (requireUsage) {
+                call.requireUsage();
+            }
             exchange.getMessage().setHeader(Exchange.HTTP_PATH, "/v1/chat/completions");
             step.process(exchange, doneSync -> {
                 if (!call.responseStreamed()) {
@@ -85,8 +96,8 @@ class BackendDispatchTest {
             });
         });
         try {
-            client.request(HttpMethod.POST, front.actualPort(), "127.0.0.1", "/").compose(r -> r.send())
-                    .compose(r -> r.body()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            received.complete(client.request(HttpMethod.POST, front.actualPort(), "127.0.0.1", "/").compose(r -> r.send())
+                    .compose(r -> r.body()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).toString());
             return done.get(10, TimeUnit.SECONDS);
         } finally {
             front.close();
@@ -103,6 +114,49 @@ class BackendDispatchTest {
         assertEquals(b, call.chosenBackend());
         assertEquals(201, call.answer().status());
         assertEquals(201, exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE));
+    }
+
+    /**
+     * Like vLLM: a stream of one token, ended by a usage-only chunk when the body asks for it (the client asked for
+     * none: the gateway did).
+     */
+    @Test
+    void aRequiredUsageIsReadFromAStreamWhoseClientSeesNoUsageChunk() throws Exception {
+        String token = "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hé\"}}]}\n\n";
+        String usage = "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":7,"
+                + "\"total_tokens\":8,\"completion_tokens\":1}}\n\n";
+        CompletableFuture<String> sent = new CompletableFuture<>();
+        HttpServer vllm = listen(req -> req.body().onSuccess(body -> {
+            sent.complete(body.toString());
+            HttpServerResponse response = req.response().setChunked(true).putHeader("content-type", "text/event-stream");
+            response.write(token);
+            if (body.toString().contains("\"include_usage\":true")) {
+                response.write(usage);
+            }
+            response.end("data: [DONE]\n\n");
+        }));
+        try {
+            Backend b = new Backend("http://127.0.0.1:" + vllm.actualPort(), 1);
+            byte[] body = Fixtures.utf8("{\"model\":\"m\",\"stream\":true}");
+            CompletableFuture<String> received = new CompletableFuture<>();
+            GatewayCall call = GatewayCall.of(dispatch(List.of(b), body, true, received));
+            assertEquals("{\"stream_options\":{\"include_usage\":true},\"model\":\"m\",\"stream\":true}", sent.get());
+            assertEquals(token + "data: [DONE]\n\n", received.get());
+            assertEquals(new TokenUsage(7, 1), call.answer().usage());
+
+            CompletableFuture<String> asked = new CompletableFuture<>();
+            byte[] askedForUsage = Fixtures.utf8("{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
+            call = GatewayCall.of(dispatch(List.of(b), askedForUsage, true, asked));
+            assertEquals(token + usage + "data: [DONE]\n\n", asked.get(), "the client asked for it: it gets it");
+            assertEquals(new TokenUsage(7, 1), call.answer().usage());
+
+            CompletableFuture<String> notRequired = new CompletableFuture<>();
+            call = GatewayCall.of(dispatch(List.of(b), body, false, notRequired));
+            assertEquals(token + "data: [DONE]\n\n", notRequired.get());
+            assertNull(call.answer().usage(), "without requireUsage the body goes as it is");
+        } finally {
+            vllm.close();
+        }
     }
 
     @Test
@@ -125,7 +179,7 @@ class BackendDispatchTest {
                 BODY);
         exchange.getMessage().setHeader(Exchange.HTTP_PATH, "/v1/chat/completions");
         exchange.getMessage().setHeader(Exchange.HTTP_QUERY, "a=%zz");
-        boolean sync = new BackendDispatch(forwarder, UpstreamTracing.OFF, Fixtures.router()).process(exchange, doneSync -> {
+        boolean sync = new BackendDispatch(forwarder, UpstreamTracing.OFF, Fixtures.router(), Fixtures.rateLimit()).process(exchange, doneSync -> {
         });
         assertTrue(sync);
         assertEquals(ErrorCode.INVALID_REQUEST, assertInstanceOf(GatewayException.class, exchange.getException()).code());

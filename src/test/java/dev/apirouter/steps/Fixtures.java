@@ -3,6 +3,8 @@ package dev.apirouter.steps;
 import java.time.Duration;
 
 import dev.apirouter.fleet.Fleet;
+import dev.apirouter.limits.Limiter;
+import dev.apirouter.limits.LocalCounters;
 import dev.apirouter.routing.BackendHealth;
 import dev.apirouter.routing.Router;
 import dev.apirouter.routing.RoutingObserver;
@@ -66,6 +68,11 @@ final class Fixtures {
     static Router router() {
         return new Router(new Fleet(Duration.ofSeconds(2), 5, Duration.ofSeconds(5), Duration.ofMinutes(5),
                 System::nanoTime), BackendHealth.ALWAYS_HEALTHY, () -> 0.5, RoutingObserver.NONE);
+    }
+
+    /** The rate-limit step with in-process counters. */
+    static RateLimit rateLimit() {
+        return new RateLimit(new Limiter(new LocalCounters(), System::currentTimeMillis));
     }
 
     static Exchange exchange() {

@@ -57,7 +57,7 @@ class GatewayStepsTest extends CamelTestSupport {
             public void close() {
             }
         };
-        new GatewaySteps(store, new KeyAuthorizer(Clock.systemUTC()), Fixtures.router(),
+        new GatewaySteps(store, new KeyAuthorizer(Clock.systemUTC()), Fixtures.router(), Fixtures.rateLimit(),
                 exchange -> exchange.getContext().createProducerTemplate().send("mock:backend", exchange))
                 .bindTo(context.getRegistry()::bind);
         RouteBuilder chain = new RouteBuilder() {
