@@ -70,23 +70,33 @@ final class UsageChunkFilter {
         boolean heldBefore = out != null;
         int from = 0; // chunk bytes before it are in out, or dropped
         int eventStart = 0; // where the undecided event's bytes in this chunk begin
+        int state = this.state; // in locals while the chunk is read: a field written per byte costs 3x
+        int matched = this.matched;
+        boolean lineStart = this.lineStart;
         int i = 0;
         while (i < n) {
             byte b = bytes[base + i];
             switch (state) {
                 case PASS -> {
                     heldBefore = false; // flushed with out
-                    if (b == '\n') {
+                    while (b != '\n') { // the rest of the line, in a tight loop
+                        if (b != '\r') {
+                            lineStart = false;
+                        }
+                        if (++i == n) {
+                            break;
+                        }
+                        b = bytes[base + i];
+                    }
+                    if (i < n) {
                         if (lineStart) {
                             state = PREFIX;
                             matched = 0;
                             eventStart = i + 1;
                         }
                         lineStart = true;
-                    } else if (b != '\r') {
-                        lineStart = false;
+                        i++;
                     }
-                    i++;
                     continue;
                 }
                 case PREFIX -> {
@@ -98,18 +108,28 @@ final class UsageChunkFilter {
                     } else if (matched >= DATA.length && b == '{') {
                         state = KEY;
                         matched = 0;
-                    } else {
-                        pass(); // reread as passing
+                    } else { // reread as passing
+                        lineStart = matched == 0;
+                        state = PASS;
                         continue;
                     }
                 }
                 case KEY -> {
+                    if (matched == 0) { // to the next quote, in a tight loop
+                        while (b != '"' && b != '\n' && ++i < n) {
+                            b = bytes[base + i];
+                        }
+                        if (i == n) {
+                            continue;
+                        }
+                    }
                     if (b == CHOICES[matched]) {
                         if (++matched == CHOICES.length) {
                             state = COLON;
                         }
                     } else if (b == '\n') {
-                        pass();
+                        lineStart = false;
+                        state = PASS;
                         continue;
                     } else {
                         matched = b == '"' ? 1 : 0;
@@ -128,7 +148,8 @@ final class UsageChunkFilter {
                             matched = 0;
                             continue;
                         } else { // choices with an element, or not an array
-                            pass();
+                            lineStart = false;
+                            state = PASS;
                             continue;
                         }
                     }
@@ -149,13 +170,17 @@ final class UsageChunkFilter {
                         matched = 0;
                         eventStart = i + 1;
                     } else if (b != '\r') {
-                        pass();
+                        lineStart = true;
+                        state = PASS;
                         continue;
                     }
                 }
             }
             i++;
         }
+        this.state = state;
+        this.matched = matched;
+        this.lineStart = lineStart;
         int end = n;
         if (state != PASS && eventStart < n) { // undecided at the chunk's end
             int heldBytes = (heldBefore ? out.length() : 0) + n - eventStart;
