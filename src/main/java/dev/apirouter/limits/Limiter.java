@@ -25,6 +25,8 @@ public final class Limiter {
     static final String TPM = "tpm";
     static final String PARALLEL = "maxParallel";
     static final String DAILY = "tokensPerDay";
+    /** The {@code Retry-After} of a request refused for want of a parallel slot. */
+    static final long PARALLEL_RETRY_MILLIS = 1000;
 
     private final Counters counters;
     private final LongSupplier clock;
@@ -115,8 +117,11 @@ public final class Limiter {
             return new Verdict(reservation, null, null, 0, headers);
         }
         Ask refused = asks.get(outcome.refused());
-        return new Verdict(Reservation.NONE, refused.limit(), refused.scope(),
-                outcome.states().get(outcome.refused()).resetMillis(), headers);
+        long retry = outcome.states().get(outcome.refused()).resetMillis();
+        if (refused.limit().equals(PARALLEL)) {
+            retry = PARALLEL_RETRY_MILLIS; // a slot frees when some request ends: nobody knows when
+        }
+        return new Verdict(Reservation.NONE, refused.limit(), refused.scope(), retry, headers);
     }
 
     private static void tightest(Counters.Outcome outcome, List<Ask> asks, String limit, String unit,
