@@ -59,14 +59,22 @@ class DocumentBindingTest {
 
     @Test
     void anUnknownFieldIsRefusedWithWhereItIsAndTheFieldsAllowedThere() {
-        assertEquals("model policy has an unknown field 'backend' (allowed: backends, fallbacks, routing, timeouts, upstreamModel)",
+        assertEquals("model policy has an unknown field 'backend' (allowed: backends, fallbacks, limits, routing, timeouts, upstreamModel)",
                 modelRejection("{\"backend\": [{\"url\": \"http://h\"}]}"));
         assertEquals("backends[1] has an unknown field 'wieght' (allowed: auth, url, weight)",
                 modelRejection("{\"backends\": [{\"url\": \"http://h\"}, {\"url\": \"http://h\", \"wieght\": 2}]}"));
         assertEquals("'timeouts' has an unknown field 'firstbyteMs' (allowed: connectMs, firstByteMs, idleMs)",
                 modelRejection("{\"backends\": [{\"url\": \"http://h\"}], \"timeouts\": {\"firstbyteMs\": 5}}"));
-        assertEquals("key record has an unknown field 'limits' (allowed: disabled, expiresAt, models, name)",
-                keyRejection("{\"models\": [], \"limits\": {}}"));
+        assertEquals("key record has an unknown field 'limit' (allowed: disabled, expiresAt, limits, models, name)",
+                keyRejection("{\"models\": [], \"limit\": {}}"));
+        assertEquals("'limits' has an unknown field 'rpd' (allowed: maxParallel, models, rpm, tokensPerDay, tpm)",
+                keyRejection("{\"name\": \"a\", \"models\": [], \"limits\": {\"rpd\": 5}}"));
+        assertEquals("limits.rpm must be a whole number from 1 to " + (1L << 50),
+                keyRejection("{\"name\": \"a\", \"models\": [], \"limits\": {\"rpm\": 0}}"));
+        assertEquals("limits.models.m cannot have 'models' of its own",
+                keyRejection("{\"name\": \"a\", \"models\": [], \"limits\": {\"models\": {\"m\": {\"models\": {}}}}}"));
+        assertEquals("a key with 'limits' needs a 'name': its counters are kept by name",
+                keyRejection("{\"models\": [], \"limits\": {\"rpm\": 5}}"));
     }
 
     @Test
