@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.apirouter.fleet.BackendView;
 import dev.apirouter.fleet.Fleet;
 import dev.apirouter.policy.Backend;
+import dev.apirouter.policy.Limits;
 import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.policy.PolicyDocuments;
 import dev.apirouter.policy.PolicyStore;
@@ -58,6 +59,11 @@ public final class PolicyStatus {
             r.putObject("retries").put("attempts", routing.attempts()).put("backoffMs", routing.retryBackoff().toMillis());
             if (!policy.fallbacks().isEmpty()) {
                 policy.fallbacks().forEach(model.putArray("fallbacks")::add);
+            }
+            Limits limits = policy.limits();
+            if (limits.any()) {
+                model.putObject("limits").put("rpm", limits.rpm()).put("tpm", limits.tpm())
+                        .put("maxParallel", limits.maxParallel()).put("tokensPerDay", limits.tokensPerDay());
             }
             model.putObject("timeouts").put("connectMs", policy.timeouts().connect().toMillis())
                     .put("firstByteMs", policy.timeouts().firstByte().toMillis())
