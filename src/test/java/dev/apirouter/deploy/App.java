@@ -76,6 +76,14 @@ final class App {
         return d == null || d.isBlank() ? Optional.empty() : Optional.of(d.trim());
     }
 
+    /**
+     * A stand-in for a value only the cluster resolves (a Secret, a field ref), in the form the app checks at start-up,
+     * so that {@code Settings.from} judges the rest of the environment.
+     */
+    static String placeholder(String envVar) {
+        return Setting.REDIS_URL.envVar().equals(envVar) ? "rediss://:placeholder@redis.invalid:6380/0" : "x";
+    }
+
     /** An env var of a container: a literal value, or a reference resolved only in the cluster. */
     record EnvValue(String literal, String source) {
         String describe() {

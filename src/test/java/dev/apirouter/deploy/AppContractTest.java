@@ -83,7 +83,8 @@ class AppContractTest {
             String where = dir + " " + Rendered.name(wc.getKey());
             Map<String, String> env = new TreeMap<>();
             // values that only the cluster resolves (Secrets, field refs) become a placeholder
-            App.environment(r, wc.getValue()).forEach((k, v) -> env.put(k, v.literal() != null ? v.literal() : "x"));
+            App.environment(r, wc.getValue()).forEach((k, v) ->
+                    env.put(k, v.literal() != null ? v.literal() : App.placeholder(k)));
             Settings settings;
             try {
                 settings = Settings.from(new Config(env, Config.bundledDefaults()));
@@ -512,6 +513,111 @@ class AppContractTest {
                 }
             }
         }
+    }
+
+    /**
+     * Development: every app container counts limits in the overlay's Redis, by its Service on the port that reaches
+     * the Redis container.
+     */
+    @Test
+    void developmentRedisUrlNamesTheOverlaysRedis() {
+        Rendered r = Rendered.of(Rendered.DEVELOPMENT);
+        JsonNode redis = r.get("Deployment", "redis");
+        for (Map.Entry<JsonNode, JsonNode> wc : r.appContainers().toList()) {
+            String where = Rendered.DEVELOPMENT + " " + Rendered.name(wc.getKey());
+            App.EnvValue url = App.environment(r, wc.getValue()).get(Setting.REDIS_URL.envVar());
+            assertTrue(url != null && url.literal() != null && !url.literal().isEmpty(),
+                    where + ": ROUTER_REDIS_URL is not set: limits would be counted per replica");
+            URI uri = URI.create(url.literal());
+            assertEquals("redis", uri.getScheme(), where + ": " + uri);
+            assertFalse(isLocal(uri.getHost()), where + ": Redis " + uri + " is the pod itself");
+            JsonNode svc = r.serviceForHost(uri.getHost()).orElseGet(() -> fail(where + ": Redis host "
+                    + uri.getHost() + " is not a Service of the overlay"));
+            int port = uri.getPort() > 0 ? uri.getPort() : 6379;
+            JsonNode servicePort = null;
+            for (JsonNode p : svc.path("spec").path("ports")) {
+                if (p.path("port").asInt() == port) {
+                    servicePort = p;
+                }
+            }
+            assertTrue(servicePort != null, where + ": Service " + Rendered.name(svc) + " has no port " + port);
+            assertTrue(selects(svc.path("spec").path("selector"), redis.path("spec").path("template").path("metadata")
+                    .path("labels")), "Service " + Rendered.name(svc) + " does not select the Redis pods");
+            JsonNode container = Rendered.podSpec(redis).path("containers").get(0);
+            assertEquals(6379, resolvePort(servicePort.path("targetPort"), container, "Service "
+                    + Rendered.name(svc)), "Service " + Rendered.name(svc) + " does not reach Redis's port 6379");
+        }
+    }
+
+    /**
+     * Production: no Redis of its own; the gateway's ROUTER_REDIS_URL comes from the operator's Secret (required: a
+     * missing one would silently turn the limits per-replica), no URL is in the manifests, and what happens while that
+     * Redis cannot answer is stated, not left to the default.
+     */
+    @Test
+    void productionRedisUrlComesFromTheOperatorsSecret() {
+        Rendered r = Rendered.of(Rendered.PRODUCTION);
+        checkRedisUrlFromSecret(r.dir, Rendered.gatewayContainer(r.gateway()), r);
+        for (Map.Entry<JsonNode, JsonNode> wc : r.appContainers().toList()) {
+            String where = r.dir + " " + Rendered.name(wc.getKey());
+            App.EnvValue onFailure = App.environment(r, wc.getValue()).get(Setting.LIMITS_ON_STORE_FAILURE.envVar());
+            assertTrue(onFailure != null && Set.of("open", "closed").contains(onFailure.literal()), where
+                    + ": ROUTER_LIMITS_ON_STORE_FAILURE should be stated as open or closed: " + onFailure);
+        }
+    }
+
+    private static void checkRedisUrlFromSecret(String dir, JsonNode container, Rendered r) {
+        JsonNode ref = null;
+        for (JsonNode e : container.path("env")) {
+            if (Setting.REDIS_URL.envVar().equals(e.path("name").asText())) {
+                assertFalse(e.has("value"), dir + ": ROUTER_REDIS_URL is a literal; it may hold a password");
+                ref = e.path("valueFrom").path("secretKeyRef");
+            }
+        }
+        assertTrue(ref != null && !ref.isMissingNode() && ref.hasNonNull("name") && ref.hasNonNull("key"),
+                dir + ": ROUTER_REDIS_URL must be set from a secretKeyRef");
+        assertFalse(ref.path("optional").asBoolean(false), dir + ": the Redis Secret is optional: without it each "
+                + "replica would count alone, and nothing would fail");
+        String secret = ref.path("name").asText();
+        assertTrue(r.find("Secret", secret).isEmpty(), dir + ": Secret " + secret
+                + " is in the manifests; the operator creates it from the managed Redis");
+        for (JsonNode cm : r.ofKind("ConfigMap").toList()) {
+            assertFalse(cm.path("data").has(Setting.REDIS_URL.envVar()),
+                    dir + ": ConfigMap " + Rendered.name(cm) + " sets ROUTER_REDIS_URL, which envFrom would pass");
+        }
+        assertFalse(r.yaml.contains("redis://") || r.yaml.contains("rediss://"),
+                dir + ": the manifests embed a Redis URL");
+        assertTrue(r.find("Deployment", "redis").isEmpty() && r.find("StatefulSet", "redis").isEmpty()
+                && r.find("Service", "redis").isEmpty(), dir + ": runs a Redis of its own");
+    }
+
+    /** The Secret check is not a rubber stamp: a literal URL or an optional Secret fails it. */
+    @Test
+    void redisSecretCheckRejectsALiteralOrOptionalUrl() {
+        Rendered r = Rendered.of(Rendered.PRODUCTION);
+        JsonNode container = Rendered.gatewayContainer(r.gateway());
+        checkRedisUrlFromSecret(r.dir, container, r);
+
+        ObjectNode literal = container.deepCopy();
+        for (JsonNode e : literal.path("env")) {
+            if (Setting.REDIS_URL.envVar().equals(e.path("name").asText())) {
+                ((ObjectNode) e).remove("valueFrom");
+                ((ObjectNode) e).put("value", "redis://redis.example:6379");
+            }
+        }
+        assertThrows(AssertionFailedError.class, () -> checkRedisUrlFromSecret(r.dir, literal, r));
+
+        ObjectNode optional = container.deepCopy();
+        for (JsonNode e : optional.path("env")) {
+            if (Setting.REDIS_URL.envVar().equals(e.path("name").asText())) {
+                ((ObjectNode) e.path("valueFrom").path("secretKeyRef")).put("optional", true);
+            }
+        }
+        assertThrows(AssertionFailedError.class, () -> checkRedisUrlFromSecret(r.dir, optional, r));
+
+        ObjectNode missing = container.deepCopy();
+        ((ArrayNode) missing.path("env")).removeAll();
+        assertThrows(AssertionFailedError.class, () -> checkRedisUrlFromSecret(r.dir, missing, r));
     }
 
     /** Development: the policy the bootstrap Job stores sends the model to the overlay's vllm Service. */
