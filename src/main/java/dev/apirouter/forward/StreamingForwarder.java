@@ -382,8 +382,10 @@ public final class StreamingForwarder implements AutoCloseable {
                     if (rest != null) {
                         downstream.write(rest);
                     }
-                    downstream.end();
+                    // the call is complete before the client sees the end: its limits are settled and the
+                    // backend's in-flight count is down by the time the client can send its next request
                     complete(ForwardResult.Outcome.COMPLETED);
+                    downstream.end();
                 }
             });
         }

@@ -281,7 +281,7 @@ class LimitsIT {
                 for (int i = 0; i < 5; i++) {
                     chat(a, SHARED, "m", "");
                 }
-                List<String> warnings = a.output().lines().filter(l -> l.contains("WARN") && l.contains("Redis")).toList();
+                List<String> warnings = a.output().lines().filter(l -> l.contains("WARN") && l.contains("Limit counters")).toList();
                 assertEquals(1, warnings.size(), "one WARN line, not one per request: " + warnings);
                 assertFalse(a.output().contains(redis.url().replace("redis://", "")) && redis.url().contains("@"));
 
