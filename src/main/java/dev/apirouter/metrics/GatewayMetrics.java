@@ -98,6 +98,14 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver, R
 
     /** The token counters of one model, by {@code type} (OpenTelemetry's {@code gen_ai.token.type} values). */
     private record Tokens(Counter input, Counter output) {
+        void add(TokenUsage usage) {
+            if (usage.inputTokens() > 0) {
+                input.increment(usage.inputTokens());
+            }
+            if (usage.outputTokens() > 0) {
+                output.increment(usage.outputTokens());
+            }
+        }
     }
 
     /**
@@ -251,14 +259,8 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver, R
                 .register(registry)).increment();
         TokenUsage usage = call.answer() != null ? call.answer().usage() : null;
         if (usage != null) {
-            Tokens counters = keyTokens.computeIfAbsent(new KeyModel(name, model), k -> new Tokens(
-                    keyTokenCounter(k, "input"), keyTokenCounter(k, "output")));
-            if (usage.inputTokens() > 0) {
-                counters.input().increment(usage.inputTokens());
-            }
-            if (usage.outputTokens() > 0) {
-                counters.output().increment(usage.outputTokens());
-            }
+            keyTokens.computeIfAbsent(new KeyModel(name, model), k -> new Tokens(
+                    keyTokenCounter(k, "input"), keyTokenCounter(k, "output"))).add(usage);
         }
     }
 
@@ -289,13 +291,7 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver, R
     /** Tokens the backends reported (vLLM reports them in JSON answers, and in streams asked to include usage). */
     @Override
     public void tokensUsed(String model, Backend backend, TokenUsage usage) {
-        Tokens counters = tokens.computeIfAbsent(model, m -> new Tokens(tokenCounter(m, "input"), tokenCounter(m, "output")));
-        if (usage.inputTokens() > 0) {
-            counters.input().increment(usage.inputTokens());
-        }
-        if (usage.outputTokens() > 0) {
-            counters.output().increment(usage.outputTokens());
-        }
+        tokens.computeIfAbsent(model, m -> new Tokens(tokenCounter(m, "input"), tokenCounter(m, "output"))).add(usage);
     }
 
     private Counter tokenCounter(String model, String type) {

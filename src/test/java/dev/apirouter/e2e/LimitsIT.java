@@ -147,21 +147,27 @@ class LimitsIT {
         assertEquals(null, header(never, "Retry-After"), "a request larger than the limit will never fit");
     }
 
-    @Test
-    void parallelRequestsBeyondTheLimitAreRefusedUntilOneEnds() throws Exception {
+    /** A request whose answer takes 4 tokens of {@code tokenDelayMs} each, once the backend has it. */
+    static CompletableFuture<HttpResponse<String>> slowRequest(String key, String tokenDelayMs) {
         CompletableFuture<HttpResponse<String>> slow = CompletableFuture.supplyAsync(() -> {
             try {
                 return HTTP.send(HttpRequest.newBuilder(gateway.uri("/v1/chat/completions"))
-                        .header("Authorization", "Bearer " + PARALLEL).header("x-sim-token-delay-ms", "300")
-                        .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"m\",\"max_tokens\":5,"
+                        .header("Authorization", "Bearer " + key).header("x-sim-token-delay-ms", tokenDelayMs)
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"m\",\"max_tokens\":4,"
                                 + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")).build(),
                         HttpResponse.BodyHandlers.ofString());
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
         });
-        await().atMost(Duration.ofSeconds(5)).until(() -> sim.activeStreams() > 0 || sim.requests().stream()
-                .anyMatch(r -> "300".equals(r.header("x-sim-token-delay-ms"))));
+        await().atMost(Duration.ofSeconds(5)).until(() -> sim.requests().stream()
+                .anyMatch(r -> tokenDelayMs.equals(r.header("x-sim-token-delay-ms"))));
+        return slow;
+    }
+
+    @Test
+    void parallelRequestsBeyondTheLimitAreRefusedUntilOneEnds() throws Exception {
+        CompletableFuture<HttpResponse<String>> slow = slowRequest(PARALLEL, "300");
         HttpResponse<String> refused = chat(gateway, PARALLEL, "m", "");
         assertEquals(429, refused.statusCode(), refused.body());
         assertTrue(refused.body().contains("in parallel"));
@@ -175,19 +181,7 @@ class LimitsIT {
         Path clients = Path.of("src/test/clients");
         RequiredTools.assume(Files.isDirectory(clients.resolve("node_modules/openai")) && onPath("node"),
                 "node and the openai SDK (npm ci in src/test/clients) are needed");
-        CompletableFuture<HttpResponse<String>> slow = CompletableFuture.supplyAsync(() -> {
-            try {
-                return HTTP.send(HttpRequest.newBuilder(gateway.uri("/v1/chat/completions"))
-                        .header("Authorization", "Bearer " + PARALLEL).header("x-sim-token-delay-ms", "400")
-                        .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"m\",\"max_tokens\":4,"
-                                + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")).build(),
-                        HttpResponse.BodyHandlers.ofString());
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        await().atMost(Duration.ofSeconds(5)).until(() -> sim.requests().stream()
-                .anyMatch(r -> "400".equals(r.header("x-sim-token-delay-ms"))));
+        CompletableFuture<HttpResponse<String>> slow = slowRequest(PARALLEL, "400");
         long limitedBefore = JSON.readTree(admin(gateway, "/v1/status/usage")).path("keys").path("parallel-team")
                 .path("limited").asLong();
         Process node = new ProcessBuilder("node", "sdk-retry.mjs", gateway.uri("/v1").toString(), PARALLEL, "m")
