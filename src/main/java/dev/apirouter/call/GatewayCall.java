@@ -59,6 +59,7 @@ public final class GatewayCall {
     private ForwardResult answer;
     private Reservation reservation = Reservation.NONE;
     private boolean limitsChecked;
+    private Runnable whenAnswered;
     private boolean usageRequired;
 
     /**
@@ -197,9 +198,20 @@ public final class GatewayCall {
         return usageRequired;
     }
 
-    /** A backend answered; the forwarder has streamed its answer to the client (or closed the connection). */
+    /**
+     * A backend answered; the forwarder has streamed its answer to the client (or closed the connection) — all but
+     * the response's very end, which it writes right after this: what {@link #whenAnswered} asked runs now.
+     */
     public void backendAnswered(ForwardResult answer) {
         this.answer = answer;
+        if (whenAnswered != null) {
+            whenAnswered.run();
+        }
+    }
+
+    /** Runs {@code action} as soon as a backend's answer is over, before the client sees its end (one action). */
+    public void whenAnswered(Runnable action) {
+        this.whenAnswered = action;
     }
 
     /** How the backend's answer went; null when no backend answered. */

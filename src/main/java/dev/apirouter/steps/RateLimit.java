@@ -1,6 +1,7 @@
 package dev.apirouter.steps;
 
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.apirouter.call.GatewayCall;
 import dev.apirouter.call.TokenUsage;
@@ -64,7 +65,9 @@ public final class RateLimit extends AsyncProcessorSupport {
                 if (verdict.admitted()) {
                     Reservation reservation = verdict.reservation();
                     call.reserved(reservation);
-                    exchange.getExchangeExtension().addOnCompletion(new Settle(call, reservation));
+                    Settle settle = new Settle(call, reservation);
+                    call.whenAnswered(settle::run); // before the client can send its next request
+                    exchange.getExchangeExtension().addOnCompletion(settle); // no answer: the request ends anyway
                 } else {
                     exchange.setException(refusal(call.clientResponse(), verdict, key, model));
                 }
@@ -114,10 +117,11 @@ public final class RateLimit extends AsyncProcessorSupport {
         }
     }
 
-    /** Settles the reservation when the exchange is done, whatever ended it. */
+    /** Settles the reservation once: when the backend's answer is over, or when the exchange ends without one. */
     private final class Settle extends SynchronizationAdapter {
         private final GatewayCall call;
         private final Reservation reservation;
+        private final AtomicBoolean settled = new AtomicBoolean();
 
         Settle(GatewayCall call, Reservation reservation) {
             this.call = call;
@@ -126,6 +130,13 @@ public final class RateLimit extends AsyncProcessorSupport {
 
         @Override
         public void onDone(Exchange exchange) {
+            run();
+        }
+
+        void run() {
+            if (!settled.compareAndSet(false, true)) {
+                return;
+            }
             long actual;
             if (call.answer() == null) {
                 actual = 0; // no backend answered: nothing was used

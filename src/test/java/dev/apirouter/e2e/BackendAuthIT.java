@@ -104,10 +104,14 @@ class BackendAuthIT {
     }
 
     static HttpResponse<String> chat(String model) throws Exception {
+        return chat(model, "hi");
+    }
+
+    static HttpResponse<String> chat(String model, String content) throws Exception {
         HttpRequest request = HttpRequest.newBuilder(gateway.uri("/v1/chat/completions")).timeout(Duration.ofSeconds(20))
                 .header("Content-Type", "application/json").header("Authorization", "Bearer " + CLIENT_KEY)
                 .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"" + model
-                        + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":2}"))
+                        + "\",\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}],\"max_tokens\":2}"))
                 .build();
         return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
     }
@@ -148,7 +152,7 @@ class BackendAuthIT {
         simA.reset();
         simB.reset();
         for (int i = 0; i < 60 && (chats(simA) == 0 || chats(simB) == 0); i++) {
-            HttpResponse<String> r = chat("pair");
+            HttpResponse<String> r = chat("pair", "hi " + i); // different prompts: prefix affinity spreads them
             assertEquals(200, r.statusCode(), r.body());
             assertEquals("chat.completion", JSON.readTree(r.body()).path("object").asText());
         }

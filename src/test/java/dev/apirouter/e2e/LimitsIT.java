@@ -147,7 +147,7 @@ class LimitsIT {
         assertEquals(null, header(never, "Retry-After"), "a request larger than the limit will never fit");
     }
 
-    /** A request whose answer takes 4 tokens of {@code tokenDelayMs} each, once the backend has it. */
+    /** A request whose answer takes 4 tokens of {@code tokenDelayMs} each, once the backend has it (each value once). */
     static CompletableFuture<HttpResponse<String>> slowRequest(String key, String tokenDelayMs) {
         CompletableFuture<HttpResponse<String>> slow = CompletableFuture.supplyAsync(() -> {
             try {
@@ -167,7 +167,7 @@ class LimitsIT {
 
     @Test
     void parallelRequestsBeyondTheLimitAreRefusedUntilOneEnds() throws Exception {
-        CompletableFuture<HttpResponse<String>> slow = slowRequest(PARALLEL, "300");
+        CompletableFuture<HttpResponse<String>> slow = slowRequest(PARALLEL, "600");
         HttpResponse<String> refused = chat(gateway, PARALLEL, "m", "");
         assertEquals(429, refused.statusCode(), refused.body());
         assertTrue(refused.body().contains("in parallel"));
@@ -181,7 +181,7 @@ class LimitsIT {
         Path clients = Path.of("src/test/clients");
         RequiredTools.assume(Files.isDirectory(clients.resolve("node_modules/openai")) && onPath("node"),
                 "node and the openai SDK (npm ci in src/test/clients) are needed");
-        CompletableFuture<HttpResponse<String>> slow = slowRequest(PARALLEL, "400");
+        CompletableFuture<HttpResponse<String>> slow = slowRequest(PARALLEL, "1500");
         long limitedBefore = JSON.readTree(admin(gateway, "/v1/status/usage")).path("keys").path("parallel-team")
                 .path("limited").asLong();
         Process node = new ProcessBuilder("node", "sdk-retry.mjs", gateway.uri("/v1").toString(), PARALLEL, "m")
@@ -228,8 +228,9 @@ class LimitsIT {
         assertTrue(r.body().contains("[DONE]"), r.body());
         assertFalse(r.body().contains("\"usage\""), "the client did not ask for usage: " + r.body());
         assertFalse(r.body().contains("\"choices\":[]"), r.body());
-        assertTrue(sim.requests().get(sim.requests().size() - 1).bodyText().contains("\"include_usage\":true"),
-                "the backend was asked for usage");
+        List<VllmSimulator.RecordedRequest> chats = sim.requests().stream()
+                .filter(q -> q.path().equals("/v1/chat/completions")).toList();
+        assertTrue(chats.get(chats.size() - 1).bodyText().contains("\"include_usage\":true"), "the backend was asked for usage");
         JsonNode usage = JSON.readTree(admin(gateway, "/v1/status/usage")).path("keys").path("stream-team");
         assertEquals(4, usage.path("outputTokens").asLong(), usage.toString());
         HttpResponse<String> asked = chat(gateway, STREAM, "m",

@@ -68,6 +68,7 @@ class RouteReloadIT {
     static final String STEPS = "      steps:\n"
             + "        - process: { ref: auth-validate }\n"
             + "        - process: { ref: policy-enrich }\n"
+            + "        - process: { ref: rate-limit }\n"
             + "        - process: { ref: backend-dispatch }\n";
 
     @TempDir
