@@ -91,8 +91,9 @@ class ManagementPortIT {
             sim.setHealthStatus(503);
             String full = await().atMost(Duration.ofSeconds(15)).pollDelay(Duration.ZERO)
                     .pollInterval(Duration.ofMillis(100))
-                    .until(() -> get(gateway.managementUri("/v1/status/readyz"), null).body(), b -> b.contains(backend));
-            assertTrue(full.contains("\"unhealthy\":[\"http://" + backend + "\"]"), "full readyz: " + full);
+                    .until(() -> get(gateway.managementUri("/v1/status/readyz"), null).body(),
+                            b -> b.contains("\"unhealthy\":[\"http://" + backend + "\"]"));
+            assertTrue(full.contains("\"load\":{\"http://" + backend + "\""), "the full readyz shows its load: " + full);
             HttpResponse<String> summary = get(gateway.uri("/v1/status/readyz"), null);
             assertEquals(200, summary.statusCode(), "backends never make the gateway unready: " + summary.body());
             assertFalse(summary.body().contains(backend), "public readyz names a backend: " + summary.body());
