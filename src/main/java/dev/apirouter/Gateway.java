@@ -13,6 +13,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import dev.apirouter.auth.AdminToken;
 import dev.apirouter.auth.KeyAuthorizer;
 import dev.apirouter.config.Settings;
+import dev.apirouter.error.ErrorCode;
+import dev.apirouter.http.ErrorResponses;
+import dev.apirouter.http.RequestIds;
+import dev.apirouter.call.HeaderNames;
 import dev.apirouter.fleet.Fleet;
 import dev.apirouter.fleet.MetricsScraper;
 import dev.apirouter.forward.StreamingForwarder;
@@ -39,6 +43,7 @@ import dev.apirouter.policy.EtcdPolicyStore;
 import dev.apirouter.policy.FilePolicyStore;
 import dev.apirouter.policy.NoPolicyStore;
 import dev.apirouter.policy.PolicyStore;
+import dev.apirouter.registry.ReplicaRegistry;
 import dev.apirouter.reload.RouteReloader;
 import dev.apirouter.routing.Router;
 import dev.apirouter.routing.RoutingObserver;
@@ -76,6 +81,8 @@ final class Gateway {
     /** Clean-up after the routes stopped: servers, forwarder, store, Vert.x, and the last spans' flush. */
     static final Duration CLEANUP_BUDGET = Duration.ofMillis(2000);
     static final Duration TELEMETRY_FLUSH = Duration.ofMillis(1000);
+    /** The replica registry's part of the clean-up: delete its key, revoke its lease. */
+    static final Duration REGISTRY_REMOVAL = Duration.ofMillis(500);
     private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
 
     private final Settings settings;
@@ -102,6 +109,8 @@ final class Gateway {
     private Fleet fleet;
     private MetricsScraper scraper;
     private Counters counters;
+    private int managementPort;
+    private volatile ReplicaRegistry registry; // etcd store only; started after the store
     private final KeyUsage keyUsage = new KeyUsage();
 
     /**
@@ -169,7 +178,6 @@ final class Gateway {
         LOG.info("HTTP server listening on {}:{} ({} ms; {} ms since start); liveness at {}", settings.http().host(),
                 port, millisSince(stage), millisSince(startNanos), GatewayHttpServer.HEALTHZ_PATH);
         stage = System.nanoTime();
-        int managementPort;
         try {
             managementPort = management.start(LISTEN_TIMEOUT);
         } catch (Exception e) {
@@ -195,6 +203,12 @@ final class Gateway {
         secretRefresher = new BackendSecretRefresher(store, settings.backendSecretRefresh());
         secretRefresher.start();
         LOG.info("Policy store started: {} ({} ms)", settings.store().describe(), millisSince(stage));
+        if (store instanceof EtcdPolicyStore etcdStore) {
+            // registers in the background: never waits for etcd
+            registry = new ReplicaRegistry(settings.store(), settings.replica(), etcdStore,
+                    () -> routeReloader.status().reloads(), settings.management().host(), managementPort, clock);
+            registry.start();
+        }
         if (settings.fleet().scrapes()) {
             scraper = new MetricsScraper(vertx, fleet, this::backendUrls, settings.fleet().metricsInterval(),
                     settings.fleet().metricsTimeout());
@@ -285,6 +299,9 @@ final class Gateway {
 
         @Override
         public void beforeStop(BaseMainSupport main) {
+            if (registry != null) {
+                registry.draining(); // written within one registry tick; never waits
+            }
             routeReloader.close();
         }
 
@@ -292,6 +309,13 @@ final class Gateway {
         @Override
         public void afterStop(BaseMainSupport main) {
             long t0 = System.nanoTime();
+            Thread deregister = null;
+            if (registry != null) {
+                // out of the registry at once, in parallel with the rest of the clean-up
+                deregister = new Thread(() -> registry.close(REGISTRY_REMOVAL), "replica-registry-removal");
+                deregister.setDaemon(true);
+                deregister.start();
+            }
             Thread flush = new Thread(() -> telemetry.shutdown(TELEMETRY_FLUSH), "telemetry-shutdown");
             flush.setDaemon(true);
             flush.start();
@@ -306,6 +330,9 @@ final class Gateway {
             store.close();
             closeQuietly(vertx);
             try {
+                if (deregister != null) {
+                    deregister.join(Math.max(1, REGISTRY_REMOVAL.toMillis() + 100 - millisSince(t0)));
+                }
                 flush.join(Math.max(1, CLEANUP_BUDGET.toMillis() - millisSince(t0)));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -332,6 +359,17 @@ final class Gateway {
         management.adminEndpoint(ManagementHttpServer.USAGE_STATUS_PATH, ctx -> ctx.response()
                 .putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(keyUsage.json()));
         readiness.addCheck(this::limitsCheck);
+        management.adminEndpoint(ManagementHttpServer.FLEET_STATUS_PATH, this::fleetStatus);
+        if (store instanceof EtcdPolicyStore) {
+            readiness.addCheck(this::replicaCheck);
+            if (metrics != null) {
+                metrics.gauge("api_router_replica_lagging", "1 when this replica's watch has lagged etcd beyond "
+                        + "ROUTER_REPLICA_LAG_REVISIONS for longer than ROUTER_REPLICA_LAG_MS, else 0",
+                        () -> registry != null && registry.status().lagging() ? 1 : 0);
+                metrics.gauge("api_router_replica_applied_revision", "etcd revision of the policy this replica applied",
+                        () -> store.current().map(v -> v.revision()).orElse(0L));
+            }
+        }
         if (metrics != null) {
             metrics.gauge("api_router_buffered_body_bytes", "Request body bytes held in memory by all requests",
                     server::bufferedBodyBytes);
@@ -344,6 +382,52 @@ final class Gateway {
             management.endpoint(ManagementHttpServer.METRICS_PATH, ctx -> ctx.response()
                     .putHeader(HttpHeaders.CONTENT_TYPE, GatewayMetrics.CONTENT_TYPE).end(metrics.scrape()));
         }
+    }
+
+    /** {@code GET /v1/status/fleet}: the replica registry as etcd has it (etcd store only). */
+    private void fleetStatus(RoutingContext ctx) {
+        ReplicaRegistry r = registry;
+        String requestId = RequestIds.from(ctx.request().getHeader(HeaderNames.REQUEST_ID));
+        if (!(store instanceof EtcdPolicyStore)) {
+            ErrorResponses.send(ctx.response(), requestId, ErrorCode.REGISTRY_NEEDS_ETCD,
+                    "The replica registry needs the etcd store (ETCD_ENDPOINTS): this gateway uses "
+                            + settings.store().describe());
+            return;
+        }
+        if (r == null) {
+            ErrorResponses.send(ctx.response(), requestId, ErrorCode.ETCD_UNAVAILABLE,
+                    "The replica registry has not started yet");
+            return;
+        }
+        io.vertx.core.Context context = io.vertx.core.Vertx.currentContext();
+        r.fleet().whenComplete((fleetView, error) -> context.runOnContext(v -> {
+            if (error != null) {
+                ErrorResponses.send(ctx.response(), requestId, ErrorCode.ETCD_UNAVAILABLE,
+                        "etcd did not answer the registry read: " + r.describe(error));
+            } else {
+                ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(fleetView.json());
+            }
+        }));
+    }
+
+    /** Informational (never unready): this replica in the registry, and whether its watch lags etcd. */
+    private Readiness.Check replicaCheck() {
+        ReplicaRegistry r = registry;
+        if (r == null) {
+            return new Readiness.Check("replica", true, Map.of("registered", false), Map.of("registered", false));
+        }
+        ReplicaRegistry.Status s = r.status();
+        Map<String, Object> summary = Map.of("registered", s.registered(), "lagging", s.lagging());
+        Map<String, Object> details = new java.util.LinkedHashMap<>();
+        details.put("id", s.id());
+        details.put("registered", s.registered());
+        details.put("appliedRevision", s.appliedRevision());
+        details.put("watchedRevision", s.watchedRevision());
+        details.put("etcdRevision", s.etcdRevision());
+        details.put("behind", s.behind());
+        details.put("lagging", s.lagging());
+        details.put("lagMs", s.lagMillis());
+        return new Readiness.Check("replica", true, summary, details);
     }
 
     private static Handler<RoutingContext> readyz(Readiness readiness, Readiness.Detail detail) {

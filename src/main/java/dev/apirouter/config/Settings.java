@@ -15,7 +15,21 @@ import java.util.Optional;
  */
 public record Settings(Http http, Management management, Store store, Path routesDir, Duration shutdownGrace,
                        Optional<String> adminToken, Telemetry telemetry, Health health, Fleet fleet,
-                       Limits limits, Duration backendSecretRefresh) {
+                       Limits limits, Duration backendSecretRefresh, Replica replica) {
+
+    /**
+     * The replica registry (etcd store only): {@code <prefix>replicas/<id>}, bound to a lease.
+     *
+     * @param ttl            the lease's time to live: a replica that stops keeping it alive disappears after it
+     * @param updateInterval at most one registry write per interval (changes in between are coalesced)
+     * @param lagRevisions   lagging: more than this many etcd revisions behind ...
+     * @param lagTime        ... for longer than this
+     * @param podName        the replica id when set (Kubernetes downward API); else host name and pid
+     * @param podIp          the address others reach the management port at when it listens on every interface
+     */
+    public record Replica(Duration ttl, Duration updateInterval, long lagRevisions, Duration lagTime,
+                          Optional<String> podName, Optional<String> podIp) {
+    }
 
     /**
      * Where the counters of per-key and per-model limits live.
@@ -190,7 +204,17 @@ public record Settings(Http http, Management management, Store store, Path route
                 millis(config, Setting.REDIS_TIMEOUT_MS), failClosed(config));
         return new Settings(http, management, store, Path.of(config.require(Setting.ROUTES_DIR)),
                 millis(config, Setting.SHUTDOWN_GRACE_MS), config.get(Setting.ADMIN_TOKEN), telemetry, health, fleet,
-                limits, millis(config, Setting.BACKEND_SECRET_REFRESH_MS));
+                limits, millis(config, Setting.BACKEND_SECRET_REFRESH_MS), replica(config));
+    }
+
+    private static Replica replica(Config config) {
+        Duration ttl = millis(config, Setting.REPLICA_TTL_MS);
+        if (ttl.toMillis() < 1000) {
+            throw new ConfigException(Setting.REPLICA_TTL_MS, "must be at least 1000 (etcd leases count whole seconds)");
+        }
+        return new Replica(ttl, Duration.ofMillis(positive(config, Setting.REPLICA_UPDATE_MS)),
+                nonNegative(config, Setting.REPLICA_LAG_REVISIONS), millis(config, Setting.REPLICA_LAG_MS),
+                config.get(Setting.POD_NAME).map(String::trim), config.get(Setting.POD_IP).map(String::trim));
     }
 
     /** ROUTER_REDIS_URL: redis:// or rediss://; the message never repeats the value (it may hold a password). */

@@ -29,6 +29,7 @@ public final class ManagementHttpServer implements AutoCloseable {
     public static final String METRICS_PATH = "/metrics";
     public static final String POLICY_STATUS_PATH = "/v1/status/policy";
     public static final String USAGE_STATUS_PATH = "/v1/status/usage";
+    public static final String FLEET_STATUS_PATH = "/v1/status/fleet";
     static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(1);
 
     private final Vertx vertx;

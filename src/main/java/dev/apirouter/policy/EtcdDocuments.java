@@ -64,6 +64,24 @@ final class EtcdDocuments {
         return highest;
     }
 
+    /**
+     * Whether any of {@code events} is a policy document ({@code models/} or {@code keys/}); the others (the replica
+     * registry's {@code replicas/}, anything else) change nothing in the view.
+     */
+    boolean touchesPolicy(List<WatchEvent> events) {
+        return events.stream().anyMatch(e -> isPolicy(relative(e.getKeyValue().getKey())));
+    }
+
+    /** The highest modification revision among the policy documents of {@code events} or {@code entries}, else 0. */
+    long latestPolicyChange(List<KeyValue> kvs) {
+        return kvs.stream().filter(kv -> isPolicy(relative(kv.getKey()))).mapToLong(KeyValue::getModRevision).max()
+                .orElse(0);
+    }
+
+    private static boolean isPolicy(String rel) {
+        return rel.startsWith(MODELS) || rel.startsWith(KEYS);
+    }
+
     private void put(PolicyView.Builder builder, String rel, byte[] value) {
         if (rel.startsWith(MODELS)) {
             builder.putModel(rel.substring(MODELS.length()), value);

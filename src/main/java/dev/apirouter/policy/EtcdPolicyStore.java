@@ -78,7 +78,8 @@ public final class EtcdPolicyStore implements PolicyStore {
     private volatile boolean connected;
     private volatile String problem;
     private volatile Instant unreachableSince;
-    private volatile long appliedRevision;
+    private volatile long appliedRevision; // the watch's position: every event up to it is applied or ignored
+    private volatile long latestPolicyChange;
     private volatile Instant lastKnownGoodSavedAt;
     private volatile int snapshots;
 
@@ -126,6 +127,24 @@ public final class EtcdPolicyStore implements PolicyStore {
     /** How many full snapshots were read (for tests: tells a resumed watch from a new snapshot). */
     int snapshotsLoaded() {
         return snapshots;
+    }
+
+    /**
+     * The etcd revision the watch has reached: every change up to it is applied (policy documents, a rejected one
+     * included) or ignored (keys outside {@code models/} and {@code keys/}, such as the replica registry's). At or
+     * above the view's revision; 0 before the first snapshot. The watch hands each change to the store's thread,
+     * which applies it at once: what the watch has seen and what is applied never differ for long.
+     */
+    public long watchedRevision() {
+        return appliedRevision;
+    }
+
+    /**
+     * The highest etcd revision at which this store saw a policy document change (put or delete, by the watch; or
+     * the newest document of a snapshot: a delete before a snapshot is not seen); 0 before any.
+     */
+    public long latestPolicyChange() {
+        return latestPolicyChange;
     }
 
     @Override
@@ -289,6 +308,7 @@ public final class EtcdPolicyStore implements PolicyStore {
         PolicyView.Builder builder = documents.snapshot(view != null ? view : PolicyView.empty(PolicySource.ETCD),
                 snapshot.entries());
         snapshots++;
+        latestPolicyChange = Math.max(latestPolicyChange, documents.latestPolicyChange(snapshot.entries()));
         PolicyView applied = publish(builder, revision);
         LOG.info("Policy loaded from etcd {} prefix {} at revision {}: {} models, {} keys, {} rejected documents",
                 endpoints, prefix, revision, applied.models().size(), applied.keys().size(), applied.rejected().size());
@@ -333,6 +353,16 @@ public final class EtcdPolicyStore implements PolicyStore {
     }
 
     private void apply(List<WatchEvent> events) {
+        if (!documents.touchesPolicy(events)) {
+            // the replica registry (or another key outside the layout): the view stays as it is, its revision too —
+            // else every replica's registry write would look like a new policy to every replica, and be written again
+            appliedRevision = Math.max(appliedRevision,
+                    events.stream().mapToLong(e -> e.getKeyValue().getModRevision()).max().orElse(0));
+            compactions = 0;
+            return;
+        }
+        latestPolicyChange = Math.max(latestPolicyChange,
+                documents.latestPolicyChange(events.stream().map(WatchEvent::getKeyValue).toList()));
         PolicyView.Builder builder = view.toBuilder();
         long revision = documents.apply(builder, events, appliedRevision);
         publish(builder, revision);
