@@ -18,12 +18,13 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * The operator commands in the gateway's jar: {@code keys create|list|revoke} and {@code policy
- * put|get|delete|validate}. With {@code ETCD_ENDPOINTS} set they act on etcd (same prefix, timeouts and deadlines
+ * The operator commands in the gateway's jar: {@code keys create|list|revoke}, {@code policy
+ * put|get|delete|validate} and {@code fleet}. With {@code ETCD_ENDPOINTS} set they act on etcd (same prefix, timeouts and deadlines
  * as the gateway); without it they print what to write in the policy file, or read it.
  *
  * <p>Exit codes: 0 done (and help, version), 1 usage error (an unknown command or option, a missing one), 2 invalid
- * input (a document that does not validate, a name that matches nothing), 3 etcd unreachable or too slow. Results and
+ * input (a document that does not validate, a name that matches nothing), 3 etcd unreachable or too slow, 4 not
+ * confirmed ({@code --wait}: the change is stored, some replica did not apply it in time). Results and
  * help go to standard output, notes and errors (usage errors with the usage) to standard error, so
  * {@code KEY=$(java -jar api-router.jar keys create ...)} captures exactly the new key.
  */
@@ -32,6 +33,8 @@ public final class Cli {
     public static final int EXIT_USAGE = 1;
     public static final int EXIT_INVALID = 2;
     public static final int EXIT_ETCD = 3;
+    /** {@code --wait}: the change is stored, but not every replica confirmed it within the timeout. */
+    public static final int EXIT_NOT_CONFIRMED = 4;
 
     static final String NAME = "api-router";
 
@@ -59,7 +62,8 @@ public final class Cli {
     private static CommandLine commandLine(Config config, PrintStream out, PrintStream err) {
         CommandLine root = new CommandLine(new Root())
                 .addSubcommand(new CommandLine(new KeyCommands(config, out, err)))
-                .addSubcommand(new CommandLine(new PolicyCommands(config, out, err)));
+                .addSubcommand(new CommandLine(new PolicyCommands(config, out, err)))
+                .addSubcommand(new CommandLine(new FleetCommand(config, out, err)));
         root.getCommandSpec().version(NAME + " " + Version.current());
         Usage.configure(root);
         root.setExpandAtFiles(false); // '@file' is a value like any other, never a file of arguments
@@ -116,7 +120,8 @@ public final class Cli {
                     "Unset: the policy file (ROUTER_POLICY_FILE) is read, and changes are printed for you to paste",
                     "into it.",
                     "",
-                    "Exit codes: 0 ok, 1 usage error, 2 invalid input, 3 etcd unreachable or timed out."})
+                    "Exit codes: 0 ok, 1 usage error, 2 invalid input, 3 etcd unreachable or timed out,",
+                    "4 not confirmed (--wait: the change is stored, but some replica did not apply it in time)."})
     static final class Root implements Callable<Integer> {
         @Spec
         CommandSpec spec;

@@ -27,6 +27,7 @@ import dev.apirouter.policy.PolicyDocuments;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -70,7 +71,8 @@ final class KeyCommands implements Callable<Integer> {
                 String rawModels,
                 @Option(names = "--expires-at", paramLabel = "INSTANT",
                         description = "ISO-8601 instant (2027-01-01T00:00:00Z) or date (midnight UTC).")
-                String rawExpiresAt) throws CliException {
+                String rawExpiresAt,
+                @Mixin WaitOptions wait) throws CliException {
         String name = required("name", rawName);
         List<String> models = models(required("models", rawModels));
         Optional<Instant> expiresAt = Optional.empty();
@@ -81,6 +83,7 @@ final class KeyCommands implements Callable<Integer> {
             }
         }
         Settings.Store store = Cli.store(config);
+        Optional<java.time.Duration> waitFor = waitTimeout(wait, store);
         // written by hand so that the models keep the operator's order
         ObjectNode doc = PolicyDocuments.JSON.createObjectNode();
         doc.put("name", name);
@@ -93,12 +96,14 @@ final class KeyCommands implements Callable<Integer> {
         if (store.usesEtcd()) {
             try (EtcdAdmin etcd = new EtcdAdmin(store)) {
                 List<String> sameName = namedKeys(etcd.list("keys/"), name);
+                long revision;
                 do {
                     key = newKey();
                     hash = ApiKeys.sha256Hex(key);
                     validate(hash, doc);
                     // create only: never overwrite a record (a collision is astronomically unlikely)
-                } while (!etcd.putIfUnchanged("keys/" + hash, bytes(doc), 0));
+                } while ((revision = etcd.putIfUnchanged("keys/" + hash, bytes(doc), 0)) == 0);
+                long writtenAt = System.nanoTime();
                 out.println(key);
                 out.flush();
                 err.println("Created API key '" + name + "' (record keys/" + shortHash(hash) + ") for "
@@ -107,6 +112,11 @@ final class KeyCommands implements Callable<Integer> {
                 if (!sameName.isEmpty()) {
                     err.println("Note: " + sameName.size() + " other key(s) already named '" + name + "' ("
                             + String.join(", ", sameName) + "); 'keys revoke --name " + name + "' acts on all.");
+                }
+                if (waitFor.isPresent()) {
+                    err.println("Store the key now: it is shown only once and cannot be recovered.");
+                    new ReplicaWait(etcd, err).await(revision, writtenAt, waitFor.get());
+                    return;
                 }
             }
         } else {
@@ -121,6 +131,22 @@ final class KeyCommands implements Callable<Integer> {
             err.println("  " + quoted(hash) + ": " + compact(doc));
         }
         err.println("Store the key now: it is shown only once and cannot be recovered.");
+    }
+
+    /**
+     * The {@code --wait} timeout when the command is to wait; a usage error without etcd (the policy file has no
+     * replica registry). Checked before anything is written.
+     */
+    static Optional<java.time.Duration> waitTimeout(WaitOptions wait, Settings.Store store) throws CliException {
+        if (wait == null || !wait.enabled()) {
+            return Optional.empty();
+        }
+        java.time.Duration timeout = wait.timeout();
+        if (!store.usesEtcd()) {
+            throw CliException.usage("--wait needs the etcd store (ETCD_ENDPOINTS): with the policy file there is no"
+                    + " replica registry to wait for");
+        }
+        return Optional.of(timeout);
     }
 
     /** A required option's value, trimmed; blank counts as missing. */
@@ -295,7 +321,8 @@ final class KeyCommands implements Callable<Integer> {
     @Command(name = "revoke", description = {
             "Disables the matching key(s) (disabled: true); --delete removes the record instead."})
     void revoke(@ArgGroup(exclusive = true, multiplicity = "1") Target target,
-                @Option(names = "--delete", description = "Delete the record instead of disabling it.") boolean delete)
+                @Option(names = "--delete", description = "Delete the record instead of disabling it.") boolean delete,
+                @Mixin WaitOptions wait)
             throws CliException {
         Optional<String> name = Optional.ofNullable(target.name).map(String::trim).filter(s -> !s.isEmpty());
         Optional<String> hashPrefix = Optional.ofNullable(target.hash).map(String::trim)
@@ -307,6 +334,7 @@ final class KeyCommands implements Callable<Integer> {
             throw CliException.invalid("--hash takes at least 6 hex digits of the key's SHA-256 (see 'keys list')");
         }
         Settings.Store store = Cli.store(config);
+        Optional<java.time.Duration> waitFor = waitTimeout(wait, store);
         String what = name.map(n -> "named '" + n + "'").orElseGet(() -> "with hash " + hashPrefix.get() + "…");
 
         if (!store.usesEtcd()) {
@@ -314,6 +342,7 @@ final class KeyCommands implements Callable<Integer> {
             return;
         }
         try (EtcdAdmin etcd = new EtcdAdmin(store)) {
+            long revision = 0; // the highest of the changes made
             for (int attempt = 0; ; attempt++) {
                 List<EtcdAdmin.Entry> matches = matches(etcd.list("keys/"), name, hashPrefix);
                 if (matches.isEmpty()) {
@@ -326,16 +355,20 @@ final class KeyCommands implements Callable<Integer> {
                 boolean raced = false;
                 for (EtcdAdmin.Entry e : matches) {
                     String hash = e.key().substring("keys/".length());
-                    boolean done = delete ? etcd.deleteIfUnchanged(e.key(), e.modRevision())
+                    long done = delete ? etcd.deleteIfUnchanged(e.key(), e.modRevision())
                             : etcd.putIfUnchanged(e.key(), bytes(disabled(e.value())), e.modRevision());
-                    if (!done) {
+                    if (done == 0) {
                         raced = true;
                         continue;
                     }
+                    revision = Math.max(revision, done);
                     out.println((delete ? "deleted " : "disabled ") + displayName(e.value()) + " (keys/"
                             + shortHash(hash) + ")");
                 }
                 if (!raced) {
+                    if (waitFor.isPresent()) {
+                        new ReplicaWait(etcd, err).await(revision, System.nanoTime(), waitFor.get());
+                    }
                     return;
                 }
                 if (attempt >= 2) {

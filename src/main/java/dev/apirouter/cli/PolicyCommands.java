@@ -3,6 +3,8 @@ package dev.apirouter.cli;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -19,6 +21,7 @@ import dev.apirouter.policy.PolicySource;
 import dev.apirouter.policy.PolicyView;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -54,7 +57,8 @@ final class PolicyCommands implements Callable<Integer> {
              String rawModel,
              @Option(names = "--file", required = true, paramLabel = "FILE",
                      description = "One model's policy: upstreamModel, backends, timeouts, ...")
-             String rawFile) throws CliException {
+             String rawFile,
+             @Mixin WaitOptions wait) throws CliException {
         String model = modelName(KeyCommands.required("model", rawModel));
         Path file = Path.of(KeyCommands.required("file", rawFile));
         JsonNode doc = readDocument(file);
@@ -64,11 +68,17 @@ final class PolicyCommands implements Callable<Integer> {
         }
         ModelPolicy policy = parseModel(model, doc, file.toString());
         Settings.Store store = Cli.store(config);
+        Optional<Duration> waitFor = KeyCommands.waitTimeout(wait, store);
         if (store.usesEtcd()) {
             try (EtcdAdmin etcd = new EtcdAdmin(store)) {
                 long revision = etcd.put("models/" + model, KeyCommands.bytes(doc));
+                long writtenAt = System.nanoTime();
                 out.println("stored models/" + model + " (" + policy.backends().size() + " backend(s)) at revision "
                         + revision + " in " + etcd.where());
+                if (waitFor.isPresent()) {
+                    out.flush();
+                    new ReplicaWait(etcd, err).await(revision, writtenAt, waitFor.get());
+                }
             }
         } else {
             err.println("# ETCD_ENDPOINTS is not set: put this under 'models:' in the policy file ("
@@ -126,15 +136,23 @@ final class PolicyCommands implements Callable<Integer> {
 
     @Command(name = "delete", description = "Removes a model policy (etcd).")
     void delete(@Option(names = "--model", required = true, paramLabel = "MODEL", description = "The model's name.")
-                String rawModel) throws CliException {
+                String rawModel,
+                @Mixin WaitOptions wait) throws CliException {
         String model = KeyCommands.required("model", rawModel);
         Settings.Store store = Cli.store(config);
+        Optional<Duration> waitFor = KeyCommands.waitTimeout(wait, store);
         if (store.usesEtcd()) {
             try (EtcdAdmin etcd = new EtcdAdmin(store)) {
-                if (etcd.delete("models/" + model) == 0) {
+                long revision = etcd.delete("models/" + model);
+                long writtenAt = System.nanoTime();
+                if (revision == 0) {
                     throw CliException.invalid("no policy for model '" + model + "' in " + etcd.where());
                 }
-                out.println("deleted models/" + model + " in " + etcd.where());
+                out.println("deleted models/" + model + " at revision " + revision + " in " + etcd.where());
+                if (waitFor.isPresent()) {
+                    out.flush();
+                    new ReplicaWait(etcd, err).await(revision, writtenAt, waitFor.get());
+                }
             }
         } else {
             err.println("# ETCD_ENDPOINTS is not set: remove this entry from 'models:' in " + PolicyFiles.path(store)

@@ -21,6 +21,14 @@ final class Usage {
             if (isHelp(group)) {
                 continue;
             }
+            if (isLeaf(group)) { // a command of its own at the top level, such as 'fleet'
+                addHelpOption(group, true);
+                CommandLine help = new CommandLine(new HelpCommand());
+                help.getCommandSpec().usageMessage().hidden(true);
+                group.addSubcommand("help", help);
+                group.getCommandSpec().usageMessage().synopsisSubcommandLabel("");
+                continue;
+            }
             addHelpOption(group, false);
             for (CommandLine command : group.getSubcommands().values()) {
                 if (isHelp(command)) {
@@ -56,6 +64,13 @@ final class Usage {
             if (isHelp(group)) {
                 continue;
             }
+            if (isLeaf(group)) {
+                list.append("  ").append(synopsis(group)).append('\n');
+                for (String line : group.getCommandSpec().usageMessage().description()) {
+                    list.append(INDENT).append(line).append('\n');
+                }
+                continue;
+            }
             for (CommandLine command : group.getSubcommands().values()) {
                 if (isHelp(command)) {
                     continue;
@@ -75,6 +90,11 @@ final class Usage {
     private static String synopsis(CommandLine command) {
         String synopsis = command.getHelp().synopsis(0).strip();
         return synopsis.substring(synopsis.indexOf(' ') + 1);
+    }
+
+    /** A top-level command with no commands under it (not a group). */
+    private static boolean isLeaf(CommandLine command) {
+        return command.getSubcommands().values().stream().allMatch(Usage::isHelp);
     }
 
     private static boolean isHelp(CommandLine command) {

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Benchmark of the replica registry and `--wait` (issue 15): 3 gateways on one etcd.
+#
+#   bench/registry.sh                 about 2-3 minutes
+#
+# 1. 50 keys are created (no wait), then each revoked with `keys revoke --name ... --wait`: the time from the
+#    command's start to its return (a fresh JVM each time, as an operator runs it) and the wait alone (the
+#    "within N ms" of its summary line), p50/p99. Target: p99 < 1000 ms.
+# 2. The etcd write rate the registry adds: revisions over 30 s with no change at all (every one is the registry's),
+#    and under a burst of 100 model puts (etcdctl, back to back): the revisions added beyond the 100 writes, counted
+#    until every replica has applied the last one, plus 2 s for late coalesced updates.
+#
+# Needs the gateway side of the registry (branch `registry`): without it no replica registers, every --wait says
+# "no replica is registered" and the figures mean nothing (the script says so). Ports BENCH_REG_PORT_BASE+1..+5
+# (default 19301-19305), output in bench/out/registry-<timestamp>/ (bench/out/registry-latest), etcd's data in a
+# temporary directory removed on exit; every process started here is stopped by PID on exit, failure and Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+B=$ROOT/bench
+
+PORT_BASE=${BENCH_REG_PORT_BASE:-19300}
+REVOCATIONS=${BENCH_REVOCATIONS:-50}
+BURST=${BENCH_BURST:-100}
+IDLE_S=${BENCH_IDLE_S:-30}
+TARGET_MS=${BENCH_TARGET_MS:-1000}
+P_ETCD=$((PORT_BASE + 1))
+P_ETCD_PEER=$((PORT_BASE + 2))
+P_GW=($((PORT_BASE + 3)) $((PORT_BASE + 4)) $((PORT_BASE + 5)))
+PREFIX=/api-router/
+JAR=$ROOT/target/api-router.jar
+ETCD_URL=http://127.0.0.1:$P_ETCD
+export ETCDCTL_API=3
+
+for tool in etcd etcdctl java python3 curl; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "registry.sh: $tool is needed (etcd: apt-get install -y etcd-server etcd-client)" >&2; exit 2; }
+done
+if [ ! -f "$JAR" ] || [ -n "$(find src routes pom.xml -newer "$JAR" -print -quit)" ]; then
+  echo "registry.sh: building $JAR ..." >&2
+  mvn -B -q -o package -DskipTests || mvn -B -q package -DskipTests
+fi
+
+ME=registry.sh
+# shellcheck source=bench/lib.sh
+source "$B/lib.sh"
+for p in $P_ETCD $P_ETCD_PEER "${P_GW[@]}"; do
+  if port_in_use "$p"; then echo "registry.sh: port $p is in use; set BENCH_REG_PORT_BASE" >&2; exit 2; fi
+done
+new_run registry registry-latest
+rec_machine
+ETCD_DATA=
+on_exit() { [ -z "$ETCD_DATA" ] || [ ! -d "$ETCD_DATA" ] || rm -rf -- "$ETCD_DATA"; }
+
+ETCD_DATA=$(mktemp -d /tmp/api-router-bench-registry.XXXXXX)
+log "starting etcd on :$P_ETCD"
+start_bg etcd etcd --name r --data-dir "$ETCD_DATA" \
+  --listen-client-urls "$ETCD_URL" --advertise-client-urls "$ETCD_URL" \
+  --listen-peer-urls "http://127.0.0.1:$P_ETCD_PEER" --initial-advertise-peer-urls "http://127.0.0.1:$P_ETCD_PEER" \
+  --initial-cluster "r=http://127.0.0.1:$P_ETCD_PEER"
+PID_ETCD=$LAST_PID
+wait_http "$ETCD_URL/health" 200 30 "$PID_ETCD"
+
+MODEL='{"backends":[{"url":"http://127.0.0.1:9"}]}'   # never called: only the policy's arrival matters here
+run_fg etcdctl --endpoints "$ETCD_URL" put "${PREFIX}models/bench" "$MODEL" >/dev/null
+
+# the store's current revision (the header of a read)
+revision() {
+  etcdctl --endpoints "$ETCD_URL" get "${PREFIX}" --prefix --keys-only --limit 1 -w json \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])'
+}
+cli() { ETCD_ENDPOINTS="$ETCD_URL" ROUTER_ETCD_PREFIX="$PREFIX" java -jar "$JAR" "$@"; }
+replicas() { cli fleet --json 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["replicas"]))'; }
+
+for i in 0 1 2; do
+  log "starting gateway $i on :${P_GW[$i]}"
+  start_bg "gateway-$i" env -u ROUTER_POLICY_FILE -u OTEL_EXPORTER_OTLP_ENDPOINT \
+    ETCD_ENDPOINTS="$ETCD_URL" ROUTER_ETCD_PREFIX="$PREFIX" ROUTER_HTTP_PORT="${P_GW[$i]}" ROUTER_HTTP_HOST=127.0.0.1 \
+    ROUTER_MANAGEMENT_PORT=0 ROUTER_MANAGEMENT_HOST=127.0.0.1 ROUTER_SHUTDOWN_GRACE_MS=2000 \
+    ROUTER_DATA_DIR="$RUN/data/gw-$i" java -jar "$JAR"
+  wait_http "http://127.0.0.1:${P_GW[$i]}/v1/status/readyz" 200 90 "$LAST_PID"
+done
+n=0
+for ((t = 0; t < 150; t++)); do n=$(replicas || echo 0); [ "$n" -ge 3 ] && break; sleep 0.2; done
+rec replicas_registered "$n"
+if [ "$n" -lt 3 ]; then
+  log "WARNING: only $n replica(s) registered under ${PREFIX}replicas/ (is the gateway side of the registry merged?); the figures below are meaningless"
+fi
+cli fleet >"$RUN/fleet-start.txt" 2>&1 || true
+
+# ---- 1. keys revoke --wait ------------------------------------------------------------------------------------
+log "creating $REVOCATIONS keys"
+for ((i = 0; i < REVOCATIONS; i++)); do cli keys create --name "bench-$i" --models '*' >/dev/null 2>>"$RUN/create.err"; done
+log "revoking them one by one with --wait"
+: >"$RUN/revoke-times.txt"
+for ((i = 0; i < REVOCATIONS; i++)); do
+  t0=$(date +%s%N)
+  rc=0
+  cli keys revoke --name "bench-$i" --wait --wait-timeout 10s >>"$RUN/revoke.out" 2>"$RUN/revoke-$i.err" || rc=$?
+  t1=$(date +%s%N)
+  within=$(sed -n 's/^confirmed: .* within \([0-9]*\) ms.*/\1/p' "$RUN/revoke-$i.err")
+  echo "$(( (t1 - t0) / 1000000 )) ${within:--} $rc" >>"$RUN/revoke-times.txt"
+done
+python3 - "$RUN/revoke-times.txt" "$TARGET_MS" >>"$RES" <<'PY'
+import sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+total = sorted(int(r[0]) for r in rows)
+wait = sorted(int(r[1]) for r in rows if r[1] != "-")
+def pct(v, p):
+    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))] if v else -1
+print(f"revoke_wait_runs={len(rows)}")
+print(f"revoke_wait_failed={sum(1 for r in rows if r[2] != '0')}")
+print(f"revoke_wait_confirmed={len(wait)}")
+print(f"revoke_total_p50_ms={pct(total, 50)}")
+print(f"revoke_total_p99_ms={pct(total, 99)}")
+print(f"revoke_wait_only_p50_ms={pct(wait, 50)}")
+print(f"revoke_wait_only_p99_ms={pct(wait, 99)}")
+print(f"revoke_total_p99_pass={'PASS' if total and pct(total, 99) < int(sys.argv[2]) and len(wait) == len(rows) else 'FAIL'}")
+PY
+
+# ---- 2. etcd writes the registry adds ----------------------------------------------------------------------------
+log "idle: counting revisions over ${IDLE_S}s with no change"
+sleep 2
+r0=$(revision); sleep "$IDLE_S"; r1=$(revision)
+rec idle_revisions "$((r1 - r0))"
+rec idle_writes_per_s "$(python3 -c "print(round(($r1 - $r0) / $IDLE_S, 3))")"
+
+log "burst: $BURST model puts back to back"
+r0=$(revision); t0=$(date +%s%N)
+for ((i = 0; i < BURST; i++)); do etcdctl --endpoints "$ETCD_URL" put "${PREFIX}models/burst-$i" "$MODEL" >/dev/null; done
+last=$(revision)
+# until every replica has applied the last put (a policy delete --wait would add a write: read the registry instead)
+for ((t = 0; t < 200; t++)); do
+  behind=$(cli fleet --json 2>/dev/null | python3 -c "import json,sys; print(sum(1 for r in json.load(sys.stdin)['replicas'] if (r['appliedRevision'] or 0) < $last))" || echo 1)
+  [ "$behind" = 0 ] && break
+  sleep 0.1
+done
+sleep 2
+r1=$(revision); t1=$(date +%s%N)
+secs=$(python3 -c "print(($t1 - $t0) / 1e9)")
+rec burst_window_s "$(python3 -c "print(round($secs, 2))")"
+rec burst_revisions_total "$((r1 - r0))"
+rec burst_registry_revisions "$((r1 - r0 - BURST))"
+idle_rate=$(grep '^idle_writes_per_s=' "$RES" | cut -d= -f2)
+rec burst_registry_revisions_beyond_idle "$(python3 -c "print(round($r1 - $r0 - $BURST - $secs * $idle_rate, 1))")"
+cli fleet >"$RUN/fleet-end.txt" 2>&1 || true
+rec load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+cat "$RES"

@@ -1,0 +1,119 @@
+package dev.apirouter.cli;
+
+import java.io.PrintStream;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.apirouter.config.Config;
+import dev.apirouter.config.Settings;
+import dev.apirouter.policy.PolicyDocuments;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code fleet}: the replica registry ({@code <prefix>replicas/}) as a table or JSON. */
+@Command(name = "fleet", description = {
+        "The gateway replicas registered in etcd: id, state, applied revision, lag behind the",
+        "store's revision, version, age, management address. --json: the same as JSON."})
+final class FleetCommand implements Callable<Integer> {
+    private final Config config;
+    private final PrintStream out;
+    private final PrintStream err;
+
+    @Option(names = "--json", description = "Print JSON instead of the table.")
+    boolean json;
+
+    FleetCommand(Config config, PrintStream out, PrintStream err) {
+        this.config = config;
+        this.out = out;
+        this.err = err;
+    }
+
+    @Override
+    public Integer call() throws CliException {
+        Settings.Store store = Cli.store(config);
+        if (!store.usesEtcd()) {
+            throw CliException.usage("the replica registry is in etcd: set ETCD_ENDPOINTS (with the policy file"
+                    + " there is no registry)");
+        }
+        try (EtcdAdmin etcd = new EtcdAdmin(store)) {
+            EtcdAdmin.Snapshot snapshot = etcd.snapshot(ReplicaRecord.PREFIX);
+            long revision = snapshot.revision();
+            Instant now = Instant.now();
+            List<ReplicaRecord> replicas = new ArrayList<>();
+            for (EtcdAdmin.Entry e : snapshot.entries()) {
+                replicas.add(ReplicaRecord.parse(e.key(), e.value()));
+            }
+            if (json) {
+                ObjectNode root = PolicyDocuments.JSON.createObjectNode();
+                root.put("revision", revision);
+                ArrayNode array = root.putArray("replicas");
+                for (ReplicaRecord r : replicas) {
+                    ObjectNode o = array.addObject();
+                    o.put("id", r.id());
+                    o.put("state", r.state());
+                    if (r.problem() == null) {
+                        o.put("appliedRevision", r.appliedRevision());
+                        o.put("lag", Math.max(0, revision - r.appliedRevision()));
+                    } else {
+                        o.putNull("appliedRevision");
+                        o.putNull("lag");
+                    }
+                    o.put("version", r.version());
+                    o.put("startedAt", r.startedAt() == null ? null : r.startedAt().toString());
+                    if (r.startedAt() == null) {
+                        o.putNull("ageSeconds");
+                    } else {
+                        o.put("ageSeconds", Math.max(0, now.getEpochSecond() - r.startedAt().getEpochSecond()));
+                    }
+                    o.put("managementAddress", r.managementAddress());
+                    o.put("routesGeneration", r.routesGeneration());
+                    o.put("invalid", r.problem());
+                }
+                out.println(PolicyFiles.pretty(root));
+            } else {
+                List<String[]> rows = new ArrayList<>();
+                rows.add(new String[] {"ID", "STATE", "APPLIED", "LAG", "VERSION", "AGE", "MANAGEMENT"});
+                for (ReplicaRecord r : replicas) {
+                    rows.add(new String[] {r.id(), or(r.state()), r.appliedText(),
+                            r.problem() == null ? Long.toString(Math.max(0, revision - r.appliedRevision()))
+                                    : "(invalid record: " + r.problem() + ")",
+                            or(r.version()), ReplicaRecord.age(r.startedAt(), now), or(r.managementAddress())});
+                }
+                printTable(rows);
+            }
+            err.println(replicas.isEmpty()
+                    ? "no replica is registered under " + etcd.prefix() + ReplicaRecord.PREFIX + " (store revision "
+                    + revision + ")"
+                    : replicas.size() + " replica(s); store revision " + revision + " (LAG counts every write since"
+                    + " the replica's applied revision, the registry's own included)");
+        }
+        return Cli.EXIT_OK;
+    }
+
+    private static String or(String s) {
+        return s == null || s.isEmpty() ? "-" : s;
+    }
+
+    private void printTable(List<String[]> rows) {
+        int[] width = new int[rows.get(0).length];
+        for (String[] row : rows) {
+            for (int i = 0; i < row.length; i++) {
+                width[i] = Math.max(width[i], row[i].length());
+            }
+        }
+        for (String[] row : rows) {
+            StringBuilder line = new StringBuilder();
+            for (int i = 0; i < row.length; i++) {
+                line.append(row[i]);
+                if (i < row.length - 1) {
+                    line.append(" ".repeat(width[i] - row[i].length() + 2));
+                }
+            }
+            out.println(line.toString().stripTrailing());
+        }
+    }
+}
