@@ -468,6 +468,16 @@ public final class VllmSimulator implements AutoCloseable {
         }
     }
 
+    /**
+     * The requests recorded from position {@code index} of {@link #requests()} on, health probes left out: what a
+     * test sent through a gateway since it noted {@code requests().size()}.
+     */
+    public List<RecordedRequest> requestsSince(int index) {
+        List<RecordedRequest> all = requests();
+        return all.subList(Math.min(index, all.size()), all.size()).stream()
+                .filter(r -> !r.path().equals("/health")).toList();
+    }
+
     /** Requests received since start or the last {@link #reset()}, recorded or not. */
     public long requestCount() { return requestCount.get(); }
 

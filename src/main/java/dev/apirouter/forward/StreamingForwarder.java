@@ -165,6 +165,7 @@ public final class StreamingForwarder implements AutoCloseable {
         private boolean firstChunkSeen;
         private boolean retriedClosedConnection;
         private boolean attemptOpen;
+        private long relayed;
         private int busyAnswers;
         private UsageScanner usage;
 
@@ -354,18 +355,31 @@ public final class StreamingForwarder implements AutoCloseable {
             usage = readUsage || request.readUsage() || request.stripUsageChunk() ? new UsageScanner() : null;
             // a sized answer keeps its length: the chunk is removed from a chunked stream only (as vLLM sends it)
             UsageChunkFilter filter = streamed && !sized && request.stripUsageChunk() ? new UsageChunkFilter() : null;
+            long length = contentLength(response);
             response.handler(chunk -> {
+                if (finished) {
+                    return;
+                }
                 lastDataNanos = System.nanoTime();
                 if (!firstChunkSeen) {
                     firstChunkSeen = true;
                     observer.firstChunk(request.model(), backend, streamed, lastDataNanos - startNanos);
                 }
+                if (usage != null) { // every byte the backend sent, the removed usage chunk included
+                    usage.accept(chunk);
+                }
+                relayed += chunk.length();
+                if (length >= 0 && relayed >= length) {
+                    // a sized answer is whole for the client with its last byte, before any end: complete first
+                    finished = true;
+                    cancelTimer();
+                    complete(ForwardResult.Outcome.COMPLETED);
+                    downstream.end(chunk);
+                    return;
+                }
                 Buffer toClient = filter != null ? filter.accept(chunk) : chunk;
                 if (toClient.length() > 0) {
                     downstream.write(toClient);
-                }
-                if (usage != null) { // every byte the backend sent, the removed usage chunk included
-                    usage.accept(chunk);
                 }
                 if (downstream.writeQueueFull()) {
                     response.pause();
@@ -517,6 +531,19 @@ public final class StreamingForwarder implements AutoCloseable {
                 vertx.cancelTimer(timer);
                 timer = -1;
             }
+        }
+    }
+
+    /** The answer's declared length, -1 when it has none (chunked) or an unreadable one. */
+    private static long contentLength(HttpClientResponse response) {
+        String value = response.getHeader(HttpHeaders.CONTENT_LENGTH);
+        if (value == null) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            return -1;
         }
     }
 

@@ -132,7 +132,7 @@ class GatewayIT {
         assertEquals(UPSTREAM, body.get("model").asText());
         assertEquals("req-123", r.headers().firstValue("X-Request-Id").orElseThrow());
 
-        VllmSimulator.RecordedRequest seen = sim.requests().get(before);
+        VllmSimulator.RecordedRequest seen = sim.requestsSince(before).get(0);
         assertEquals("/v1/chat/completions", seen.path());
         assertEquals(null, seen.header("Authorization"));
         assertEquals(null, seen.header("x-api-key"));
@@ -147,7 +147,7 @@ class GatewayIT {
         HttpResponse<String> r = send(post("/v1/chat/completions", KEY_ALL, chat("chat", false)));
         String id = r.headers().firstValue("X-Request-Id").orElseThrow();
         assertFalse(id.isBlank());
-        assertEquals(id, sim.requests().get(before).header("X-Request-Id"));
+        assertEquals(id, sim.requestsSince(before).get(0).header("X-Request-Id"));
     }
 
     @Test
@@ -156,7 +156,7 @@ class GatewayIT {
         String body = "{\"model\":\"direct\",\"prompt\":\"x\",\"max_tokens\":2}";
         HttpResponse<String> r = send(post("/v1/completions", KEY_ALL, body));
         assertEquals(404, r.statusCode(), "the simulator only serves " + UPSTREAM + ": its own error passes through");
-        assertEquals(body, sim.requests().get(before).bodyText());
+        assertEquals(body, sim.requestsSince(before).get(0).bodyText());
         assertTrue(r.body().contains("does not exist"), r.body());
     }
 
@@ -332,7 +332,7 @@ class GatewayIT {
                 + "\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nX-Custom: kept\r\n"
                 + "Content-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
         assertTrue(response.startsWith("HTTP/1.1 200"), response);
-        VllmSimulator.RecordedRequest seen = sim.requests().get(before);
+        VllmSimulator.RecordedRequest seen = sim.requestsSince(before).get(0);
         assertEquals("kept", seen.header("X-Custom"));
         assertEquals(null, seen.header("X-Hop"));
         assertEquals(null, seen.header("Keep-Alive"));
