@@ -125,6 +125,25 @@ final class EtcdAdmin implements AutoCloseable {
     }
 
     /**
+     * The newest policy change: the highest modification revision under {@code models/} and {@code keys/} (a
+     * deletion leaves none), 0 when both are empty. A replica that applied it is up to date, whatever the registry
+     * wrote since.
+     */
+    long newestPolicyRevision() throws CliException {
+        long newest = 0;
+        for (String folder : new String[] {"models/", "keys/"}) {
+            ByteSequence start = bytes(prefix + folder);
+            GetResponse response = call(client.getKVClient().get(start, GetOption.builder()
+                    .withRange(OptionsUtil.prefixEndOf(start)).withKeysOnly(true).withLimit(1)
+                    .withSortField(GetOption.SortTarget.MOD).withSortOrder(GetOption.SortOrder.DESCEND).build()));
+            for (var kv : response.getKvs()) {
+                newest = Math.max(newest, kv.getModRevision());
+            }
+        }
+        return newest;
+    }
+
+    /**
      * One range read of a small prefix (no paging), waited for at most {@code maxWaitMs} (and never longer than the
      * call deadline plus a second): for a loop that must end by its own deadline.
      */

@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 /** {@code fleet}: the replica registry ({@code <prefix>replicas/}) as a table or JSON. */
 @Command(name = "fleet", description = {
         "The gateway replicas registered in etcd: id, state, applied revision, lag behind the",
-        "store's revision, version, age, management address. --json: the same as JSON."})
+        "newest policy change, version, age, management address. --json: the same as JSON."})
 final class FleetCommand implements Callable<Integer> {
     private final Config config;
     private final PrintStream out;
@@ -42,6 +42,7 @@ final class FleetCommand implements Callable<Integer> {
         try (EtcdAdmin etcd = new EtcdAdmin(store)) {
             EtcdAdmin.Snapshot snapshot = etcd.snapshot(ReplicaRecord.PREFIX);
             long revision = snapshot.revision();
+            long policyRevision = etcd.newestPolicyRevision();
             Instant now = Instant.now();
             List<ReplicaRecord> replicas = new ArrayList<>();
             for (EtcdAdmin.Entry e : snapshot.entries()) {
@@ -50,6 +51,7 @@ final class FleetCommand implements Callable<Integer> {
             if (json) {
                 ObjectNode root = PolicyDocuments.JSON.createObjectNode();
                 root.put("revision", revision);
+                root.put("policyRevision", policyRevision);
                 ArrayNode array = root.putArray("replicas");
                 for (ReplicaRecord r : replicas) {
                     ObjectNode o = array.addObject();
@@ -57,7 +59,7 @@ final class FleetCommand implements Callable<Integer> {
                     o.put("state", r.state());
                     if (r.problem() == null) {
                         o.put("appliedRevision", r.appliedRevision());
-                        o.put("lag", Math.max(0, revision - r.appliedRevision()));
+                        o.put("lag", Math.max(0, policyRevision - r.appliedRevision()));
                     } else {
                         o.putNull("appliedRevision");
                         o.putNull("lag");
@@ -79,7 +81,7 @@ final class FleetCommand implements Callable<Integer> {
                 rows.add(new String[] {"ID", "STATE", "APPLIED", "LAG", "VERSION", "AGE", "MANAGEMENT"});
                 for (ReplicaRecord r : replicas) {
                     rows.add(new String[] {r.id(), or(r.state()), r.appliedText(),
-                            r.problem() == null ? Long.toString(Math.max(0, revision - r.appliedRevision()))
+                            r.problem() == null ? Long.toString(Math.max(0, policyRevision - r.appliedRevision()))
                                     : "(invalid record: " + r.problem() + ")",
                             or(r.version()), ReplicaRecord.age(r.startedAt(), now), or(r.managementAddress())});
                 }
@@ -88,8 +90,8 @@ final class FleetCommand implements Callable<Integer> {
             err.println(replicas.isEmpty()
                     ? "no replica is registered under " + etcd.prefix() + ReplicaRecord.PREFIX + " (store revision "
                     + revision + ")"
-                    : replicas.size() + " replica(s); store revision " + revision + " (LAG counts every write since"
-                    + " the replica's applied revision, the registry's own included)");
+                    : replicas.size() + " replica(s); store revision " + revision + ", newest policy change "
+                    + policyRevision + " (LAG: policy changes not applied yet, as /v1/status/fleet counts them)");
         }
         return Cli.EXIT_OK;
     }
