@@ -12,6 +12,7 @@ import dev.apirouter.forward.ForwardRequest;
 import dev.apirouter.forward.RequestTarget;
 import dev.apirouter.forward.StreamingForwarder;
 import dev.apirouter.policy.ModelPolicy;
+import dev.apirouter.policy.PolicyView;
 import dev.apirouter.routing.Decision;
 import dev.apirouter.routing.InferenceRequest;
 import dev.apirouter.routing.Router;
@@ -193,9 +194,9 @@ public final class BackendDispatch extends AsyncProcessorSupport {
         }
         List<ModelPolicy> usable = new ArrayList<>(names.size());
         for (String name : names) {
-            if (call.keyRecord() == null || call.keyRecord().allowsModel(name)) {
-                call.policyView().model(name).ifPresent(usable::add);
-            }
+            // a fallback may be named by an alias: found and allowed as a request naming it would be
+            call.policyView().model(name).filter(policy -> call.keyRecord() == null
+                    || PolicyView.allows(call.keyRecord(), name, policy)).ifPresent(usable::add);
         }
         return usable;
     }
