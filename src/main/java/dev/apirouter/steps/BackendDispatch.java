@@ -119,8 +119,9 @@ public final class BackendDispatch extends AsyncProcessorSupport {
             this.path = path;
             this.callback = callback;
             this.fallbacks = usableFallbacks(call);
+            // only (chat) completions take stream_options; a Responses stream ends with its usage anyway
             this.requestUsage = call.usageRequired() && call.inferenceRequest() != null
-                    && call.inferenceRequest().usageRequestable();
+                    && call.inferenceRequest().usageRequestable() && path.endsWith("/completions");
         }
 
         void start() {
@@ -129,8 +130,9 @@ public final class BackendDispatch extends AsyncProcessorSupport {
                 decision = router.lastResort(call.modelPolicy()); // its fallbacks exist, but none is usable
             }
             ModelPolicy policy = call.modelPolicy();
+            String model = policy.backendModel(); // never an alias the client used
             send(policy, decision, requestUsage ? call.inferenceRequest().rewrite(call.requestBody(),
-                    policy.upstreamModel().orElse(null), true) : call.upstreamBody());
+                    model.equals(call.inferenceRequest().model()) ? null : model, true) : call.upstreamBody());
         }
 
         private void send(ModelPolicy policy, Decision decision, byte[] body) {

@@ -34,7 +34,8 @@ class EndpointsIT {
     static final ObjectMapper JSON = new ObjectMapper();
     static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     static final String UPSTREAM = "meta-llama/Llama-3.1-8B-Instruct";
-    static final String ALL = "sk-endpoints-all", CANONICAL = "sk-endpoints-canonical", ALIAS_ONLY = "sk-endpoints-alias";
+    static final String ALL = "sk-endpoints-all", CANONICAL = "sk-endpoints-canonical", ALIAS_ONLY = "sk-endpoints-alias",
+            METERED = "sk-endpoints-metered";
 
     @TempDir
     static Path dir;
@@ -52,7 +53,8 @@ class EndpointsIT {
                 + "keys:\n"
                 + "  \"" + ApiKeys.sha256Hex(ALL) + "\": {name: all, models: [\"*\"]}\n"
                 + "  \"" + ApiKeys.sha256Hex(CANONICAL) + "\": {name: canonical, models: [m]}\n"
-                + "  \"" + ApiKeys.sha256Hex(ALIAS_ONLY) + "\": {name: alias-only, models: [small]}\n");
+                + "  \"" + ApiKeys.sha256Hex(ALIAS_ONLY) + "\": {name: alias-only, models: [small]}\n"
+                + "  \"" + ApiKeys.sha256Hex(METERED) + "\": {name: metered, models: [\"*\"], limits: {tpm: 100000}}\n");
         gateway = GatewayProcess.start(GatewayProcess.env("ROUTER_POLICY_FILE", policy.toString()));
         gateway.awaitReady(Duration.ofSeconds(30));
     }
@@ -83,10 +85,15 @@ class EndpointsIT {
 
     /** The model the simulator got in the body of the last request on {@code path}. */
     static String backendModel(String path) throws Exception {
+        return JSON.readTree(backendBody(path)).path("model").asText();
+    }
+
+    /** The body of the last request the simulator got on {@code path} (not the fleet's scrapes and probes). */
+    static String backendBody(String path) {
         List<VllmSimulator.RecordedRequest> requests = sim.requests();
         for (int i = requests.size() - 1; i >= 0; i--) {
             if (requests.get(i).path().equals(path)) {
-                return JSON.readTree(requests.get(i).bodyText()).path("model").asText();
+                return requests.get(i).bodyText();
             }
         }
         throw new AssertionError("the backend got no request on " + path);
@@ -190,6 +197,12 @@ class EndpointsIT {
         assertEquals(3, types.stream().filter("response.output_text.delta"::equals).count());
         assertEquals("response.completed", types.get(types.size() - 1));
         assertEquals(UPSTREAM, backendModel("/v1/responses"));
+        HttpResponse<String> metered = post("/v1/responses", METERED,
+                "{\"model\":\"gpt-4o-mini\",\"input\":\"hello\",\"stream\":true}");
+        assertEquals(200, metered.statusCode(), metered.body());
+        String sent = backendBody("/v1/responses");
+        assertEquals("{\"model\":\"" + UPSTREAM + "\",\"input\":\"hello\",\"stream\":true}", sent,
+                "a key with token limits: no stream_options added to a Responses body (its stream ends with its usage)");
     }
 
     @Test
