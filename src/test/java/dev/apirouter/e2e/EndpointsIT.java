@@ -203,6 +203,12 @@ class EndpointsIT {
         String sent = backendBody("/v1/responses");
         assertEquals("{\"model\":\"" + UPSTREAM + "\",\"input\":\"hello\",\"stream\":true}", sent,
                 "a key with token limits: no stream_options added to a Responses body (its stream ends with its usage)");
+        HttpResponse<String> chat = post("/v1/chat/completions", METERED, "{\"model\":\"reranker\",\"stream\":true,"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertEquals(200, chat.statusCode(), chat.body());
+        JsonNode chatSent = JSON.readTree(backendBody("/v1/chat/completions"));
+        assertEquals("rr", chatSent.path("model").asText(), "the usage rewrite sends the model's own name, not the alias");
+        assertTrue(chatSent.path("stream_options").path("include_usage").asBoolean(), chatSent.toString());
     }
 
     @Test
