@@ -39,8 +39,10 @@ import java.util.function.LongSupplier;
  *
  * <p>Imitates the HTTP surface of vLLM's OpenAI-compatible server ({@code vllm serve}) without any model:
  * {@code POST /v1/chat/completions}, {@code POST /v1/completions} (both with SSE streaming),
- * {@code POST /v1/embeddings}, {@code GET /v1/models}, {@code GET /health}, {@code GET /version} and a minimal
- * {@code GET /metrics}. Generated text is deterministic lorem-ipsum words derived from a hash of the prompt,
+ * {@code POST /v1/embeddings}, {@code POST /v1/responses} (with SSE streaming), {@code POST /v1/score},
+ * {@code POST /v1/rerank} (also {@code /rerank}, {@code /v2/rerank}), {@code POST /tokenize}, {@code POST /detokenize},
+ * {@code POST /pooling}, {@code POST /classify}, {@code GET /v1/models}, {@code GET /health}, {@code GET /version}
+ * and a minimal {@code GET /metrics}. Generated text is deterministic lorem-ipsum words derived from a hash of the prompt,
  * paced by a configurable delay per token; embeddings are deterministic unit vectors derived from a hash of the
  * input.
  *
@@ -689,6 +691,30 @@ public final class VllmSimulator implements AutoCloseable {
                 break;
             case "/v1/models":
                 if (requireMethod(ex, method, "GET")) sendJson(ex, 200, modelsBody);
+                break;
+            case "/v1/responses":
+                if (requireMethod(ex, method, "POST")) responses(ex, h, body);
+                break;
+            case "/score":
+            case "/v1/score":
+                if (requireMethod(ex, method, "POST")) score(ex, body);
+                break;
+            case "/rerank":
+            case "/v1/rerank":
+            case "/v2/rerank":
+                if (requireMethod(ex, method, "POST")) rerank(ex, body);
+                break;
+            case "/tokenize":
+                if (requireMethod(ex, method, "POST")) tokenize(ex, body);
+                break;
+            case "/detokenize":
+                if (requireMethod(ex, method, "POST")) detokenize(ex, body);
+                break;
+            case "/pooling":
+                if (requireMethod(ex, method, "POST")) pooling(ex, body);
+                break;
+            case "/classify":
+                if (requireMethod(ex, method, "POST")) classify(ex, body);
                 break;
             case "/health":
                 if (requireMethod(ex, method, "GET")) ex.sendResponseHeaders(healthStatus, -1);
@@ -1426,6 +1452,375 @@ public final class VllmSimulator implements AutoCloseable {
         norm = Math.sqrt(norm);
         for (int d = 0; d < dim; d++) out[d] = (float) (v[d] / norm);
         return out;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // score, rerank, tokenize, detokenize, pooling, classify (vLLM's own endpoints, shapes of its protocol.py)
+
+    /** A text field that is a string or a non-empty list of strings, as a list. */
+    @SuppressWarnings("unchecked")
+    private static List<String> texts(Map<String, Object> req, String field) throws ApiError {
+        Object v = req.get(field);
+        if (v == null) throw badRequest(field + ": Field required");
+        if (v instanceof String) return List.of((String) v);
+        if (v instanceof List && !((List<?>) v).isEmpty()) {
+            List<String> out = new ArrayList<>();
+            for (Object o : (List<Object>) v) {
+                if (o instanceof String) out.add((String) o);
+                else if (o instanceof Map && ((Map<String, Object>) o).get("text") instanceof String) {
+                    out.add((String) ((Map<String, Object>) o).get("text"));
+                } else {
+                    throw badRequest(field + ": Input should be a string or a list of strings");
+                }
+            }
+            return out;
+        }
+        throw badRequest(field + ": Input should be a string or a non-empty list of strings");
+    }
+
+    /**
+     * A deterministic relevance in (0, 1) of {@code document} to {@code query}: the share of the query's words found
+     * in the document, blended with a hash of the pair (so that unrelated texts still differ).
+     */
+    static double relevance(String query, String document) {
+        String[] q = query.toLowerCase(java.util.Locale.ROOT).split("\\W+");
+        java.util.Set<String> d = new java.util.HashSet<>(List.of(document.toLowerCase(java.util.Locale.ROOT).split("\\W+")));
+        int words = 0;
+        int found = 0;
+        for (String w : q) {
+            if (w.isEmpty()) continue;
+            words++;
+            if (d.contains(w)) found++;
+        }
+        double overlap = words == 0 ? 0 : (double) found / words;
+        double noise = unit(hash(query + "\u0000" + document));
+        return 0.01 + 0.8 * overlap + 0.18 * noise;
+    }
+
+    /** A hash spread over [0, 1) (splitmix64's finaliser: nearby hashes give unrelated values). */
+    static double unit(long h) {
+        long z = h + 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        z ^= z >>> 31;
+        return (z >>> 11) * 0x1.0p-53;
+    }
+
+    private static int tokensOf(String s) {
+        return 1 + countWords(s);
+    }
+
+    private String listHead(String idPrefix) {
+        return "{\"id\":\"" + randomId(idPrefix) + "\",\"object\":\"list\",\"created\":" + System.currentTimeMillis() / 1000
+                + ",\"model\":" + modelJson + ",\"data\":[";
+    }
+
+    private static String poolingUsage(int tokens) {
+        return "\"usage\":{\"prompt_tokens\":" + tokens + ",\"total_tokens\":" + tokens
+                + ",\"completion_tokens\":0,\"prompt_tokens_details\":null}";
+    }
+
+    /** {@code POST /score}, {@code /v1/score}: {@code text_1} against each {@code text_2} (1:N, or N:N pairwise). */
+    private void score(HttpExchange ex, byte[] body) throws IOException, ApiError {
+        Map<String, Object> req = parseObject(body);
+        checkModel(req);
+        List<String> a = texts(req, "text_1");
+        List<String> b = texts(req, "text_2");
+        if (a.size() != 1 && a.size() != b.size()) {
+            throw badRequest("Input lengths must be either 1:1, 1:N or N:N");
+        }
+        StringBuilder sb = new StringBuilder(listHead("score-"));
+        int tokens = 0;
+        for (int i = 0; i < b.size(); i++) {
+            String first = a.size() == 1 ? a.get(0) : a.get(i);
+            tokens += tokensOf(first) + tokensOf(b.get(i));
+            if (i > 0) sb.append(',');
+            sb.append("{\"index\":").append(i).append(",\"object\":\"score\",\"score\":")
+                    .append(relevance(first, b.get(i))).append('}');
+        }
+        sb.append("],").append(poolingUsage(tokens)).append('}');
+        sendJson(ex, 200, sb.toString());
+    }
+
+    /** {@code POST /rerank}, {@code /v1/rerank}, {@code /v2/rerank}: the documents by relevance, best first. */
+    private void rerank(HttpExchange ex, byte[] body) throws IOException, ApiError {
+        Map<String, Object> req = parseObject(body);
+        checkModel(req);
+        Object q = req.get("query");
+        if (!(q instanceof String)) throw badRequest("query: Field required (a string)");
+        String query = (String) q;
+        List<String> documents = texts(req, "documents");
+        Long topN = optLong(req, "top_n");
+        int n = topN == null || topN <= 0 || topN > documents.size() ? documents.size() : (int) (long) topN;
+        Integer[] order = new Integer[documents.size()];
+        double[] scores = new double[documents.size()];
+        int tokens = 0;
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+            scores[i] = relevance(query, documents.get(i));
+            tokens += tokensOf(query) + tokensOf(documents.get(i));
+        }
+        java.util.Arrays.sort(order, (x, y) -> Double.compare(scores[y], scores[x]));
+        StringBuilder sb = new StringBuilder("{\"id\":\"").append(randomId("rerank-")).append("\",\"model\":")
+                .append(modelJson).append(",\"usage\":{\"prompt_tokens\":").append(tokens).append(",\"total_tokens\":")
+                .append(tokens).append("},\"results\":[");
+        for (int r = 0; r < n; r++) {
+            int i = order[r];
+            if (r > 0) sb.append(',');
+            sb.append("{\"index\":").append(i).append(",\"document\":{\"text\":").append(Json.quote(documents.get(i)))
+                    .append("},\"relevance_score\":").append(scores[i]).append('}');
+        }
+        sendJson(ex, 200, sb.append("]}").toString());
+    }
+
+    /**
+     * The simulator's vocabulary: the lorem-ipsum words are ids 0..n-1 (so that tokenize and detokenize round-trip
+     * on them), any other word a stable id above them.
+     */
+    static long wordId(String word) {
+        String w = word.toLowerCase(java.util.Locale.ROOT);
+        for (int i = 0; i < WORDS.length; i++) {
+            if (WORDS[i].equals(w)) return i;
+        }
+        return WORDS.length + Long.remainderUnsigned(hash(w), 32000 - WORDS.length);
+    }
+
+    /** {@code POST /tokenize}: {@code prompt} (or chat {@code messages}) to ids, one per word, after a BOS id. */
+    @SuppressWarnings("unchecked")
+    private void tokenize(HttpExchange ex, byte[] body) throws IOException, ApiError {
+        Map<String, Object> req = parseObject(body);
+        checkModel(req);
+        StringBuilder text = new StringBuilder();
+        if (req.get("prompt") instanceof String) {
+            text.append((String) req.get("prompt"));
+        } else if (req.get("messages") instanceof List) {
+            for (Object m : (List<Object>) req.get("messages")) {
+                if (m instanceof Map && ((Map<String, Object>) m).get("content") instanceof String) {
+                    text.append(' ').append((String) ((Map<String, Object>) m).get("content"));
+                }
+            }
+        } else {
+            throw badRequest("prompt: Field required (or messages)");
+        }
+        Object special = req.get("add_special_tokens");
+        boolean bos = special == null || Boolean.TRUE.equals(special);
+        boolean strs = optBool(req, "return_token_strs");
+        List<String> words = new ArrayList<>();
+        for (String w : text.toString().trim().split("\\s+")) {
+            if (!w.isEmpty()) words.add(w);
+        }
+        StringBuilder ids = new StringBuilder();
+        StringBuilder tokenStrs = new StringBuilder();
+        if (bos) {
+            ids.append(BOS_ID);
+            tokenStrs.append("\"<s>\"");
+        }
+        for (int i = 0; i < words.size(); i++) {
+            if (ids.length() > 0) {
+                ids.append(',');
+                tokenStrs.append(',');
+            }
+            ids.append(wordId(words.get(i)));
+            tokenStrs.append(Json.quote((i == 0 ? "" : "\u2581") + words.get(i)));
+        }
+        int count = words.size() + (bos ? 1 : 0);
+        sendJson(ex, 200, "{\"count\":" + count + ",\"max_model_len\":" + options.maxModelLen() + ",\"tokens\":["
+                + ids + "],\"token_strs\":" + (strs ? "[" + tokenStrs + "]" : "null") + "}");
+    }
+
+    /** The id {@code /tokenize} gives the start of a text (dropped again by {@code /detokenize}). */
+    static final long BOS_ID = 32000;
+
+    /** {@code POST /detokenize}: ids back to words (vocabulary ids; others as {@code <id>}). */
+    private void detokenize(HttpExchange ex, byte[] body) throws IOException, ApiError {
+        Map<String, Object> req = parseObject(body);
+        checkModel(req);
+        Object tokens = req.get("tokens");
+        if (!(tokens instanceof List)) throw badRequest("tokens: Field required (a list of integers)");
+        StringBuilder sb = new StringBuilder();
+        for (Object t : (List<?>) tokens) {
+            if (!(t instanceof Long)) throw badRequest("tokens: Input should be a list of integers");
+            long id = (Long) t;
+            if (id == BOS_ID) continue;
+            if (sb.length() > 0) sb.append(' ');
+            sb.append(id >= 0 && id < WORDS.length ? WORDS[(int) id] : "<" + id + ">");
+        }
+        sendJson(ex, 200, "{\"prompt\":" + Json.quote(sb.toString()) + "}");
+    }
+
+    /** {@code POST /pooling}: the pooled hidden state of each input (the embedding vector, as {@code data}). */
+    private void pooling(HttpExchange ex, byte[] body) throws IOException, ApiError {
+        Map<String, Object> req = parseObject(body);
+        checkModel(req);
+        List<String> inputs = texts(req, "input");
+        StringBuilder sb = new StringBuilder(listHead("pool-"));
+        int tokens = 0;
+        for (int i = 0; i < inputs.size(); i++) {
+            tokens += tokensOf(inputs.get(i));
+            float[] v = embedding(hash(inputs.get(i)), options.embeddingDim());
+            if (i > 0) sb.append(',');
+            sb.append("{\"index\":").append(i).append(",\"object\":\"pooling\",\"data\":[");
+            for (int d = 0; d < v.length; d++) {
+                if (d > 0) sb.append(',');
+                sb.append(v[d]);
+            }
+            sb.append("]}");
+        }
+        sb.append("],").append(poolingUsage(tokens)).append('}');
+        sendJson(ex, 200, sb.toString());
+    }
+
+    private static final String[] LABELS = {"negative", "positive"};
+
+    /** {@code POST /classify}: two classes; the probabilities from a hash of the input. */
+    private void classify(HttpExchange ex, byte[] body) throws IOException, ApiError {
+        Map<String, Object> req = parseObject(body);
+        checkModel(req);
+        List<String> inputs = texts(req, "input");
+        StringBuilder sb = new StringBuilder(listHead("classify-"));
+        int tokens = 0;
+        for (int i = 0; i < inputs.size(); i++) {
+            tokens += tokensOf(inputs.get(i));
+            double p = 0.05 + 0.9 * unit(hash(inputs.get(i)));
+            if (i > 0) sb.append(',');
+            sb.append("{\"index\":").append(i).append(",\"label\":\"").append(LABELS[p >= 0.5 ? 1 : 0])
+                    .append("\",\"probs\":[").append(1 - p).append(',').append(p)
+                    .append("],\"num_classes\":2,\"object\":\"classify\"}");
+        }
+        sb.append("],").append(poolingUsage(tokens)).append('}');
+        sendJson(ex, 200, sb.toString());
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // the Responses API (vLLM's serving_responses.py; events as its API server sends them: "event: <type>")
+
+    /** The text of a Responses {@code input}: a string, or messages whose content is a string or input_text parts. */
+    @SuppressWarnings("unchecked")
+    private static String responsesInput(Map<String, Object> req) throws ApiError {
+        Object input = req.get("input");
+        if (input instanceof String) return (String) input;
+        if (!(input instanceof List)) throw badRequest("input: Field required (a string or a list of items)");
+        StringBuilder sb = new StringBuilder();
+        for (Object item : (List<Object>) input) {
+            if (!(item instanceof Map)) throw badRequest("input: Input should be a list of objects");
+            Object content = ((Map<String, Object>) item).get("content");
+            if (content instanceof String) {
+                sb.append(((Map<String, Object>) item).get("role")).append(": ").append(content).append('\n');
+            } else if (content instanceof List) {
+                for (Object part : (List<Object>) content) {
+                    if (part instanceof Map && ((Map<String, Object>) part).get("text") instanceof String) {
+                        sb.append(((Map<String, Object>) part).get("text")).append('\n');
+                    }
+                }
+            }
+        }
+        return sb.toString();
+    }
+
+    private void responses(HttpExchange ex, SimHeaders h, byte[] body) throws IOException, InterruptedException, ApiError {
+        Map<String, Object> req = parseObject(body);
+        checkModel(req);
+        String input = responsesInput(req);
+        Object instructions = req.get("instructions");
+        String prompt = instructions instanceof String ? instructions + "\n" + input : input;
+        int inputTokens = tokensOf(prompt);
+        if (inputTokens >= options.maxModelLen()) {
+            throw badRequest("This model's maximum context length is " + options.maxModelLen() + " tokens. However,"
+                    + " your request has " + inputTokens + " input tokens.");
+        }
+        Long requested = optLong(req, "max_output_tokens");
+        if (requested != null && requested < 1) throw badRequest("max_output_tokens must be at least 1");
+        int maxTokens = (int) Math.min(requested == null ? options.maxTokens() : requested,
+                options.maxModelLen() - inputTokens);
+        long seed = hash(prompt);
+        String id = randomId("resp_");
+        String msgId = randomId("msg_");
+        long created = System.currentTimeMillis() / 1000;
+        boolean stream = optBool(req, "stream");
+        long tokenDelay = Math.round(simLong(h, HEADER_TOKEN_DELAY, options.tokenDelayMs(), 0, MAX_TOKEN_DELAY_MS)
+                * slowness);
+        running.incrementAndGet();
+        try {
+            if (!stream) {
+                sleep(tokenDelay * maxTokens);
+                sendJson(ex, 200, responseObject(id, msgId, created, "completed", text(seed, maxTokens), inputTokens,
+                        maxTokens, req));
+                return;
+            }
+            ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+            ex.sendResponseHeaders(200, 0);
+            activeStreams.incrementAndGet();
+            try {
+                OutputStream os = ex.getResponseBody();
+                int[] seq = {0};
+                String pending = responseObject(id, msgId, created, "in_progress", null, inputTokens, 0, req);
+                responseEvent(os, seq, "response.created", "\"response\":" + pending);
+                responseEvent(os, seq, "response.in_progress", "\"response\":" + pending);
+                String item = "{\"id\":\"" + msgId + "\",\"type\":\"message\",\"role\":\"assistant\",\"status\":";
+                responseEvent(os, seq, "response.output_item.added", "\"output_index\":0,\"item\":" + item
+                        + "\"in_progress\",\"content\":[]}");
+                String at = "\"item_id\":\"" + msgId + "\",\"output_index\":0,\"content_index\":0";
+                responseEvent(os, seq, "response.content_part.added", at
+                        + ",\"part\":{\"type\":\"output_text\",\"text\":\"\",\"annotations\":[]}");
+                for (int i = 0; i < maxTokens; i++) {
+                    sleep(tokenDelay);
+                    responseEvent(os, seq, "response.output_text.delta", at + ",\"delta\":\"" + token(seed, i)
+                            + "\",\"logprobs\":[]");
+                }
+                String full = text(seed, maxTokens);
+                responseEvent(os, seq, "response.output_text.done", at + ",\"text\":\"" + full + "\",\"logprobs\":[]");
+                String part = "{\"type\":\"output_text\",\"text\":\"" + full + "\",\"annotations\":[]}";
+                responseEvent(os, seq, "response.content_part.done", at + ",\"part\":" + part);
+                responseEvent(os, seq, "response.output_item.done", "\"output_index\":0,\"item\":" + item
+                        + "\"completed\",\"content\":[" + part + "]}");
+                responseEvent(os, seq, "response.completed", "\"response\":" + responseObject(id, msgId, created,
+                        "completed", full, inputTokens, maxTokens, req));
+                completedStreams.incrementAndGet();
+            } catch (IOException e) {
+                if (!closed.get()) cancelledStreams.incrementAndGet();
+            } finally {
+                activeStreams.decrementAndGet();
+            }
+        } finally {
+            running.decrementAndGet();
+        }
+    }
+
+    /** One Responses stream event: {@code event: <type>} and its JSON, which repeats the type, with its number. */
+    private static void responseEvent(OutputStream os, int[] seq, String type, String fields) throws IOException {
+        String event = "event: " + type + "\ndata: {\"type\":\"" + type + "\",\"sequence_number\":" + seq[0]++ + ","
+                + fields + "}\n\n";
+        os.write(event.getBytes(StandardCharsets.UTF_8));
+        os.flush();
+    }
+
+    /** The Response object; {@code text} null: no output yet (in progress). */
+    private String responseObject(String id, String msgId, long created, String status, String text, int inputTokens,
+                                  int outputTokens, Map<String, Object> req) throws ApiError {
+        StringBuilder sb = new StringBuilder(512);
+        sb.append("{\"id\":\"").append(id).append("\",\"object\":\"response\",\"created_at\":").append(created)
+                .append(",\"model\":").append(modelJson).append(",\"status\":\"").append(status)
+                .append("\",\"error\":null,\"incomplete_details\":null,\"instructions\":")
+                .append(req.get("instructions") instanceof String ? Json.quote((String) req.get("instructions")) : "null")
+                .append(",\"max_output_tokens\":").append(optLong(req, "max_output_tokens"))
+                .append(",\"output\":[");
+        if (text != null) {
+            sb.append("{\"type\":\"message\",\"id\":\"").append(msgId).append("\",\"role\":\"assistant\",\"status\":"
+                    + "\"completed\",\"content\":[{\"type\":\"output_text\",\"text\":\"").append(text)
+                    .append("\",\"annotations\":[]}]}");
+        }
+        sb.append("],\"parallel_tool_calls\":true,\"previous_response_id\":null,\"temperature\":1.0,\"top_p\":1.0,"
+                + "\"tool_choice\":\"auto\",\"tools\":[],\"truncation\":\"disabled\",\"text\":{\"format\":{\"type\":"
+                + "\"text\"}},\"usage\":");
+        if (text == null) {
+            sb.append("null");
+        } else {
+            sb.append("{\"input_tokens\":").append(inputTokens)
+                    .append(",\"input_tokens_details\":{\"cached_tokens\":0},\"output_tokens\":").append(outputTokens)
+                    .append(",\"output_tokens_details\":{\"reasoning_tokens\":0},\"total_tokens\":")
+                    .append(inputTokens + outputTokens).append('}');
+        }
+        return sb.append('}').toString();
     }
 
     // ------------------------------------------------------------------------------------------------------------

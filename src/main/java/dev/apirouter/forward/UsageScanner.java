@@ -19,6 +19,9 @@ final class UsageScanner {
     static final int MODEL_SCAN = 2048;
     private static final byte[] PROMPT_TOKENS = "prompt_tokens".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] COMPLETION_TOKENS = "completion_tokens".getBytes(StandardCharsets.US_ASCII);
+    /** The Responses API's names of the same counts. */
+    private static final byte[] INPUT_TOKENS = "input_tokens".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] OUTPUT_TOKENS = "output_tokens".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] USAGE_KEY = "\"usage\"".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] MODEL_KEY = "\"model\"".getBytes(StandardCharsets.US_ASCII);
 
@@ -76,8 +79,9 @@ final class UsageScanner {
     }
 
     /**
-     * {@code prompt_tokens} and {@code completion_tokens} of the JSON object starting at {@code start}; null when the
-     * object is incomplete or has neither. A scan rather than a JSON parser: it runs for every answer, and only two
+     * {@code prompt_tokens} and {@code completion_tokens} (the Responses API's {@code input_tokens} and
+     * {@code output_tokens}) of the JSON object starting at {@code start}; null when the object is incomplete or has
+     * neither. A scan rather than a JSON parser: it runs for every answer, and only two
      * integer members of the top level are wanted (nested objects and strings are skipped, escapes included).
      */
     static TokenUsage readUsage(byte[] b, int start) {
@@ -95,8 +99,10 @@ final class UsageScanner {
                 int colon = skipSpace(b, end + 1);
                 if (depth == 1 && colon < b.length && b[colon] == ':') {
                     int value = skipSpace(b, colon + 1);
-                    boolean prompt = equalsAt(b, i + 1, end, PROMPT_TOKENS);
-                    if ((prompt || equalsAt(b, i + 1, end, COMPLETION_TOKENS)) && value < b.length && isDigit(b[value])) {
+                    boolean prompt = equalsAt(b, i + 1, end, PROMPT_TOKENS) || equalsAt(b, i + 1, end, INPUT_TOKENS);
+                    boolean completion = !prompt && (equalsAt(b, i + 1, end, COMPLETION_TOKENS)
+                            || equalsAt(b, i + 1, end, OUTPUT_TOKENS));
+                    if ((prompt || completion) && value < b.length && isDigit(b[value])) {
                         long n = 0;
                         int k = value;
                         for (; k < b.length && isDigit(b[k]) && k - value < 18; k++) {

@@ -52,6 +52,9 @@ public final class PolicyStatus {
         view.models().values().stream().sorted(Comparator.comparing(ModelPolicy::name)).forEach(policy -> {
             ObjectNode model = models.putObject(policy.name());
             policy.upstreamModel().ifPresent(u -> model.put("upstreamModel", u));
+            if (!policy.aliases().isEmpty()) {
+                policy.aliases().forEach(model.putArray("aliases")::add);
+            }
             Routing routing = policy.routing();
             ObjectNode r = model.putObject("routing").put("strategy", routing.strategy().label());
             r.putObject("affinity").put("header", routing.affinityHeader()).put("prefixBytes", routing.prefixBytes());

@@ -17,7 +17,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 record ModelDocument(String upstreamModel, List<BackendEntry> backends, TimeoutsEntry timeouts, RoutingEntry routing,
-                     List<String> fallbacks, LimitsEntry limits) {
+                     List<String> fallbacks, LimitsEntry limits, List<String> aliases) {
     static final String LABEL = "model policy";
 
     /** One entry of {@code backends}. */
@@ -69,7 +69,8 @@ record ModelDocument(String upstreamModel, List<BackendEntry> backends, Timeouts
                 new RoutingEntry(r.strategy().label(), new AffinityEntry(r.affinityHeader(), r.prefixBytes()),
                         r.loadFactor(), new RetriesEntry(r.attempts(), r.retryBackoff().toMillis())),
                 policy.fallbacks().isEmpty() ? null : policy.fallbacks(),
-                policy.limits().any() ? LimitsEntry.of(policy.limits(), null) : null);
+                policy.limits().any() ? LimitsEntry.of(policy.limits(), null) : null,
+                policy.aliases().isEmpty() ? null : policy.aliases());
     }
 
     ModelPolicy toPolicy(String name) throws InvalidDocumentException {
@@ -85,7 +86,33 @@ record ModelDocument(String upstreamModel, List<BackendEntry> backends, Timeouts
             throw new InvalidDocumentException("at least one backend needs a weight above 0");
         }
         return new ModelPolicy(name, upstream, parsed, timeoutsOrDefaults(), routingOrDefaults(),
-                fallbacksOf(name), LimitsEntry.modelLimits(limits));
+                fallbacksOf(name), LimitsEntry.modelLimits(limits), aliasesOf(name));
+    }
+
+    /**
+     * {@code "aliases"}: names without spaces, not the model's own, no repeats. Whether an alias clashes with another
+     * model's name or alias is a question about the whole view: {@link PolicyView.Builder#putModel} answers it.
+     */
+    private List<String> aliasesOf(String name) throws InvalidDocumentException {
+        if (aliases == null) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (String alias : aliases) {
+            String where = "aliases[" + out.size() + "]";
+            if (!PolicyDocuments.isValidModelName(alias)) {
+                throw new InvalidDocumentException(where + " must be a model name (1-256 printable characters without"
+                        + " spaces)");
+            }
+            if (alias.equals(name)) {
+                throw new InvalidDocumentException(where + " is the model's own name");
+            }
+            if (out.contains(alias)) {
+                throw new InvalidDocumentException(where + " repeats '" + alias + "'");
+            }
+            out.add(alias);
+        }
+        return out;
     }
 
     private Routing routingOrDefaults() throws InvalidDocumentException {

@@ -28,17 +28,51 @@ public record PolicyView(Map<String, ModelPolicy> models, Map<String, KeyRecord>
         rejected = Map.copyOf(rejected);
     }
 
+    /**
+     * The model a client names: by its own name, else by one of its aliases. Aliases are looked up by a scan of the
+     * (few) models, only when no model has that name.
+     */
     public Optional<ModelPolicy> model(String name) {
-        return Optional.ofNullable(models.get(name));
+        ModelPolicy policy = models.get(name);
+        if (policy != null || name == null) {
+            return Optional.ofNullable(policy);
+        }
+        for (ModelPolicy m : models.values()) {
+            if (m.aliases().contains(name)) {
+                return Optional.of(m);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Whether {@code key} may call {@code policy} by the name {@code calledAs} (its own name or one of its aliases):
+     * when the key's list has {@code "*"}, the name used, or the model's own name. A key listing only an alias may
+     * use the model by that alias, not by its own name or its other aliases.
+     */
+    public static boolean allows(KeyRecord key, String calledAs, ModelPolicy policy) {
+        return key.allowsModel(calledAs) || key.allowsModel(policy.name());
     }
 
     public Optional<KeyRecord> key(String sha256Hex) {
         return Optional.ofNullable(keys.get(sha256Hex));
     }
 
-    /** The names of the models {@code key} may use, sorted. */
+    /** The names {@code key} may call models by (their own names and aliases, {@link #allows}), sorted. */
     public List<String> modelsVisibleTo(KeyRecord key) {
-        return models.keySet().stream().filter(key::allowsModel).sorted().toList();
+        List<String> names = new ArrayList<>();
+        for (ModelPolicy m : models.values()) {
+            if (allows(key, m.name(), m)) {
+                names.add(m.name());
+            }
+            for (String alias : m.aliases()) {
+                if (allows(key, alias, m)) {
+                    names.add(alias);
+                }
+            }
+        }
+        names.sort(null);
+        return names;
     }
 
     public static PolicyView empty(PolicySource source) {
@@ -90,6 +124,7 @@ public record PolicyView(Map<String, ModelPolicy> models, Map<String, KeyRecord>
             String id = modelDocument(name);
             try {
                 ModelPolicy policy = PolicyDocuments.parseModel(name, doc);
+                checkNames(policy);
                 if (readSecrets) {
                     BackendAuth.readAll(policy, System::getenv);
                 }
@@ -160,6 +195,34 @@ public record PolicyView(Map<String, ModelPolicy> models, Map<String, KeyRecord>
 
         public PolicyView build(PolicySource source, long revision, Instant updatedAt) {
             return new PolicyView(models, keys, rejected, source, revision, updatedAt);
+        }
+
+        /**
+         * A model's name and aliases are one namespace: an alias may not be another model's name or alias, and a
+         * model's name may not be another model's alias. On a clash the document applied now (the later one) is
+         * rejected; the model already holding the name keeps it.
+         */
+        private void checkNames(ModelPolicy policy) throws InvalidDocumentException {
+            for (ModelPolicy other : models.values()) {
+                if (other.name().equals(policy.name())) {
+                    continue; // its own previous version
+                }
+                if (other.aliases().contains(policy.name())) {
+                    throw new InvalidDocumentException("the model name '" + policy.name() + "' is already an alias of"
+                            + " the model '" + other.name() + "'");
+                }
+                for (int i = 0; i < policy.aliases().size(); i++) {
+                    String alias = policy.aliases().get(i);
+                    if (alias.equals(other.name())) {
+                        throw new InvalidDocumentException("aliases[" + i + "] '" + alias + "' is the name of another"
+                                + " model");
+                    }
+                    if (other.aliases().contains(alias)) {
+                        throw new InvalidDocumentException("aliases[" + i + "] '" + alias + "' is already an alias of"
+                                + " the model '" + other.name() + "'");
+                    }
+                }
+            }
         }
 
         private void reject(String id, String reason) {

@@ -12,6 +12,7 @@ import dev.apirouter.forward.ForwardRequest;
 import dev.apirouter.forward.RequestTarget;
 import dev.apirouter.forward.StreamingForwarder;
 import dev.apirouter.policy.ModelPolicy;
+import dev.apirouter.policy.PolicyView;
 import dev.apirouter.routing.Decision;
 import dev.apirouter.routing.InferenceRequest;
 import dev.apirouter.routing.Router;
@@ -118,8 +119,9 @@ public final class BackendDispatch extends AsyncProcessorSupport {
             this.path = path;
             this.callback = callback;
             this.fallbacks = usableFallbacks(call);
+            // only (chat) completions take stream_options; a Responses stream ends with its usage anyway
             this.requestUsage = call.usageRequired() && call.inferenceRequest() != null
-                    && call.inferenceRequest().usageRequestable();
+                    && call.inferenceRequest().usageRequestable() && path.endsWith("/completions");
         }
 
         void start() {
@@ -128,8 +130,9 @@ public final class BackendDispatch extends AsyncProcessorSupport {
                 decision = router.lastResort(call.modelPolicy()); // its fallbacks exist, but none is usable
             }
             ModelPolicy policy = call.modelPolicy();
+            String model = policy.backendModel(); // never an alias the client used
             send(policy, decision, requestUsage ? call.inferenceRequest().rewrite(call.requestBody(),
-                    policy.upstreamModel().orElse(null), true) : call.upstreamBody());
+                    model.equals(call.inferenceRequest().model()) ? null : model, true) : call.upstreamBody());
         }
 
         private void send(ModelPolicy policy, Decision decision, byte[] body) {
@@ -193,9 +196,9 @@ public final class BackendDispatch extends AsyncProcessorSupport {
         }
         List<ModelPolicy> usable = new ArrayList<>(names.size());
         for (String name : names) {
-            if (call.keyRecord() == null || call.keyRecord().allowsModel(name)) {
-                call.policyView().model(name).ifPresent(usable::add);
-            }
+            // a fallback may be named by an alias: found and allowed as a request naming it would be
+            call.policyView().model(name).filter(policy -> call.keyRecord() == null
+                    || PolicyView.allows(call.keyRecord(), name, policy)).ifPresent(usable::add);
         }
         return usable;
     }

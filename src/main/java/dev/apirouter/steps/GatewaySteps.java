@@ -24,6 +24,7 @@ public final class GatewaySteps {
     private final RateLimit rateLimit;
     private final Processor backendDispatch;
     private final ModelsList modelsList = new ModelsList();
+    private final ModelRetrieve modelRetrieve = new ModelRetrieve();
 
     /** @param backendDispatch the {@code backend-dispatch} step: a {@link BackendDispatch}, or a stand-in (tests) */
     public GatewaySteps(PolicyStore store, KeyAuthorizer authorizer, Router router, RateLimit rateLimit,
@@ -52,6 +53,7 @@ public final class GatewaySteps {
         registry.accept(RateLimit.NAME, rateLimit);
         registry.accept(BackendDispatch.NAME, backendDispatch);
         registry.accept(ModelsList.NAME, modelsList);
+        registry.accept(ModelRetrieve.NAME, modelRetrieve);
     }
 
     /** The key check on a request's head, before its body is read: {@code auth-validate}'s. */

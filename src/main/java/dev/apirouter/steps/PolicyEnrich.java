@@ -2,8 +2,6 @@ package dev.apirouter.steps;
 
 import dev.apirouter.auth.KeyAuthorizer;
 import dev.apirouter.call.GatewayCall;
-import dev.apirouter.error.ErrorCode;
-import dev.apirouter.error.GatewayException;
 import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.routing.InferenceRequest;
 import dev.apirouter.routing.Router;
@@ -33,12 +31,12 @@ public final class PolicyEnrich implements Processor {
         GatewayCall call = GatewayCall.of(exchange);
         byte[] body = bodyBytes(exchange);
         InferenceRequest request = InferenceRequest.parse(body);
-        authorizer.authorizeModel(call.keyRecord(), request.model());
-        ModelPolicy policy = call.policyView().model(request.model()).orElseThrow(() -> new GatewayException(
-                ErrorCode.MODEL_NOT_FOUND, "The model '" + request.model() + "' does not exist."));
+        ModelPolicy policy = authorizer.authorizedModel(call.keyRecord(), call.policyView(), request.model());
         Message message = exchange.getMessage();
+        // the backend gets the upstream model, else the model's own name (not the alias the client used)
+        String backendModel = policy.backendModel();
         call.enriched(request, body, policy, router.route(policy, request, body, name -> message.getHeader(name, String.class)),
-                policy.upstreamModel().map(upstream -> request.withModel(body, upstream)).orElse(body));
+                backendModel.equals(request.model()) ? body : request.withModel(body, backendModel));
     }
 
     private static byte[] bodyBytes(Exchange exchange) {

@@ -167,9 +167,16 @@ class RouteReloadIT {
         return millisUntil(() -> {
             int before = sim.requests().size();
             assertEquals(200, send(post("/v1/chat/completions", chat(false, 2))).statusCode());
-            return sim.requests().subList(before, sim.requests().size()).stream()
-                    .filter(q -> q.path().equals("/v1/chat/completions")).anyMatch(match);
+            return match.test(apiRequestSince(before));
         });
+    }
+
+    /** The first request the backend got from the {@code before}-th on, other than the fleet's scrapes and probes. */
+    static VllmSimulator.RecordedRequest apiRequestSince(int before) {
+        List<VllmSimulator.RecordedRequest> all = sim.requests();
+        return all.subList(before, all.size()).stream()
+                .filter(q -> !List.of("/metrics", "/health", "/version").contains(q.path())).findFirst()
+                .orElseThrow(() -> new AssertionError("the backend got no request"));
     }
 
     static long await(String path, Predicate<HttpResponse<String>> match) throws Exception {
@@ -208,8 +215,8 @@ class RouteReloadIT {
     void readmeExampleAHeaderOnEveryUpstreamRequestArrivesThroughAConfigMapSwap() throws Exception {
         String steps = readmeExample("upstream-header");
         String changed = original.replace(STEPS, steps);
-        assertEquals(3, (original.length() - original.replace(STEPS, "").length()) / STEPS.length(),
-                "the three inference routes get the step");
+        assertEquals(12, (original.length() - original.replace(STEPS, "").length()) / STEPS.length(),
+                "the twelve routes to the backends get the step");
         publish(changed);
         long ms = awaitUpstream(r -> "acme".equals(r.header("X-Tenant")));
         assertTrue(ms >= 0, "the ..data swap was not picked up within " + RELOADED);
@@ -218,9 +225,7 @@ class RouteReloadIT {
             String body = path.endsWith("embeddings") ? "{\"model\":\"chat\",\"input\":\"x\"}"
                     : "{\"model\":\"chat\",\"prompt\":\"x\",\"max_tokens\":2}";
             assertEquals(200, send(post(path, body)).statusCode());
-            VllmSimulator.RecordedRequest seen = sim.requests().subList(before, sim.requests().size()).stream()
-                    .filter(q -> q.path().equals(path)).findFirst().orElseThrow(); // not a health probe
-            assertEquals("acme", seen.header("X-Tenant"), path);
+            assertEquals("acme", apiRequestSince(before).header("X-Tenant"), path);
         }
         JsonNode file = routesReloadCheck().get("files").get("openai-api.yaml");
         assertEquals("loaded", file.get("state").asText());
@@ -229,26 +234,26 @@ class RouteReloadIT {
 
     @Test
     @Order(2)
-    void readmeExampleANewRerankEndpointGoesThroughTheSameSteps() throws Exception {
-        writeFile("rerank.yaml", readmeExample("rerank"));
-        String body = "{\"model\":\"chat\",\"query\":\"capital of France\",\"documents\":[\"Paris\",\"Berlin\"]}";
-        assertTrue(await("/v1/rerank", r -> r.statusCode() != 404 || !r.body().contains("not_found")) >= 0);
+    void readmeExampleANewScoreEndpointGoesThroughTheSameSteps() throws Exception {
+        writeFile("score.yaml", readmeExample("score"));
+        String body = "{\"model\":\"chat\",\"text_1\":\"capital of France\",\"text_2\":[\"Paris\",\"Berlin\"]}";
+        assertTrue(await("/score", r -> r.statusCode() != 404 || !r.body().contains("not_found")) >= 0);
         int before = sim.requests().size();
-        HttpResponse<String> r = send(post("/v1/rerank", body));
-        VllmSimulator.RecordedRequest seen = sim.requestsSince(before).get(0);
-        assertEquals("/v1/rerank", seen.path(), "backend-dispatch keeps the path");
+        HttpResponse<String> r = send(post("/score", body));
+        VllmSimulator.RecordedRequest seen = apiRequestSince(before);
+        assertEquals("/score", seen.path(), "backend-dispatch keeps the path");
         assertEquals(body.replace("\"chat\"", "\"" + UPSTREAM + "\""), seen.bodyText(), "policy-enrich rewrote the model");
         assertEquals(null, seen.header("Authorization"));
-        assertEquals(404, r.statusCode(), "the simulator has no /v1/rerank: its own answer passes through");
-        assertEquals("{\"detail\":\"Not Found\"}", r.body());
-        HttpResponse<String> noKey = HTTP.send(HttpRequest.newBuilder(gateway.uri("/v1/rerank"))
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(2, JSON.readTree(r.body()).get("data").size(), "the simulator's answer passes through: " + r.body());
+        HttpResponse<String> noKey = HTTP.send(HttpRequest.newBuilder(gateway.uri("/score"))
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(401, noKey.statusCode(), "auth-validate runs first");
         assertTrue(noKey.body().contains("\"code\":\"invalid_api_key\""), noKey.body());
-        HttpResponse<String> unknownModel = send(post("/v1/rerank", body.replace("\"chat\"", "\"nope\"")));
+        HttpResponse<String> unknownModel = send(post("/score", body.replace("\"chat\"", "\"nope\"")));
         assertEquals(404, unknownModel.statusCode());
         assertTrue(unknownModel.body().contains("\"code\":\"model_not_found\""), unknownModel.body());
-        HttpResponse<String> get = HTTP.send(HttpRequest.newBuilder(gateway.uri("/v1/rerank")).build(),
+        HttpResponse<String> get = HTTP.send(HttpRequest.newBuilder(gateway.uri("/score")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(405, get.statusCode());
     }
@@ -422,13 +427,13 @@ class RouteReloadIT {
     @Test
     @Order(5)
     void removingAFileTakesItsRoutesAway() throws Exception {
-        Files.delete(routes.resolve("rerank.yaml"));
-        assertTrue(await("/v1/rerank", r -> r.statusCode() == 404) >= 0);
-        HttpResponse<String> r = send(post("/v1/rerank", "{\"model\":\"chat\",\"query\":\"q\",\"documents\":[]}"));
+        Files.delete(routes.resolve("score.yaml"));
+        assertTrue(await("/score", r -> r.statusCode() == 404) >= 0);
+        HttpResponse<String> r = send(post("/score", "{\"model\":\"chat\",\"text_1\":\"q\",\"text_2\":[]}"));
         assertEquals(404, r.statusCode());
         assertTrue(r.headers().firstValue("Content-Type").orElseThrow().startsWith("application/json"));
         assertTrue(r.body().contains("\"code\":\"not_found\""), r.body());
-        assertFalse(routesReloadCheck().get("files").has("rerank.yaml"));
+        assertFalse(routesReloadCheck().get("files").has("score.yaml"));
         assertEquals(200, send(post("/v1/chat/completions", chat(false, 2))).statusCode(), "the other files stay");
     }
 }

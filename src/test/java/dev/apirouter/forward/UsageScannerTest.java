@@ -41,6 +41,19 @@ class UsageScannerTest {
     }
 
     @Test
+    void theResponsesApisUsageIsReadUnderItsOwnNames() {
+        assertEquals(new TokenUsage(4, 6), scan("{\"id\":\"resp_1\",\"object\":\"response\",\"model\":\"m\",\"output\":[],"
+                + "\"usage\":{\"input_tokens\":4,\"input_tokens_details\":{\"cached_tokens\":1},\"output_tokens\":6,"
+                + "\"output_tokens_details\":{\"reasoning_tokens\":0},\"total_tokens\":10}}").usage());
+        UsageScanner stream = scan("event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"model\":\"m\","
+                + "\"usage\":null}}\n\n", "event: response.output_text.delta\ndata: {\"delta\":\"Hi\"}\n\n",
+                "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"model\":\"m\",\"usage\":"
+                + "{\"input_tokens\":3,\"output_tokens\":1,\"total_tokens\":4}}}\n\n");
+        assertEquals(new TokenUsage(3, 1), stream.usage());
+        assertEquals("m", stream.responseModel());
+    }
+
+    @Test
     void aStreamWithoutUsageHasNone() {
         assertNull(scan("data: {\"model\":\"m\",\"choices\":[{\"delta\":{}}]}\n\n", "data: [DONE]\n\n").usage());
         assertNull(scan("data: {\"model\":\"m\",\"choices\":[],\"usage\":null}\n\ndata: [DONE]\n\n").usage());

@@ -59,7 +59,7 @@ class DocumentBindingTest {
 
     @Test
     void anUnknownFieldIsRefusedWithWhereItIsAndTheFieldsAllowedThere() {
-        assertEquals("model policy has an unknown field 'backend' (allowed: backends, fallbacks, limits, routing, timeouts, upstreamModel)",
+        assertEquals("model policy has an unknown field 'backend' (allowed: aliases, backends, fallbacks, limits, routing, timeouts, upstreamModel)",
                 modelRejection("{\"backend\": [{\"url\": \"http://h\"}]}"));
         assertEquals("backends[1] has an unknown field 'wieght' (allowed: auth, url, weight)",
                 modelRejection("{\"backends\": [{\"url\": \"http://h\"}, {\"url\": \"http://h\", \"wieght\": 2}]}"));

@@ -22,7 +22,7 @@ class ModelDocumentTest {
     @Test
     void absentOptionalFieldsTakeTheirDefaults() throws Exception {
         ModelPolicy p = new ModelDocument(null, List.of(new ModelDocument.BackendEntry("http://a:1/", null, null)),
-                new ModelDocument.TimeoutsEntry(null, 5L, null), null, null, null).toPolicy("m");
+                new ModelDocument.TimeoutsEntry(null, 5L, null), null, null, null, null).toPolicy("m");
         assertEquals(new Backend("http://a:1", 1), p.backends().get(0));
         assertEquals(new Timeouts(Timeouts.DEFAULT_CONNECT, Duration.ofMillis(5), Timeouts.DEFAULT_IDLE), p.timeouts());
     }

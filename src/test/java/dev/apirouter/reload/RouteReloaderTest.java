@@ -411,7 +411,9 @@ class RouteReloaderTest {
         ReloadStatus status = gateway.reloader.status();
         assertFalse(status.watching());
         assertTrue(status.up());
-        assertEquals(List.of("chat-completions", "completions", "embeddings", "models"),
+        assertEquals(List.of("chat-completions", "completions", "embeddings", "responses", "score", "rerank",
+                        "rerank-unversioned", "rerank-v2", "tokenize", "detokenize", "pooling", "classify", "models",
+                        "model-retrieve"),
                 status.files().get("openai-api.yaml").routes());
         assertNotNull(gateway.camel.getRoute("chat-completions"));
         assertEquals(Map.of(), Map.copyOf(status.files().entrySet().stream()

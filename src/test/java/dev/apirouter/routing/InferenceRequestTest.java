@@ -32,6 +32,24 @@ class InferenceRequestTest {
     }
 
     @Test
+    void vllmsOtherBodiesParseAndKeepEveryOtherField() {
+        for (String body : new String[] {
+                "{\"query\":\"q\",\"documents\":[\"a\",{\"text\":\"b\"}],\"top_n\":1,\"model\":\"rr\"}",
+                "{\"model\":\"rr\",\"text_1\":[\"a\"],\"text_2\":\"b\"}",
+                "{\"model\":\"rr\",\"tokens\":[1,2,3],\"add_special_tokens\":false}",
+                "{\"model\":\"rr\",\"input\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"hi\"}]}],"
+                        + "\"instructions\":\"be brief\",\"stream\":true}"}) {
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            InferenceRequest request = InferenceRequest.parse(bytes);
+            assertEquals("rr", request.model(), body);
+            assertEquals(body.replace("\"rr\"", "\"up/rr\""),
+                    new String(request.withModel(bytes, "up/rr"), StandardCharsets.UTF_8));
+        }
+        assertEquals(true, InferenceRequest.parse("{\"model\":\"m\",\"input\":\"x\",\"stream\":true}"
+                .getBytes(StandardCharsets.UTF_8)).stream());
+    }
+
+    @Test
     void nestedModelFieldsAreNotTheModel() {
         InferenceRequest r = InferenceRequest.parse(utf8("{\"tools\":[{\"model\":\"inner\"}],\"model\":\"outer\"}"));
         assertEquals("outer", r.model());

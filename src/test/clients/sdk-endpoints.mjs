@@ -1,0 +1,46 @@
+// The official openai SDK against the gateway on the newer endpoints: models.retrieve (the model the key may use, and
+// one that does not exist), responses.create (not streamed and streamed). Prints one JSON line:
+// {"ok": true, "retrieved": ..., "missingStatus": 404, "text": ..., "streamedText": ..., "events": [...], ...}
+// or {"ok": false, "step": ..., "status": ..., "error": ...}.
+// Usage: node sdk-endpoints.mjs <baseURL> <apiKey> <model>
+import OpenAI from "openai";
+
+const [baseURL, apiKey, model] = process.argv.slice(2);
+const client = new OpenAI({ baseURL, apiKey, maxRetries: 0, timeout: 20_000 });
+const out = { ok: false };
+let step = "models.retrieve";
+try {
+  const retrieved = await client.models.retrieve(model);
+  out.retrieved = retrieved.id;
+  step = "models.retrieve (missing)";
+  try {
+    await client.models.retrieve("no-such-model");
+    out.missingStatus = 200;
+  } catch (e) {
+    out.missingStatus = e.status ?? null;
+    out.missingCode = e.code ?? null;
+  }
+  step = "responses.create";
+  const response = await client.responses.create({ model, input: "Say something", max_output_tokens: 5 });
+  out.id = response.id;
+  out.status = response.status;
+  out.text = response.output_text;
+  out.usage = response.usage;
+  step = "responses.create (stream)";
+  const stream = await client.responses.create({ model, input: "Say something", max_output_tokens: 5, stream: true });
+  out.events = [];
+  let deltas = "";
+  for await (const event of stream) {
+    out.events.push(event.type);
+    if (event.type === "response.output_text.delta") deltas += event.delta;
+    if (event.type === "response.completed") out.completedText = event.response.output_text
+      ?? event.response.output?.[0]?.content?.[0]?.text;
+  }
+  out.streamedText = deltas;
+  out.ok = true;
+} catch (e) {
+  out.step = step;
+  out.status = e.status ?? null;
+  out.error = String(e.message ?? e);
+}
+console.log(JSON.stringify(out));
