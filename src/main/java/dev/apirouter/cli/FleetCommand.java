@@ -85,7 +85,7 @@ final class FleetCommand implements Callable<Integer> {
                                     : "(invalid record: " + r.problem() + ")",
                             or(r.version()), ReplicaRecord.age(r.startedAt(), now), or(r.managementAddress())});
                 }
-                printTable(rows);
+                Tables.print(out, rows);
             }
             err.println(replicas.isEmpty()
                     ? "no replica is registered under " + etcd.prefix() + ReplicaRecord.PREFIX + " (store revision "
@@ -98,24 +98,5 @@ final class FleetCommand implements Callable<Integer> {
 
     private static String or(String s) {
         return s == null || s.isEmpty() ? "-" : s;
-    }
-
-    private void printTable(List<String[]> rows) {
-        int[] width = new int[rows.get(0).length];
-        for (String[] row : rows) {
-            for (int i = 0; i < row.length; i++) {
-                width[i] = Math.max(width[i], row[i].length());
-            }
-        }
-        for (String[] row : rows) {
-            StringBuilder line = new StringBuilder();
-            for (int i = 0; i < row.length; i++) {
-                line.append(row[i]);
-                if (i < row.length - 1) {
-                    line.append(" ".repeat(width[i] - row[i].length() + 2));
-                }
-            }
-            out.println(line.toString().stripTrailing());
-        }
     }
 }

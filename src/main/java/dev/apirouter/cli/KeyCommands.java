@@ -268,7 +268,7 @@ final class KeyCommands implements Callable<Integer> {
                     k.disabled() == null ? "-" : k.disabled().toString(),
                     k.expiresAt() == null ? "-" : k.expiresAt().toString()});
         }
-        printTable(rows);
+        Tables.print(out, rows);
         err.println(keys.size() + " key(s)" + (store.usesEtcd() ? "" : " in " + PolicyFiles.path(store)));
     }
 
@@ -285,25 +285,6 @@ final class KeyCommands implements Callable<Integer> {
         } catch (InvalidDocumentException e) {
             String name = doc.get().path("name").isTextual() ? doc.get().path("name").asText() : null;
             return new Listed(hash, name, null, null, null, e.getMessage());
-        }
-    }
-
-    private void printTable(List<String[]> rows) {
-        int[] width = new int[rows.get(0).length];
-        for (String[] row : rows) {
-            for (int i = 0; i < row.length; i++) {
-                width[i] = Math.max(width[i], row[i].length());
-            }
-        }
-        for (String[] row : rows) {
-            StringBuilder line = new StringBuilder();
-            for (int i = 0; i < row.length; i++) {
-                line.append(row[i]);
-                if (i < row.length - 1) {
-                    line.append(" ".repeat(width[i] - row[i].length() + 2));
-                }
-            }
-            out.println(line.toString().stripTrailing());
         }
     }
 
