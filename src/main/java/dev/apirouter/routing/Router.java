@@ -76,7 +76,8 @@ public final class Router {
         };
         if (all.size() == 1) { // the common case, on every request: no copies
             Backend only = all.get(0);
-            if (only.weight() > 0 && (available(only) || policy.fallbacks().isEmpty())) {
+            // without fallbacks the one backend is tried whatever its state: no need to look it up
+            if (only.weight() > 0 && (policy.fallbacks().isEmpty() || available(only))) {
                 return new Decision(all, natural);
             }
             return new Decision(List.of(), Reason.UNAVAILABLE);
