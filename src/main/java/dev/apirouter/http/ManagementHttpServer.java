@@ -11,10 +11,12 @@ import dev.apirouter.error.GatewayException;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +33,8 @@ public final class ManagementHttpServer implements AutoCloseable {
     public static final String USAGE_STATUS_PATH = "/v1/status/usage";
     public static final String FLEET_STATUS_PATH = "/v1/status/fleet";
     static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(1);
+    /** Largest body of an admin call: a model policy or a key record is a few KiB. */
+    public static final int MAX_ADMIN_BODY = 1024 * 1024;
 
     private final Vertx vertx;
     private final Settings.Management settings;
@@ -49,7 +53,13 @@ public final class ManagementHttpServer implements AutoCloseable {
         router.errorHandler(404, ctx -> fail(ctx, ErrorCode.NOT_FOUND, "Unknown path: " + ctx.request().path()));
         router.errorHandler(405, ctx -> fail(ctx, ErrorCode.METHOD_NOT_ALLOWED,
                 "Method " + ctx.request().method() + " is not allowed on " + ctx.request().path() + "."));
+        router.errorHandler(413, ctx -> fail(ctx, ErrorCode.REQUEST_TOO_LARGE,
+                "The body is over " + MAX_ADMIN_BODY + " bytes."));
         router.errorHandler(500, ctx -> {
+            if (ctx.failure() instanceof GatewayException e) { // an admin call refused: its own status
+                fail(ctx, e.code(), e.getMessage());
+                return;
+            }
             LOG.error("Handling {} {} on the management port failed", ctx.request().method(), ctx.request().path(),
                     ctx.failure());
             fail(ctx, ErrorCode.INTERNAL_ERROR, "The gateway failed to handle the request.");
@@ -66,18 +76,29 @@ public final class ManagementHttpServer implements AutoCloseable {
      * {@code 401 unauthorized} without the right one.
      */
     public void adminEndpoint(String path, Handler<RoutingContext> handler) {
-        router.get(path).handler(ctx -> {
-            try {
-                adminToken.authorize(ctx.request().getHeader(HttpHeaders.AUTHORIZATION));
-            } catch (GatewayException e) {
-                if (e.code() == ErrorCode.UNAUTHORIZED) {
-                    ctx.response().putHeader("WWW-Authenticate", "Bearer");
-                }
-                fail(ctx, e.code(), e.getMessage());
-                return;
+        router.get(path).handler(this::authorize).handler(handler);
+    }
+
+    /**
+     * Adds an admin call of any method, behind the admin token, its body (at most {@link #MAX_ADMIN_BODY} bytes,
+     * else {@code 413}) read before {@code handler} runs on a worker thread: admin calls may wait on the store.
+     */
+    public void adminCall(HttpMethod method, String path, Handler<RoutingContext> handler) {
+        router.route(method, path).handler(this::authorize).handler(BodyHandler.create(false)
+                .setBodyLimit(MAX_ADMIN_BODY)).blockingHandler(handler, false);
+    }
+
+    private void authorize(RoutingContext ctx) {
+        try {
+            adminToken.authorize(ctx.request().getHeader(HttpHeaders.AUTHORIZATION));
+        } catch (GatewayException e) {
+            if (e.code() == ErrorCode.UNAUTHORIZED) {
+                ctx.response().putHeader("WWW-Authenticate", "Bearer");
             }
-            handler.handle(ctx);
-        });
+            fail(ctx, e.code(), e.getMessage());
+            return;
+        }
+        ctx.next();
     }
 
     /** Starts listening; returns the bound port. Bounded: fails after {@code timeout}. */
