@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import dev.apirouter.auth.AdminToken;
 import dev.apirouter.auth.KeyAuthorizer;
 import dev.apirouter.config.Settings;
+import dev.apirouter.console.ConsoleAssets;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.http.ErrorResponses;
 import dev.apirouter.http.RequestIds;
@@ -342,8 +343,8 @@ final class Gateway {
     }
 
     /**
-     * Liveness on both ports; readiness on both, the public one in summary (never a backend URL); metrics and the
-     * admin endpoints on the management port only.
+     * Liveness on both ports; readiness on both, the public one in summary (never a backend URL); metrics, the
+     * admin endpoints and the console on the management port only.
      */
     private void statusEndpoints() {
         Readiness readiness = new Readiness(store, backendHealth, fleet, camel::getCamelContext, clock::instant);
@@ -360,6 +361,8 @@ final class Gateway {
                 .putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(keyUsage.json()));
         readiness.addCheck(this::limitsCheck);
         management.adminEndpoint(ManagementHttpServer.FLEET_STATUS_PATH, this::fleetStatus);
+        // the console's files are open: all it shows comes from the admin API, behind the token
+        management.endpoint(ConsoleAssets.PATH + "/*", ConsoleAssets.fromClassPath());
         if (store instanceof EtcdPolicyStore) {
             readiness.addCheck(this::replicaCheck);
             if (metrics != null) {

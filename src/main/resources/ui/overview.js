@@ -1,0 +1,105 @@
+// Overview: the live figures of GET /v1/admin/stats, read every 2 s while signed in (also while another page is
+// shown, so that the charts have no holes), each with a chart of the last 5 minutes.
+
+import {call, poll} from './api.js';
+import {lineChart} from './chart.js';
+import {h, showError} from './dom.js';
+import {millis, number, plotted, sample} from './stats.js';
+
+const PERIOD_MS = 2000;
+const WINDOW_MS = 5 * 60 * 1000;
+
+const FIGURES = [
+  {key: 'requests', title: 'Requests/s', format: number,
+    detail: () => 'answered per second'},
+  {key: 'errors', title: 'Errors/s', format: number,
+    detail: (x) => `5xx per second; 4xx: ${number(x.clientErrors)}/s`},
+  {key: 'tokens', title: 'Tokens/s', format: number,
+    detail: (x) => `in ${number(x.inputTokens)}/s, out ${number(x.outputTokens)}/s`},
+  {key: 'ttftP50', title: 'TTFT p50', format: millis,
+    detail: () => 'time to first token, median'},
+  {key: 'ttftP99', title: 'TTFT p99', format: millis,
+    detail: () => 'time to first token, 99th percentile'},
+  {key: 'inFlight', title: 'In flight', format: number,
+    detail: (x) => `requests being handled; open streams: ${number(x.openStreams)}`},
+];
+
+const samples = [];
+const listeners = new Set();
+let previous = null;
+let reading = null;
+let problem = null;
+let stopPolling = null;
+
+async function read() {
+  try {
+    const current = await call('GET', '/v1/admin/stats');
+    const next = previous ? sample(previous, current) : null;
+    if (next) {
+      samples.push(next);
+    }
+    previous = current;
+    reading = current;
+    problem = null;
+    while (samples.length && samples[0].at < current.at - WINDOW_MS) {
+      samples.shift();
+    }
+  } catch (e) {
+    problem = e;
+  }
+  listeners.forEach((render) => render());
+}
+
+/** Starts reading the figures (once signed in). */
+export function startSampling() {
+  if (!stopPolling) {
+    stopPolling = poll(read, PERIOD_MS);
+  }
+}
+
+/** Stops reading and forgets what was read (on sign-out). */
+export function stopSampling() {
+  if (stopPolling) {
+    stopPolling();
+    stopPolling = null;
+  }
+  samples.length = 0;
+  previous = null;
+  reading = null;
+  problem = null;
+}
+
+function card(figure, latest, now) {
+  const points = samples.map((x) => ({at: x.at, value: plotted(x[figure.key])}));
+  return h('section', {class: 'card', 'aria-labelledby': `fig-${figure.key}`, 'data-figure': figure.key},
+      h('h2', {id: `fig-${figure.key}`}, figure.title),
+      h('p', {class: 'figure'}, latest ? figure.format(latest[figure.key]) : '–'),
+      h('p', {class: 'detail'}, latest ? figure.detail(latest) : 'collecting the first readings…'),
+      lineChart({points, now, windowMs: WINDOW_MS, gapMs: 3 * PERIOD_MS, label: figure.title,
+        format: figure.format}));
+}
+
+export function mount(container) {
+  const error = h('p', {class: 'error', role: 'alert', hidden: true});
+  const totals = h('p', {class: 'summary'});
+  const grid = h('div', {class: 'cards'});
+  container.append(
+      h('h1', {tabindex: '-1'}, 'Overview'),
+      h('p', {class: 'lede'}, 'Live figures of this gateway replica, read every 2 seconds; charts show the last '
+          + '5 minutes.'),
+      error, totals, grid);
+  const render = () => {
+    showError(error, problem ? `Live figures unavailable: ${problem.describe()}` : '');
+    const latest = samples.length ? samples[samples.length - 1] : null;
+    const now = reading ? reading.at : Date.now();
+    grid.replaceChildren(...FIGURES.map((figure) => card(figure, latest, now)));
+    totals.textContent = reading
+      ? `Since the gateway started: ${number(reading.requests)} requests, ${number(reading.errors)} 5xx, `
+        + `${number(reading.clientErrors)} 4xx, ${number(reading.inputTokens + reading.outputTokens)} tokens; `
+        + `${number(reading.openStreams)} open streams.`
+      : '';
+  };
+  render();
+  listeners.add(render);
+  return () => listeners.delete(render);
+}
