@@ -69,20 +69,30 @@ export function stopSampling() {
   problem = null;
 }
 
-function card(figure, latest, now) {
-  const points = samples.map((x) => ({at: x.at, value: plotted(x[figure.key])}));
-  return h('section', {class: 'card', 'aria-labelledby': `fig-${figure.key}`, 'data-figure': figure.key},
-      h('h2', {id: `fig-${figure.key}`}, figure.title),
-      h('p', {class: 'figure'}, latest ? figure.format(latest[figure.key]) : '–'),
-      h('p', {class: 'detail'}, latest ? figure.detail(latest) : 'collecting the first readings…'),
-      lineChart({points, now, windowMs: WINDOW_MS, gapMs: 3 * PERIOD_MS, label: figure.title,
-        format: figure.format}));
+/** A figure's card, made once; update() shows the latest sample and redraws the chart. */
+function card(figure) {
+  const value = h('p', {class: 'figure'}, '–');
+  const detail = h('p', {class: 'detail'}, 'collecting the first readings…');
+  const chart = h('div');
+  const element = h('section', {class: 'card', 'aria-labelledby': `fig-${figure.key}`, 'data-figure': figure.key},
+      h('h2', {id: `fig-${figure.key}`}, figure.title), value, detail, chart);
+  const update = (latest, now) => {
+    if (latest) {
+      value.textContent = figure.format(latest[figure.key]);
+      detail.textContent = figure.detail(latest);
+    }
+    const points = samples.map((x) => ({at: x.at, value: plotted(x[figure.key])}));
+    chart.replaceChildren(lineChart({points, now, windowMs: WINDOW_MS, gapMs: 3 * PERIOD_MS, label: figure.title,
+      format: figure.format}));
+  };
+  return {element, update};
 }
 
 export function mount(container) {
   const error = h('p', {class: 'error', role: 'alert', hidden: true});
   const totals = h('p', {class: 'summary'});
-  const grid = h('div', {class: 'cards'});
+  const cards = FIGURES.map(card);
+  const grid = h('div', {class: 'cards'}, ...cards.map((c) => c.element));
   container.append(
       h('h1', {tabindex: '-1'}, 'Overview'),
       h('p', {class: 'lede'}, 'Live figures of this gateway replica, read every 2 seconds; charts show the last '
@@ -92,7 +102,7 @@ export function mount(container) {
     showError(error, problem ? `Live figures unavailable: ${problem.describe()}` : '');
     const latest = samples.length ? samples[samples.length - 1] : null;
     const now = reading ? reading.at : Date.now();
-    grid.replaceChildren(...FIGURES.map((figure) => card(figure, latest, now)));
+    cards.forEach((c) => c.update(latest, now));
     totals.textContent = reading
       ? `Since the gateway started: ${number(reading.requests)} requests, ${number(reading.errors)} 5xx, `
         + `${number(reading.clientErrors)} 4xx, ${number(reading.inputTokens + reading.outputTokens)} tokens; `

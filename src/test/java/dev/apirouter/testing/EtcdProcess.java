@@ -59,9 +59,9 @@ public final class EtcdProcess implements AutoCloseable {
     }
 
     /** The etcd binary: {@code ETCD_BIN} or {@code /usr/bin/etcd}. */
-    public static final String ETCD = envOr("ETCD_BIN", "/usr/bin/etcd");
+    public static final String ETCD = RequiredTools.binary("ETCD_BIN", "/usr/bin/etcd");
     /** The etcdctl binary: {@code ETCDCTL_BIN} or {@code /usr/bin/etcdctl}. */
-    public static final String ETCDCTL = envOr("ETCDCTL_BIN", "/usr/bin/etcdctl");
+    public static final String ETCDCTL = RequiredTools.binary("ETCDCTL_BIN", "/usr/bin/etcdctl");
     private static final Duration START_TIMEOUT = Duration.ofSeconds(20);
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration ETCDCTL_TIMEOUT = Duration.ofSeconds(15);
@@ -474,10 +474,5 @@ public final class EtcdProcess implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalStateException("etcdctl printed no JSON: " + text, e);
         }
-    }
-
-    private static String envOr(String name, String fallback) {
-        String v = System.getenv(name);
-        return v == null || v.isBlank() ? fallback : v;
     }
 }

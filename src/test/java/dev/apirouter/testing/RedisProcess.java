@@ -27,7 +27,7 @@ import java.util.stream.Stream;
  */
 public final class RedisProcess implements AutoCloseable {
     /** The binary: {@code REDIS_SERVER_BIN} or {@code /usr/bin/redis-server}. */
-    public static final String REDIS_SERVER = envOr("REDIS_SERVER_BIN", "/usr/bin/redis-server");
+    public static final String REDIS_SERVER = RequiredTools.binary("REDIS_SERVER_BIN", "/usr/bin/redis-server");
     /** {@code redis-cli} next to it. */
     public static final String REDIS_CLI = Path.of(REDIS_SERVER).resolveSibling("redis-cli").toString();
     private static final Duration START_TIMEOUT = Duration.ofSeconds(10);
@@ -222,10 +222,5 @@ public final class RedisProcess implements AutoCloseable {
             Thread.currentThread().interrupt();
             return !p.isAlive();
         }
-    }
-
-    private static String envOr(String name, String fallback) {
-        String v = System.getenv(name);
-        return v == null || v.isBlank() ? fallback : v;
     }
 }

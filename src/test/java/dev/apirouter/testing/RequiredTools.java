@@ -23,6 +23,12 @@ public final class RequiredTools {
         return value != null && (value.equals("1") || value.equalsIgnoreCase("true"));
     }
 
+    /** A tool's path: the environment variable {@code envVar} when set, else {@code fallback}. */
+    public static String binary(String envVar, String fallback) {
+        String value = System.getenv(envVar);
+        return value == null || value.isBlank() ? fallback : value;
+    }
+
     /**
      * Nothing when {@code available}; otherwise skips the calling test with {@code reason} (a JUnit assumption), or
      * fails it when {@code CI_REQUIRE_TOOLS} is set.
