@@ -10,6 +10,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import dev.apirouter.admin.AdminApi;
 import dev.apirouter.auth.AdminToken;
 import dev.apirouter.auth.KeyAuthorizer;
 import dev.apirouter.config.Settings;
@@ -113,6 +114,7 @@ final class Gateway {
     private int managementPort;
     private volatile ReplicaRegistry registry; // etcd store only; started after the store
     private final KeyUsage keyUsage = new KeyUsage();
+    private AdminApi adminApi;
 
     /**
      * A gateway for {@code settings}; nothing runs yet. Its policy store is made here, so that settings which only
@@ -322,6 +324,7 @@ final class Gateway {
             flush.start();
             server.close();
             management.close();
+            adminApi.close();
             forwarder.close();
             counters.close();
             if (scraper != null) {
@@ -361,6 +364,10 @@ final class Gateway {
                 .putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(keyUsage.json()));
         readiness.addCheck(this::limitsCheck);
         management.adminEndpoint(ManagementHttpServer.FLEET_STATUS_PATH, this::fleetStatus);
+        management.adminEndpoint(AdminApi.BASE + "/fleet", this::fleetStatus);
+        adminApi = new AdminApi(store, settings, keyUsage, () -> java.util.Optional.ofNullable(metrics)
+                .map(GatewayMetrics::stats), () -> registry, ReplicaRegistry.replicaId(settings.replica()), clock);
+        adminApi.register(management);
         // the console's files are open: all it shows comes from the admin API, behind the token
         management.endpoint(ConsoleAssets.PATH + "/*", ConsoleAssets.fromClassPath());
         if (store instanceof EtcdPolicyStore) {

@@ -12,21 +12,14 @@ import java.util.stream.Collectors;
 
 import dev.apirouter.config.Settings;
 import dev.apirouter.etcd.EtcdClients;
-import dev.apirouter.etcd.EtcdPrefixReader;
+import dev.apirouter.etcd.EtcdKeyValues;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.Watch;
-import io.etcd.jetcd.kv.DeleteResponse;
 import io.etcd.jetcd.kv.GetResponse;
-import io.etcd.jetcd.kv.TxnResponse;
-import io.etcd.jetcd.op.Cmp;
-import io.etcd.jetcd.op.CmpTarget;
-import io.etcd.jetcd.op.Op;
-import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.OptionsUtil;
-import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
 
 /**
@@ -34,22 +27,18 @@ import io.etcd.jetcd.options.WatchOption;
  * store's connect timeout and call deadline; a failure ends the command with exit code 3.
  */
 final class EtcdAdmin implements AutoCloseable {
-    /** A key under the prefix (relative to it), its value and the revision that last changed it. */
-    record Entry(String key, byte[] value, long modRevision) {
-    }
-
     private final Settings.Store settings;
     private final String prefix;
     private final EtcdClients clients;
     private final Client client;
-    private final EtcdPrefixReader reader;
+    private final EtcdKeyValues kv;
 
     EtcdAdmin(Settings.Store settings) {
         this.settings = settings;
         this.prefix = settings.etcdPrefix();
         this.clients = EtcdClients.of(settings);
         this.client = clients.newClient();
-        this.reader = new EtcdPrefixReader(clients);
+        this.kv = new EtcdKeyValues(clients, client, prefix);
     }
 
     String where() {
@@ -58,25 +47,17 @@ final class EtcdAdmin implements AutoCloseable {
     }
 
     /** Every entry whose key starts with {@code relativePrefix}, in key order, read at one revision. */
-    List<Entry> list(String relativePrefix) throws CliException {
-        try {
-            return reader.read(client, prefix + relativePrefix).entries().stream().map(this::entry).toList();
-        } catch (ExecutionException | TimeoutException e) {
-            throw unreachable(e);
-        } catch (InterruptedException e) {
-            throw interrupted();
-        }
+    List<EtcdKeyValues.Entry> list(String relativePrefix) throws CliException {
+        return snapshot(relativePrefix).entries();
     }
 
-    Optional<Entry> get(String relativeKey) throws CliException {
-        GetResponse response = call(client.getKVClient().get(bytes(prefix + relativeKey)));
-        return response.getKvs().stream().findFirst().map(this::entry);
+    Optional<EtcdKeyValues.Entry> get(String relativeKey) throws CliException {
+        return call(() -> kv.get(relativeKey));
     }
 
     /** Puts unconditionally; returns the new revision. */
     long put(String relativeKey, byte[] value) throws CliException {
-        return call(client.getKVClient().put(bytes(prefix + relativeKey), ByteSequence.from(value)))
-                .getHeader().getRevision();
+        return call(() -> kv.put(relativeKey, value));
     }
 
     /**
@@ -84,44 +65,22 @@ final class EtcdAdmin implements AutoCloseable {
      * revision of the change, or 0 when someone else changed the key in between (nothing written).
      */
     long putIfUnchanged(String relativeKey, byte[] value, long modRevision) throws CliException {
-        ByteSequence key = bytes(prefix + relativeKey);
-        TxnResponse response = call(client.getKVClient().txn()
-                .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(modRevision)))
-                .Then(Op.put(key, ByteSequence.from(value), PutOption.DEFAULT))
-                .commit());
-        return response.isSucceeded() ? response.getHeader().getRevision() : 0;
+        return call(() -> kv.commit(List.of(EtcdKeyValues.Change.put(relativeKey, value, modRevision))));
     }
 
     /** Deletes only if the key is unchanged since {@code modRevision}: the revision of the change, or 0. */
     long deleteIfUnchanged(String relativeKey, long modRevision) throws CliException {
-        ByteSequence key = bytes(prefix + relativeKey);
-        TxnResponse response = call(client.getKVClient().txn()
-                .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(modRevision)))
-                .Then(Op.delete(key, DeleteOption.DEFAULT))
-                .commit());
-        return response.isSucceeded() ? response.getHeader().getRevision() : 0;
+        return call(() -> kv.commit(List.of(EtcdKeyValues.Change.delete(relativeKey, modRevision))));
     }
 
     /** Deletes; returns the revision of the change, or 0 when there was no such key (nothing changed). */
     long delete(String relativeKey) throws CliException {
-        DeleteResponse response = call(client.getKVClient().delete(bytes(prefix + relativeKey)));
-        return response.getDeleted() == 0 ? 0 : response.getHeader().getRevision();
-    }
-
-    /** Entries under {@code relativePrefix} and the store's revision they were read at (the header revision). */
-    record Snapshot(List<Entry> entries, long revision) {
+        return call(() -> kv.delete(relativeKey));
     }
 
     /** Like {@link #list}, with the revision of the read. */
-    Snapshot snapshot(String relativePrefix) throws CliException {
-        try {
-            EtcdPrefixReader.Snapshot s = reader.read(client, prefix + relativePrefix);
-            return new Snapshot(s.entries().stream().map(this::entry).toList(), s.revision());
-        } catch (ExecutionException | TimeoutException e) {
-            throw unreachable(e);
-        } catch (InterruptedException e) {
-            throw interrupted();
-        }
+    EtcdKeyValues.Snapshot snapshot(String relativePrefix) throws CliException {
+        return call(() -> kv.snapshot(relativePrefix));
     }
 
     /**
@@ -147,7 +106,7 @@ final class EtcdAdmin implements AutoCloseable {
      * One range read of a small prefix (no paging), waited for at most {@code maxWaitMs} (and never longer than the
      * call deadline plus a second): for a loop that must end by its own deadline.
      */
-    Snapshot snapshotWithin(String relativePrefix, long maxWaitMs)
+    EtcdKeyValues.Snapshot snapshotWithin(String relativePrefix, long maxWaitMs)
             throws ExecutionException, TimeoutException, InterruptedException {
         ByteSequence start = bytes(prefix + relativePrefix);
         CompletableFuture<GetResponse> future = client.getKVClient().get(start, GetOption.builder()
@@ -158,7 +117,7 @@ final class EtcdAdmin implements AutoCloseable {
         long ms = Math.max(1, Math.min(maxWaitMs, settings.etcdCallTimeout().toMillis() + 1000));
         try {
             GetResponse response = future.get(ms, TimeUnit.MILLISECONDS);
-            return new Snapshot(response.getKvs().stream().map(this::entry).toList(),
+            return new EtcdKeyValues.Snapshot(response.getKvs().stream().map(kv::entry).toList(),
                     response.getHeader().getRevision());
         } catch (TimeoutException | InterruptedException e) {
             future.cancel(true);
@@ -180,8 +139,8 @@ final class EtcdAdmin implements AutoCloseable {
     }
 
     /** The key relative to the prefix. */
-    String relative(KeyValue kv) {
-        return entry(kv).key();
+    String relative(KeyValue value) {
+        return kv.entry(value).key();
     }
 
     /** A one-line account of an etcd failure (no key material). */
@@ -194,8 +153,17 @@ final class EtcdAdmin implements AutoCloseable {
     }
 
     private <T> T call(CompletableFuture<T> future) throws CliException {
+        return call(() -> clients.await(future));
+    }
+
+    /** One etcd call, bounded by the call deadline. */
+    private interface EtcdCall<T> {
+        T run() throws ExecutionException, TimeoutException, InterruptedException;
+    }
+
+    private <T> T call(EtcdCall<T> etcdCall) throws CliException {
         try {
-            return clients.await(future);
+            return etcdCall.run();
         } catch (ExecutionException | TimeoutException e) {
             throw unreachable(e);
         } catch (InterruptedException e) {
@@ -210,12 +178,6 @@ final class EtcdAdmin implements AutoCloseable {
     private CliException interrupted() {
         Thread.currentThread().interrupt();
         return CliException.unreachable("interrupted while waiting for " + where());
-    }
-
-    private Entry entry(KeyValue kv) {
-        String key = kv.getKey().toString(StandardCharsets.UTF_8);
-        return new Entry(key.startsWith(prefix) ? key.substring(prefix.length()) : key, kv.getValue().getBytes(),
-                kv.getModRevision());
     }
 
     private static ByteSequence bytes(String s) {

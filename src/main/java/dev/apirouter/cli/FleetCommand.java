@@ -8,6 +8,7 @@ import java.util.concurrent.Callable;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.apirouter.etcd.EtcdKeyValues;
 import dev.apirouter.config.Config;
 import dev.apirouter.config.Settings;
 import dev.apirouter.policy.PolicyDocuments;
@@ -40,12 +41,12 @@ final class FleetCommand implements Callable<Integer> {
                     + " there is no registry)");
         }
         try (EtcdAdmin etcd = new EtcdAdmin(store)) {
-            EtcdAdmin.Snapshot snapshot = etcd.snapshot(ReplicaRecord.PREFIX);
+            EtcdKeyValues.Snapshot snapshot = etcd.snapshot(ReplicaRecord.PREFIX);
             long revision = snapshot.revision();
             long policyRevision = etcd.newestPolicyRevision();
             Instant now = Instant.now();
             List<ReplicaRecord> replicas = new ArrayList<>();
-            for (EtcdAdmin.Entry e : snapshot.entries()) {
+            for (EtcdKeyValues.Entry e : snapshot.entries()) {
                 replicas.add(ReplicaRecord.parse(e.key(), e.value()));
             }
             if (json) {

@@ -1,13 +1,11 @@
 package dev.apirouter.cli;
 
 import java.io.PrintStream;
-import java.security.SecureRandom;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +16,7 @@ import java.util.concurrent.Callable;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.apirouter.etcd.EtcdKeyValues;
 import dev.apirouter.auth.ApiKeys;
 import dev.apirouter.config.Config;
 import dev.apirouter.config.Settings;
@@ -36,9 +35,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "keys", subcommands = HelpCommand.class,
         description = "API keys (only the SHA-256 of a key is ever stored): create, list, revoke.")
 final class KeyCommands implements Callable<Integer> {
-    static final String KEY_PREFIX = "sk-";
     static final int HASH_SHOWN = 12;
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Config config;
     private final PrintStream out;
@@ -98,7 +95,7 @@ final class KeyCommands implements Callable<Integer> {
                 List<String> sameName = namedKeys(etcd.list("keys/"), name);
                 long revision;
                 do {
-                    key = newKey();
+                    key = ApiKeys.generate();
                     hash = ApiKeys.sha256Hex(key);
                     validate(hash, doc);
                     // create only: never overwrite a record (a collision is astronomically unlikely)
@@ -120,7 +117,7 @@ final class KeyCommands implements Callable<Integer> {
                 }
             }
         } else {
-            key = newKey();
+            key = ApiKeys.generate();
             hash = ApiKeys.sha256Hex(key);
             validate(hash, doc);
             out.println(key);
@@ -189,12 +186,6 @@ final class KeyCommands implements Callable<Integer> {
         }
     }
 
-    static String newKey() {
-        byte[] random = new byte[32];
-        RANDOM.nextBytes(random);
-        return KEY_PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(random);
-    }
-
     private static void validate(String hash, JsonNode doc) throws CliException {
         try {
             PolicyDocuments.parseKey(hash, doc);
@@ -203,9 +194,9 @@ final class KeyCommands implements Callable<Integer> {
         }
     }
 
-    private static List<String> namedKeys(List<EtcdAdmin.Entry> entries, String name) {
+    private static List<String> namedKeys(List<EtcdKeyValues.Entry> entries, String name) {
         List<String> hashes = new ArrayList<>();
-        for (EtcdAdmin.Entry e : entries) {
+        for (EtcdKeyValues.Entry e : entries) {
             if (name.equals(readName(e.value()))) {
                 hashes.add(shortHash(e.key().substring("keys/".length())));
             }
@@ -232,7 +223,7 @@ final class KeyCommands implements Callable<Integer> {
         List<Listed> keys = new ArrayList<>();
         if (store.usesEtcd()) {
             try (EtcdAdmin etcd = new EtcdAdmin(store)) {
-                for (EtcdAdmin.Entry e : etcd.list("keys/")) {
+                for (EtcdKeyValues.Entry e : etcd.list("keys/")) {
                     keys.add(listed(e.key().substring("keys/".length()), parse(e.value())));
                 }
             }
@@ -325,7 +316,7 @@ final class KeyCommands implements Callable<Integer> {
         try (EtcdAdmin etcd = new EtcdAdmin(store)) {
             long revision = 0; // the highest of the changes made
             for (int attempt = 0; ; attempt++) {
-                List<EtcdAdmin.Entry> matches = matches(etcd.list("keys/"), name, hashPrefix);
+                List<EtcdKeyValues.Entry> matches = matches(etcd.list("keys/"), name, hashPrefix);
                 if (matches.isEmpty()) {
                     throw CliException.invalid("no key " + what + " in " + etcd.where());
                 }
@@ -334,7 +325,7 @@ final class KeyCommands implements Callable<Integer> {
                             + "…; give more digits");
                 }
                 boolean raced = false;
-                for (EtcdAdmin.Entry e : matches) {
+                for (EtcdKeyValues.Entry e : matches) {
                     String hash = e.key().substring("keys/".length());
                     long done = delete ? etcd.deleteIfUnchanged(e.key(), e.modRevision())
                             : etcd.putIfUnchanged(e.key(), bytes(disabled(e.value())), e.modRevision());
@@ -387,10 +378,10 @@ final class KeyCommands implements Callable<Integer> {
         err.println("# The gateway picks the change up without a restart.");
     }
 
-    private static List<EtcdAdmin.Entry> matches(List<EtcdAdmin.Entry> entries, Optional<String> name,
+    private static List<EtcdKeyValues.Entry> matches(List<EtcdKeyValues.Entry> entries, Optional<String> name,
                                                  Optional<String> hashPrefix) {
-        List<EtcdAdmin.Entry> matches = new ArrayList<>();
-        for (EtcdAdmin.Entry e : entries) {
+        List<EtcdKeyValues.Entry> matches = new ArrayList<>();
+        for (EtcdKeyValues.Entry e : entries) {
             String hash = e.key().substring("keys/".length());
             boolean hit = name.map(n -> n.equals(readName(e.value())))
                     .orElseGet(() -> hash.startsWith(hashPrefix.get()));

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.apirouter.etcd.EtcdKeyValues;
 import dev.apirouter.config.Config;
 import dev.apirouter.config.Settings;
 import dev.apirouter.policy.InvalidDocumentException;
@@ -97,7 +98,7 @@ final class PolicyCommands implements Callable<Integer> {
         if (store.usesEtcd()) {
             try (EtcdAdmin etcd = new EtcdAdmin(store)) {
                 if (model != null) {
-                    EtcdAdmin.Entry entry = etcd.get("models/" + model).orElseThrow(() ->
+                    EtcdKeyValues.Entry entry = etcd.get("models/" + model).orElseThrow(() ->
                             CliException.invalid("no policy for model '" + model + "' in " + etcd.where()));
                     printDocument(entry.value(), "models/" + model);
                     return;
@@ -105,7 +106,7 @@ final class PolicyCommands implements Callable<Integer> {
                 ObjectNode root = PolicyDocuments.JSON.createObjectNode();
                 ObjectNode models = root.putObject("models");
                 ObjectNode keys = root.putObject("keys");
-                for (EtcdAdmin.Entry e : etcd.list("")) {
+                for (EtcdKeyValues.Entry e : etcd.list("")) {
                     boolean isModel = e.key().startsWith("models/");
                     if (!isModel && !e.key().startsWith("keys/")) {
                         continue;

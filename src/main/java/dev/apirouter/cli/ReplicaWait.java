@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.LongSupplier;
 
+import dev.apirouter.etcd.EtcdKeyValues;
 import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.watch.WatchResponse;
@@ -150,9 +151,9 @@ final class ReplicaWait {
                 }
                 if (nextResync == 0 || now - nextResync >= 0) {
                     try {
-                        EtcdAdmin.Snapshot s = etcd.snapshotWithin(ReplicaRecord.PREFIX, millis(deadline - now));
+                        EtcdKeyValues.Snapshot s = etcd.snapshotWithin(ReplicaRecord.PREFIX, millis(deadline - now));
                         Map<String, ReplicaRecord> all = new LinkedHashMap<>();
-                        for (EtcdAdmin.Entry e : s.entries()) {
+                        for (EtcdKeyValues.Entry e : s.entries()) {
                             all.put(e.key(), ReplicaRecord.parse(e.key(), e.value()));
                         }
                         tracker.resync(all, elapsedMs(writtenAtNanos));

@@ -14,7 +14,7 @@ import java.util.Optional;
  * @param backendSecretRefresh how often the backends' secret files are re-read (rotation)
  */
 public record Settings(Http http, Management management, Store store, Path routesDir, Duration shutdownGrace,
-                       Optional<String> adminToken, Telemetry telemetry, Health health, Fleet fleet,
+                       Optional<String> adminToken, String adminTokenLabel, Telemetry telemetry, Health health, Fleet fleet,
                        Limits limits, Duration backendSecretRefresh, Replica replica) {
 
     /**
@@ -203,8 +203,17 @@ public record Settings(Http http, Management management, Store store, Path route
         Limits limits = new Limits(config.get(Setting.REDIS_URL).map(Settings::redisUrl),
                 millis(config, Setting.REDIS_TIMEOUT_MS), failClosed(config));
         return new Settings(http, management, store, Path.of(config.require(Setting.ROUTES_DIR)),
-                millis(config, Setting.SHUTDOWN_GRACE_MS), config.get(Setting.ADMIN_TOKEN), telemetry, health, fleet,
+                millis(config, Setting.SHUTDOWN_GRACE_MS), config.get(Setting.ADMIN_TOKEN), adminTokenLabel(config), telemetry, health, fleet,
                 limits, millis(config, Setting.BACKEND_SECRET_REFRESH_MS), replica(config));
+    }
+
+    /** Who made a change through the admin API, in its audit line: one token of letters, digits and ._@:- */
+    private static String adminTokenLabel(Config config) {
+        String label = config.require(Setting.ADMIN_TOKEN_LABEL).trim();
+        if (!label.matches("[A-Za-z0-9._@:-]{1,64}")) {
+            throw new ConfigException(Setting.ADMIN_TOKEN_LABEL, "must be 1-64 letters, digits or . _ @ : -");
+        }
+        return label;
     }
 
     private static Replica replica(Config config) {

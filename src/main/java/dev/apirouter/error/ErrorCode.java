@@ -9,8 +9,11 @@ public enum ErrorCode {
     ADMIN_DISABLED(403, "permission_error", "admin_disabled"),
     MODEL_NOT_FOUND(404, "invalid_request_error", "model_not_found"),
     NOT_FOUND(404, "invalid_request_error", "not_found"),
+    KEY_NOT_FOUND(404, "invalid_request_error", "key_not_found"),
     METHOD_NOT_ALLOWED(405, "invalid_request_error", "method_not_allowed"),
     REQUEST_TIMEOUT(408, "invalid_request_error", "request_timeout"),
+    STORE_READ_ONLY(409, "invalid_request_error", "store_read_only"),
+    CONFLICT(409, "invalid_request_error", "conflict"),
     REQUEST_TOO_LARGE(413, "invalid_request_error", "request_too_large"),
     URI_TOO_LONG(414, "invalid_request_error", "uri_too_long"),
     RATE_LIMITED(429, "rate_limit_error", "rate_limit_exceeded"),
@@ -24,7 +27,8 @@ public enum ErrorCode {
     OVERLOADED(503, "api_error", "overloaded"),
     SHUTTING_DOWN(503, "api_error", "shutting_down"),
     STARTING(503, "api_error", "starting"),
-    UPSTREAM_TIMEOUT(504, "api_error", "upstream_timeout");
+    UPSTREAM_TIMEOUT(504, "api_error", "upstream_timeout"),
+    FLEET_TIMEOUT(504, "api_error", "fleet_timeout");
 
     private final int status;
     private final String type;

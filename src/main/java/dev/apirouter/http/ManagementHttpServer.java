@@ -84,8 +84,8 @@ public final class ManagementHttpServer implements AutoCloseable {
      * else {@code 413}) read before {@code handler} runs on a worker thread: admin calls may wait on the store.
      */
     public void adminCall(HttpMethod method, String path, Handler<RoutingContext> handler) {
-        router.route(method, path).handler(this::authorize).handler(BodyHandler.create(false)
-                .setBodyLimit(MAX_ADMIN_BODY)).blockingHandler(handler, false);
+        router.route(method, path).handler(BodyHandler.create(false).setBodyLimit(MAX_ADMIN_BODY))
+                .handler(this::authorize).blockingHandler(handler, false);
     }
 
     private void authorize(RoutingContext ctx) {

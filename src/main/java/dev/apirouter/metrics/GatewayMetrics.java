@@ -177,6 +177,11 @@ public final class GatewayMetrics implements RequestObserver, ForwardObserver, R
         fleetGauges.add(new FleetGauge(MultiGauge.builder(name).description(description).register(registry), value));
     }
 
+    /** Totals since start for the console ({@link LiveStats}). */
+    public com.fasterxml.jackson.databind.node.ObjectNode stats() {
+        return LiveStats.read(registry, System.currentTimeMillis());
+    }
+
     /** The Prometheus text exposition of every metric. */
     public String scrape() {
         List<MultiGauge.Row<?>> rows = new ArrayList<>();
