@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the gateway on the bundled demo policy, with the vLLM simulator (a dev tool, no GPU) behind it.
-#   ./run-demo.sh   -> API on http://127.0.0.1:8080/v1 (key sk-apirouter-demo), management on :9090,
-#                      simulator on 127.0.0.1:8000
+#   ./run-demo.sh   -> API on http://127.0.0.1:8080/v1 (key sk-apirouter-demo), management on :9090 with the
+#                      console at http://127.0.0.1:9090/ui/, simulator on 127.0.0.1:8000
+# The console's admin token is ROUTER_ADMIN_TOKEN when set, else a new random one for this run, printed when ready.
 # Ctrl-C (or SIGTERM) stops both; if either one dies, the other is stopped too and the script exits non-zero.
 # It refuses to start when one of its ports is taken. Environment variables of the gateway (ROUTER_HTTP_PORT,
 # ROUTER_MANAGEMENT_PORT, LOG_FORMAT, ...) pass through; the simulator's port is 8000, as the demo policy says.
@@ -13,6 +14,14 @@ HTTP_PORT="${ROUTER_HTTP_PORT:-8080}"
 MGMT_PORT="${ROUTER_MANAGEMENT_PORT:-9090}"
 SIM_PID=""
 GATEWAY_PID=""
+if [ -n "${ROUTER_ADMIN_TOKEN:-}" ]; then
+  TOKEN_SHOWN="(your ROUTER_ADMIN_TOKEN)"
+else
+  # a demo admin token for this run only: 24 random bytes, hex
+  ROUTER_ADMIN_TOKEN="demo-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  TOKEN_SHOWN="$ROUTER_ADMIN_TOKEN"
+fi
+export ROUTER_ADMIN_TOKEN
 
 say() { echo "run-demo: $*" >&2; }
 
@@ -103,6 +112,7 @@ for ((i = 0; i < 1200; i++)); do
 run-demo: ready (simulator pid $SIM_PID, gateway pid $GATEWAY_PID). Ctrl-C stops both.
   API          http://127.0.0.1:$HTTP_PORT/v1          key: sk-apirouter-demo   (health: /v1/status/healthz)
   management   http://127.0.0.1:$MGMT_PORT/metrics     http://127.0.0.1:$MGMT_PORT/v1/status/readyz
+  console      http://127.0.0.1:$MGMT_PORT/ui/         admin token: $TOKEN_SHOWN
   simulator    http://127.0.0.1:$SIM_PORT              (vLLM stand-in, models llama-3.1-8b and bge-small)
 
 EOF

@@ -37,8 +37,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The console in a real browser (Debian's headless chromium through Selenium), against the jar with the etcd store,
  * two simulated backends and a trickle of traffic: signing in (a wrong token shows the API's refusal), a backend
  * shown unhealthy once its simulator is stopped, and a key created on the keys page, used for a real request, then
- * disabled on the page and refused. Screenshots of the overview, models and keys pages are kept in
- * {@code target/console-screenshots/}.
+ * disabled on the page and refused; the overview charting the traffic, this replica in the registry, and signing
+ * out. Screenshots of the overview, models, keys and replicas pages are kept in {@code target/console-screenshots/}.
  */
 @Timeout(120)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -157,6 +157,10 @@ class ConsoleBrowserIT {
         visible(By.cssSelector("#nav a[data-page='" + page + "'][aria-current='page']"));
     }
 
+    static Object script(String javascript) {
+        return chromium.driver().executeScript(javascript);
+    }
+
     static void signIn(String token) {
         WebElement field = visible(By.id("token"));
         field.clear();
@@ -177,14 +181,12 @@ class ConsoleBrowserIT {
         signIn(ADMIN);
         visible(By.cssSelector("#page h1"));
         assertEquals("Overview", text(By.cssSelector("#page h1")));
-        assertEquals(ADMIN, ((org.openqa.selenium.JavascriptExecutor) browser)
-                .executeScript("return sessionStorage.getItem('api-router.admin-token')"), "kept for the tab only");
+        assertEquals(ADMIN, script("return sessionStorage.getItem('api-router.admin-token')"), "kept for the tab only");
         assertEquals("", browser.findElement(By.id("token")).getAttribute("value"), "the field is emptied");
         // the live figures: two readings make a rate, and the traffic makes it more than zero
         chromium.waitUpTo(UI_WAIT).until(d -> !figure("requests").matches("–|0"));
         chromium.waitUpTo(UI_WAIT).until(d -> figure("ttftP50").endsWith("ms") || figure("ttftP50").endsWith(" s"));
-        assertTrue(browser.findElements(By.cssSelector("[data-figure] svg.chart path.line")).size() >= 6);
-        chromium.screenshot(SCREENSHOTS, "overview");
+        assertEquals(6, browser.findElements(By.cssSelector("[data-figure] svg.chart path.line")).size());
     }
 
     static String figure(String key) {
@@ -234,8 +236,29 @@ class ConsoleBrowserIT {
         await("the disabled key is refused").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
                 .until(() -> chat(key, false).statusCode() == 401);
         chromium.screenshot(SCREENSHOTS, "keys");
-        assertNull(((org.openqa.selenium.JavascriptExecutor) browser).executeScript(
-                "return Object.keys(sessionStorage).find(k => sessionStorage.getItem(k).startsWith('sk-')) || null"),
+        assertNull(script("return Object.keys(sessionStorage)"
+                + ".find(k => sessionStorage.getItem(k).startsWith('sk-')) || null"),
                 "a key is never stored in the browser");
+    }
+
+    @Test
+    @Order(4)
+    void theOverviewChartsTheTrafficAndTheReplicaIsListed() throws Exception {
+        assumeTools();
+        open("overview");
+        // the figures have been read every 2 s since signing in: a line of several samples
+        chromium.waitUpTo(UI_WAIT).until(d -> d.findElement(By.cssSelector("[data-figure='requests'] path.line"))
+                .getAttribute("d").split("L").length > 5);
+        chromium.screenshot(SCREENSHOTS, "overview");
+
+        open("replicas");
+        textAppears(By.cssSelector("tr[data-replica='console-it']"), "this replica");
+        assertEquals("serving", text(By.cssSelector("tr[data-replica='console-it'] td:nth-of-type(1)")));
+        chromium.screenshot(SCREENSHOTS, "replicas");
+
+        browser.findElement(By.id("logout")).click();
+        visible(By.id("token"));
+        assertFalse(browser.findElement(By.id("nav")).isDisplayed());
+        assertNull(script("return sessionStorage.getItem('api-router.admin-token')"), "signed out: forgotten");
     }
 }
