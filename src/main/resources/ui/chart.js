@@ -4,8 +4,8 @@
 import {h, s} from './dom.js';
 
 const WIDTH = 320;
-const HEIGHT = 84;
-const TOP = 4;
+const HEIGHT = 68;
+const TOP = 2;
 const BOTTOM = HEIGHT - 2;
 
 /** The y-axis top: 1, 2 or 5 times a power of ten, at least the largest value. */
@@ -56,7 +56,7 @@ export function lineChart({points, now, windowMs, gapMs, label, format}) {
   s('line', {class: 'axis', x1: 0, x2: WIDTH, y1: BOTTOM, y2: BOTTOM, 'vector-effect': 'non-scaling-stroke'}),
   s('path', {class: 'line', d: d.trim() || 'M0,0', 'vector-effect': 'non-scaling-stroke'}));
   return h('div', {class: 'chart-box'},
-      h('span', {class: 'scale', 'aria-hidden': 'true'}, format(top)),
+      h('div', {class: 'chart-scale', 'aria-hidden': 'true'}, format(top)),
       svg,
       h('div', {class: 'chart-axis', 'aria-hidden': 'true'},
           h('span', {}, `${minutes} min ago`), h('span', {}, 'now')));
