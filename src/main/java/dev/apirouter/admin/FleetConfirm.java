@@ -45,11 +45,19 @@ final class FleetConfirm {
         long deadline = changedAtNanos + timeout.toNanos();
         Map<String, Long> confirmed = new LinkedHashMap<>();
         Map<String, Long> lagging = new LinkedHashMap<>();
+        Map<String, Long> lastLagging = Map.of();
         while (true) {
             lagging.clear();
             long left = deadline - System.nanoTime();
-            ReplicaRegistry.Fleet fleet = read(r, Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)), revision);
+            ReplicaRegistry.Fleet fleet = read(r, Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
             long now = System.nanoTime();
+            if (fleet == null) { // not read in time: what was seen before stands
+                if (now >= deadline) {
+                    throw late(revision, timeout, lastLagging.isEmpty() ? "the registry did not answer in time"
+                            : describe(lastLagging));
+                }
+                continue;
+            }
             for (ReplicaRegistry.Fleet.Member m : fleet.replicas()) {
                 if (m.appliedRevision() >= revision) {
                     confirmed.putIfAbsent(m.id(), TimeUnit.NANOSECONDS.toMillis(now - changedAtNanos));
@@ -66,31 +74,46 @@ final class FleetConfirm {
                 return;
             }
             if (now + POLL.toNanos() > deadline) {
-                List<String> late = new ArrayList<>();
-                lagging.forEach((id, applied) -> late.add(id + " (applied revision " + applied + ")"));
-                throw new GatewayException(ErrorCode.FLEET_TIMEOUT, "The change is made (revision " + revision
-                        + ") but not every replica confirmed it within " + timeout.toMillis() + " ms: "
-                        + (late.isEmpty() ? "no replica is registered" : String.join(", ", late)) + ".");
+                throw late(revision, timeout, lagging.isEmpty() ? "no replica is registered" : describe(lagging));
             }
-            try {
-                Thread.sleep(POLL.toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new GatewayException(ErrorCode.FLEET_TIMEOUT, "Interrupted while waiting for the fleet.");
-            }
+            lastLagging = new LinkedHashMap<>(lagging);
+            pause();
         }
     }
 
-    private static ReplicaRegistry.Fleet read(ReplicaRegistry r, long maxMs, long revision) {
+    /** The registry, or null when it did not answer within {@code maxMs} (or failed: then after a poll's pause). */
+    private static ReplicaRegistry.Fleet read(ReplicaRegistry r, long maxMs) {
         try {
             return r.fleet().get(maxMs, TimeUnit.MILLISECONDS);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new GatewayException(ErrorCode.FLEET_TIMEOUT, "The change is made (revision " + revision
-                    + ") but the registry could not be read to confirm it: " + r.describe(e));
+        } catch (TimeoutException e) {
+            return null;
+        } catch (ExecutionException e) {
+            pause();
+            return null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new GatewayException(ErrorCode.FLEET_TIMEOUT, "Interrupted while waiting for the fleet.");
         }
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(POLL.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new GatewayException(ErrorCode.FLEET_TIMEOUT, "Interrupted while waiting for the fleet.");
+        }
+    }
+
+    private static String describe(Map<String, Long> lagging) {
+        List<String> late = new ArrayList<>();
+        lagging.forEach((id, applied) -> late.add(id + " (applied revision " + applied + ")"));
+        return String.join(", ", late);
+    }
+
+    private static GatewayException late(long revision, Duration timeout, String who) {
+        return new GatewayException(ErrorCode.FLEET_TIMEOUT, "The change is made (revision " + revision + ") but not"
+                + " every replica confirmed it within " + timeout.toMillis() + " ms: " + who + ".");
     }
 
     /** {@code 30s}, {@code 500ms}, {@code 2m}: a wait timeout, at most {@link #MAX_TIMEOUT}. */
