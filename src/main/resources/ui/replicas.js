@@ -20,6 +20,7 @@ function row(replica) {
 
 export function mount(container) {
   const error = h('p', {class: 'error', role: 'alert', hidden: true});
+  const noRegistry = h('p', {class: 'notice warn', role: 'status', hidden: true});
   const summary = h('p', {class: 'summary'});
   const rows = h('tbody');
   const table = h('table', {id: 'replicas-table', hidden: true},
@@ -30,11 +31,12 @@ export function mount(container) {
   container.append(h('h1', {tabindex: '-1'}, 'Replicas'),
       h('p', {class: 'lede'}, 'Every gateway replica registered in etcd, and how far each has applied the policy; '
           + 'refreshed every 5 seconds.'),
-      error, summary, table);
+      error, noRegistry, summary, table);
   return poll(async () => {
     try {
       const fleet = await call('GET', '/v1/admin/fleet');
       showError(error, '');
+      noRegistry.hidden = true;
       const replicas = fleet.replicas || [];
       summary.textContent = `${replicas.length} replica(s); store revision ${number(fleet.storeRevision)}, `
           + `newest policy change ${number(fleet.policyRevision)}.`;
@@ -43,8 +45,12 @@ export function mount(container) {
     } catch (e) {
       table.hidden = true;
       summary.textContent = '';
-      showError(error, e.code === 'registry_needs_etcd'
-        ? e.message || 'The replica registry needs the etcd store.' : `Could not read the registry: ${e.describe()}`);
+      if (e.code === 'registry_needs_etcd') { // not a failure: this gateway has no registry
+        noRegistry.textContent = e.message || 'The replica registry needs the etcd store.';
+        noRegistry.hidden = false;
+      } else {
+        showError(error, `Could not read the registry: ${e.describe()}`);
+      }
     }
   }, PERIOD_MS);
 }
