@@ -23,6 +23,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.support.ui.ExpectedConditions;
@@ -37,8 +38,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The console in a real browser (Debian's headless chromium through Selenium), against the jar with the etcd store,
  * two simulated backends and a trickle of traffic: signing in (a wrong token shows the API's refusal), a backend
  * shown unhealthy once its simulator is stopped, and a key created on the keys page, used for a real request, then
- * disabled on the page and refused; the overview charting the traffic, this replica in the registry, and signing
- * out. Screenshots of the overview, models, keys and replicas pages are kept in {@code target/console-screenshots/}.
+ * disabled on the page and refused (a refused rotation shows the API's message; revoking removes it); the overview
+ * charting the traffic, this replica in the registry, and signing out. Pages are opened with the keyboard. Screenshots of the overview, models, keys and replicas pages are kept in {@code target/console-screenshots/}.
  */
 @Timeout(120)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -152,20 +153,27 @@ class ConsoleBrowserIT {
         chromium.waitUpTo(UI_WAIT).until(ExpectedConditions.textToBePresentInElementLocated(by, text));
     }
 
+    /** Opens a page from the navigation with the keyboard (Enter on its link); its heading gets the focus. */
     static void open(String page) {
-        browser.findElement(By.cssSelector("#nav a[data-page='" + page + "']")).click();
+        browser.findElement(By.cssSelector("#nav a[data-page='" + page + "']")).sendKeys(Keys.ENTER);
         visible(By.cssSelector("#nav a[data-page='" + page + "'][aria-current='page']"));
+        chromium.waitUpTo(UI_WAIT).until(d -> "H1".equals(script("return document.activeElement.tagName")));
     }
 
     static Object script(String javascript) {
         return chromium.driver().executeScript(javascript);
     }
 
-    static void signIn(String token) {
+    /** Types the token and submits with the button, or with Enter in the field (the keyboard's way). */
+    static void signIn(String token, boolean withEnter) {
         WebElement field = visible(By.id("token"));
         field.clear();
-        field.sendKeys(token);
-        browser.findElement(By.id("login-submit")).click();
+        if (withEnter) {
+            field.sendKeys(token, Keys.ENTER);
+        } else {
+            field.sendKeys(token);
+            browser.findElement(By.id("login-submit")).click();
+        }
     }
 
     @Test
@@ -173,12 +181,12 @@ class ConsoleBrowserIT {
     void aWrongTokenIsRefusedAndTheRightOneShowsTheOverview() throws Exception {
         assumeTools();
         browser.get(gateway.managementUri("/ui/").toString());
-        signIn(ADMIN + "-wrong");
+        signIn(ADMIN + "-wrong", false);
         textAppears(By.id("login-error"), "admin token");
         assertTrue(text(By.id("login-error")).contains("401 unauthorized"), text(By.id("login-error")));
         assertFalse(browser.findElement(By.id("page")).isDisplayed());
 
-        signIn(ADMIN);
+        signIn(ADMIN, true);
         visible(By.cssSelector("#page h1"));
         assertEquals("Overview", text(By.cssSelector("#page h1")));
         assertEquals(ADMIN, script("return sessionStorage.getItem('api-router.admin-token')"), "kept for the tab only");
@@ -227,10 +235,7 @@ class ConsoleBrowserIT {
         assertTrue(browser.findElements(By.id("new-key-value")).isEmpty(), "the key is gone from the page");
 
         By row = By.cssSelector("tr[data-key-name='console-it']");
-        visible(row).findElement(By.cssSelector("button.action-toggle")).click();
-        WebElement dialog = visible(By.id("confirm"));
-        assertTrue(dialog.getText().contains("Disable key console-it?"), dialog.getText());
-        browser.findElement(By.id("confirm-ok")).click();
+        confirm(By.cssSelector("tr[data-key-name='console-it'] button.action-toggle"), "Disable key console-it?");
         textAppears(By.cssSelector("tr[data-key-name='console-it'] td.key-status"), "disabled");
         assertEquals("Enable", text(By.cssSelector("tr[data-key-name='console-it'] button.action-toggle")));
         await("the disabled key is refused").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
@@ -239,6 +244,22 @@ class ConsoleBrowserIT {
         assertNull(script("return Object.keys(sessionStorage)"
                 + ".find(k => sessionStorage.getItem(k).startsWith('sk-')) || null"),
                 "a key is never stored in the browser");
+
+        // a refused change shows the API's message; revoking removes the record
+        confirm(By.cssSelector("tr[data-key-name='console-it'] button.action-rotate"), "Rotate key console-it?");
+        textAppears(By.cssSelector("#page p.error"), "No enabled key 'console-it'");
+        confirm(By.cssSelector("tr[data-key-name='console-it'] button.action-revoke"), "Revoke key console-it?");
+        textAppears(By.cssSelector("#page p.notice"), "revoked (1 record(s) deleted");
+        assertTrue(browser.findElements(row).isEmpty(), "the revoked key is no longer listed");
+        assertEquals(401, chat(key, false).statusCode());
+    }
+
+    /** Clicks {@code button}, checks the confirmation dialog's title and confirms. */
+    static void confirm(By button, String title) {
+        visible(button).click();
+        textAppears(By.id("confirm-title"), title);
+        browser.findElement(By.id("confirm-ok")).click();
+        chromium.waitUpTo(UI_WAIT).until(ExpectedConditions.invisibilityOfElementLocated(By.id("confirm")));
     }
 
     @Test
