@@ -152,7 +152,7 @@ public final class BackendDispatch extends AsyncProcessorSupport {
             span.inject(headers);
             ForwardRequest request = new ForwardRequest(method, path, headers, body, decision.candidates(),
                     policy.timeouts(), call.requestId(), policy.name(), policy.routing(), fallbackLeft,
-                    span.recording() || call.usageRequired(), requestUsage);
+                    span.recording() || call.usageRequired(), requestUsage, null);
             forwarder.forward(call.clientContext(), request, call.clientResponse()).onComplete(ar -> {
                 span.end(ar.result(), ar.cause());
                 if (ar.succeeded()) {
