@@ -43,7 +43,10 @@ public final class ResponseIds {
         return responseId + suffix(model, backend);
     }
 
-    /** The parts of a pinned id; empty when {@code id} is not one the gateway gave out. */
+    /**
+     * The parts of a pinned id; empty when {@code id} is not one the gateway gave out. The backend's id must be id
+     * characters (letters, digits, {@code _ - .}, not starting with a dot): it goes into the backend's path as it is.
+     */
     public static Optional<Pinned> decode(String id) {
         if (id == null) {
             return Optional.empty();
@@ -51,6 +54,10 @@ public final class ResponseIds {
         int tagDot = id.lastIndexOf('.');
         int modelDot = tagDot <= 0 ? -1 : id.lastIndexOf('.', tagDot - 1);
         if (modelDot <= 0 || modelDot + 1 == tagDot || id.length() - tagDot - 1 != TAG_HEX) {
+            return Optional.empty();
+        }
+        String responseId = id.substring(0, modelDot);
+        if (responseId.charAt(0) == '.' || !responseId.chars().allMatch(ResponseIds::idChar)) {
             return Optional.empty();
         }
         String tag = id.substring(tagDot + 1);
@@ -61,10 +68,14 @@ public final class ResponseIds {
         }
         try {
             String model = new String(B64_DECODER.decode(id.substring(modelDot + 1, tagDot)), StandardCharsets.UTF_8);
-            return model.isBlank() ? Optional.empty() : Optional.of(new Pinned(id.substring(0, modelDot), model, tag));
+            return model.isBlank() ? Optional.empty() : Optional.of(new Pinned(responseId, model, tag));
         } catch (IllegalArgumentException e) {
             return Optional.empty();
         }
+    }
+
+    private static boolean idChar(int c) {
+        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.';
     }
 
     static String tag(Backend backend) {

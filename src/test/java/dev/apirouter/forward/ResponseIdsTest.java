@@ -33,7 +33,8 @@ class ResponseIdsTest {
         String tag = good.substring(good.lastIndexOf('.') + 1);
         for (String id : new String[] {null, "", "resp_1", "resp_1.bQ", ".bQ." + tag, "resp_1.." + tag,
                 "resp_1.bQ." + tag.substring(1), "resp_1.bQ." + tag.toUpperCase(), "resp_1.b*Q." + tag,
-                "resp_1.bQ.zzzzzzzz", "resp_1.IA." + tag}) {
+                "resp_1.bQ.zzzzzzzz", "resp_1.IA." + tag, "../../v1/chat/completions.bQ." + tag,
+                "resp/1.bQ." + tag, "resp_1?x=1.bQ." + tag, "resp%2F1.bQ." + tag, "..bQ." + tag}) {
             assertEquals(Optional.empty(), ResponseIds.decode(id), String.valueOf(id));
         }
     }
