@@ -359,7 +359,8 @@ public final class StreamingForwarder implements AutoCloseable {
             lastDataNanos = System.nanoTime();
             usage = readUsage || request.readUsage() || request.stripUsageChunk() ? new UsageScanner() : null;
             // a sized answer keeps its length: the chunk is removed from a chunked stream only (as vLLM sends it)
-            UsageChunkFilter filter = streamed && !backendSized && request.stripUsageChunk() ? new UsageChunkFilter() : null;
+            UsageChunkFilter filter = streamed && !backendSized && request.stripUsageChunk()
+                    ? new UsageChunkFilter() : null;
             long length = sized ? contentLength(response) : -1;
             response.handler(chunk -> {
                 if (finished) {
