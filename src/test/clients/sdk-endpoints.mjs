@@ -1,6 +1,8 @@
 // The official openai SDK against the gateway on the newer endpoints: models.retrieve (the model the key may use, and
-// one that does not exist), responses.create (not streamed and streamed). Prints one JSON line:
-// {"ok": true, "retrieved": ..., "missingStatus": 404, "text": ..., "streamedText": ..., "events": [...], ...}
+// one that does not exist), responses.create (not streamed and streamed), responses.retrieve and responses.delete of
+// the response created (then retrieve again: 404). Prints one JSON line:
+// {"ok": true, "retrieved": ..., "missingStatus": 404, "text": ..., "streamedText": ..., "events": [...],
+//  "retrievedId": ..., "retrievedText": ..., "deleted": true, "afterDeleteStatus": 404, ...}
 // or {"ok": false, "step": ..., "status": ..., "error": ...}.
 // Usage: node sdk-endpoints.mjs <baseURL> <apiKey> <model>
 import OpenAI from "openai";
@@ -26,6 +28,20 @@ try {
   out.status = response.status;
   out.text = response.output_text;
   out.usage = response.usage;
+  step = "responses.retrieve";
+  const stored = await client.responses.retrieve(response.id);
+  out.retrievedId = stored.id;
+  out.retrievedText = stored.output_text;
+  step = "responses.delete";
+  await client.responses.delete(response.id);
+  out.deleted = true;
+  step = "responses.retrieve (deleted)";
+  try {
+    await client.responses.retrieve(response.id);
+    out.afterDeleteStatus = 200;
+  } catch (e) {
+    out.afterDeleteStatus = e.status ?? null;
+  }
   step = "responses.create (stream)";
   const stream = await client.responses.create({ model, input: "Say something", max_output_tokens: 5, stream: true });
   out.events = [];

@@ -399,20 +399,20 @@ final class Gateway {
         ReplicaRegistry r = registry;
         String requestId = RequestIds.from(ctx.request().getHeader(HeaderNames.REQUEST_ID));
         if (!(store instanceof EtcdPolicyStore)) {
-            ErrorResponses.send(ctx.response(), requestId, ErrorCode.REGISTRY_NEEDS_ETCD,
+            ErrorResponses.send(ctx.request(), requestId, ErrorCode.REGISTRY_NEEDS_ETCD,
                     "The replica registry needs the etcd store (ETCD_ENDPOINTS): this gateway uses "
                             + settings.store().describe());
             return;
         }
         if (r == null) {
-            ErrorResponses.send(ctx.response(), requestId, ErrorCode.ETCD_UNAVAILABLE,
+            ErrorResponses.send(ctx.request(), requestId, ErrorCode.ETCD_UNAVAILABLE,
                     "The replica registry has not started yet");
             return;
         }
         io.vertx.core.Context context = io.vertx.core.Vertx.currentContext();
         r.fleet().whenComplete((fleetView, error) -> context.runOnContext(v -> {
             if (error != null) {
-                ErrorResponses.send(ctx.response(), requestId, ErrorCode.ETCD_UNAVAILABLE,
+                ErrorResponses.send(ctx.request(), requestId, ErrorCode.ETCD_UNAVAILABLE,
                         "etcd did not answer the registry read: " + r.describe(error));
             } else {
                 ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(fleetView.json());

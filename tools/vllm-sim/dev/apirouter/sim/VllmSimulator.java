@@ -16,6 +16,7 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -39,7 +40,9 @@ import java.util.function.LongSupplier;
  *
  * <p>Imitates the HTTP surface of vLLM's OpenAI-compatible server ({@code vllm serve}) without any model:
  * {@code POST /v1/chat/completions}, {@code POST /v1/completions} (both with SSE streaming),
- * {@code POST /v1/embeddings}, {@code POST /v1/responses} (with SSE streaming), {@code POST /v1/score},
+ * {@code POST /v1/embeddings}, {@code POST /v1/responses} (with SSE streaming; stored responses by id:
+ * {@code GET}, {@code DELETE}, {@code POST .../cancel}), {@code POST /v1/messages} (Anthropic's Messages API, with
+ * SSE streaming) and {@code /v1/messages/count_tokens}, {@code POST /v1/score},
  * {@code POST /v1/rerank} (also {@code /rerank}, {@code /v2/rerank}), {@code POST /tokenize}, {@code POST /detokenize},
  * {@code POST /pooling}, {@code POST /classify}, {@code GET /v1/models}, {@code GET /health}, {@code GET /version}
  * and a minimal {@code GET /metrics}. Generated text is deterministic lorem-ipsum words derived from a hash of the prompt,
@@ -396,6 +399,8 @@ public final class VllmSimulator implements AutoCloseable {
     private final AtomicLong completedStreams = new AtomicLong();
     private final AtomicInteger activeStreams = new AtomicInteger();
     private final AtomicInteger running = new AtomicInteger();
+    /** Responses kept for {@code GET /v1/responses/{id}} (created with {@code store} not false), id to JSON. */
+    private final Map<String, String> storedResponses = new ConcurrentHashMap<>();
     private volatile int healthStatus = 200;
     private volatile byte[] apiKeyHash;       // SHA-256 of the key /v1/* requests need, or null
     private volatile double slowness;
@@ -502,11 +507,12 @@ public final class VllmSimulator implements AutoCloseable {
         return await(completedStreams::get, atLeast, timeout);
     }
 
-    /** Forgets recorded requests and zeroes the request, cancelled and completed counters. */
+    /** Forgets recorded requests and stored responses, and zeroes the request, cancelled and completed counters. */
     public void reset() {
         synchronized (recorded) {
             recorded.clear();
         }
+        storedResponses.clear();
         requestCount.set(0);
         cancelledStreams.set(0);
         completedStreams.set(0);
@@ -679,6 +685,10 @@ public final class VllmSimulator implements AutoCloseable {
 
     private void route(HttpExchange ex, String method, String path, SimHeaders h, byte[] body)
             throws IOException, InterruptedException, ApiError {
+        if (path.startsWith(RESPONSES_PREFIX) && path.length() > RESPONSES_PREFIX.length()) {
+            responseById(ex, method, path.substring(RESPONSES_PREFIX.length()), ex.getRequestURI().getRawQuery());
+            return;
+        }
         switch (path) {
             case "/v1/chat/completions":
                 if (requireMethod(ex, method, "POST")) generate(ex, h, body, true);
@@ -694,6 +704,12 @@ public final class VllmSimulator implements AutoCloseable {
                 break;
             case "/v1/responses":
                 if (requireMethod(ex, method, "POST")) responses(ex, h, body);
+                break;
+            case "/v1/messages":
+                if (requireMethod(ex, method, "POST")) messages(ex, h, body);
+                break;
+            case "/v1/messages/count_tokens":
+                if (requireMethod(ex, method, "POST")) countTokens(ex, body);
                 break;
             case "/score":
             case "/v1/score":
@@ -1696,6 +1712,8 @@ public final class VllmSimulator implements AutoCloseable {
 
     /** The text of a Responses {@code input}: a string, or messages whose content is a string or input_text parts. */
     @SuppressWarnings("unchecked")
+    private static final String RESPONSES_PREFIX = "/v1/responses/";
+
     private static String responsesInput(Map<String, Object> req) throws ApiError {
         Object input = req.get("input");
         if (input instanceof String) return (String) input;
@@ -1741,10 +1759,13 @@ public final class VllmSimulator implements AutoCloseable {
                 * slowness);
         running.incrementAndGet();
         try {
+            boolean store = !Boolean.FALSE.equals(req.get("store")); // vLLM's default: true
             if (!stream) {
                 sleep(tokenDelay * maxTokens);
-                sendJson(ex, 200, responseObject(id, msgId, created, "completed", text(seed, maxTokens), inputTokens,
-                        maxTokens, req));
+                String response = responseObject(id, msgId, created, "completed", text(seed, maxTokens), inputTokens,
+                        maxTokens, req);
+                if (store) storedResponses.put(id, response);
+                sendJson(ex, 200, response);
                 return;
             }
             ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
@@ -1773,8 +1794,9 @@ public final class VllmSimulator implements AutoCloseable {
                 responseEvent(os, seq, "response.content_part.done", at + ",\"part\":" + part);
                 responseEvent(os, seq, "response.output_item.done", "\"output_index\":0,\"item\":" + item
                         + "\"completed\",\"content\":[" + part + "]}");
-                responseEvent(os, seq, "response.completed", "\"response\":" + responseObject(id, msgId, created,
-                        "completed", full, inputTokens, maxTokens, req));
+                String response = responseObject(id, msgId, created, "completed", full, inputTokens, maxTokens, req);
+                if (store) storedResponses.put(id, response);
+                responseEvent(os, seq, "response.completed", "\"response\":" + response);
                 completedStreams.incrementAndGet();
             } catch (IOException e) {
                 if (!closed.get()) cancelledStreams.incrementAndGet();
@@ -1821,6 +1843,153 @@ public final class VllmSimulator implements AutoCloseable {
                     .append(inputTokens + outputTokens).append('}');
         }
         return sb.append('}').toString();
+    }
+
+    /**
+     * {@code GET /v1/responses/{id}} and {@code POST /v1/responses/{id}/cancel} as vLLM answers them (a response
+     * it created is kept: vLLM with {@code VLLM_ENABLE_RESPONSES_API_STORE=1}); and {@code DELETE /v1/responses/{id}},
+     * which vLLM does not have (it answers 405): the simulator forgets the response and answers as OpenAI does.
+     */
+    private void responseById(HttpExchange ex, String method, String rest, String query)
+            throws IOException, ApiError {
+        boolean cancel = rest.endsWith("/cancel");
+        String id = cancel ? rest.substring(0, rest.length() - "/cancel".length()) : rest;
+        if (id.isEmpty() || id.indexOf('/') >= 0) {
+            sendJson(ex, 404, "{\"detail\":\"Not Found\"}");
+            return;
+        }
+        if (cancel ? !requireMethod(ex, method, "POST")
+                : !method.equals("DELETE") && !requireMethod(ex, method, "GET")) {
+            return;
+        }
+        if (!id.startsWith("resp")) {
+            throw new ApiError(400, "invalid_request_error", "Invalid 'response_id': '" + id
+                    + "'. Expected an ID that begins with 'resp'.");
+        }
+        String stored = storedResponses.get(id);
+        if (stored == null) {
+            throw new ApiError(404, "invalid_request_error", "Response with id '" + id + "' not found.");
+        }
+        if (cancel) { // every response here is synchronous (no background mode): done before it can be cancelled
+            throw new ApiError(400, "invalid_request_error", "Cannot cancel a synchronous response.");
+        }
+        if (method.equals("DELETE")) {
+            storedResponses.remove(id);
+            sendJson(ex, 200, "{\"id\":\"" + id + "\",\"object\":\"response.deleted\",\"deleted\":true}");
+            return;
+        }
+        if (query != null && Arrays.asList(query.split("&")).contains("stream=true")) {
+            // vLLM replays the events of background responses only
+            throw new ApiError(400, "BadRequestError", "Unknown response_id: " + id);
+        }
+        sendJson(ex, 200, stored);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // the Anthropic Messages API (vLLM's anthropic/serving.py: the request becomes a chat completion, its answer or
+    // stream is converted; errors of the handler come as {"type":"error","error":{"type","message"}})
+
+    /** The chat messages of a Messages request: its {@code system} (a string or text blocks) first, then its own. */
+    private static Map<String, Object> messagesAsChat(Map<String, Object> req) throws ApiError {
+        Object messages = req.get("messages");
+        if (!(messages instanceof List)) throw badRequest("messages: Field required (a list of messages)");
+        List<Object> chat = new ArrayList<>();
+        Object system = req.get("system");
+        if (system instanceof String) {
+            chat.add(Map.of("role", "system", "content", system));
+        } else if (system instanceof List) {
+            chat.add(Map.of("role", "system", "content", system));
+        } else if (system != null) {
+            throw badRequest("system: Input should be a valid string or a list of content blocks");
+        }
+        chat.addAll((List<?>) messages);
+        return Map.of("messages", chat);
+    }
+
+    /** {@code POST /v1/messages}: a message object, or with {@code "stream": true} Anthropic's SSE events. */
+    private void messages(HttpExchange ex, SimHeaders h, byte[] body) throws IOException, InterruptedException, ApiError {
+        Map<String, Object> req = parseObject(body);
+        Prompt prompt = chatPrompt(messagesAsChat(req), false).get(0);
+        Long requested = optLong(req, "max_tokens");
+        if (requested == null) throw badRequest("max_tokens: Field required");
+        if (requested < 1) throw badRequest("max_tokens: Value error, max_tokens must be positive");
+        boolean stream = optBool(req, "stream");
+        try {
+            checkModel(req);
+            if (prompt.tokens >= options.maxModelLen()) {
+                throw badRequest("This model's maximum context length is " + options.maxModelLen() + " tokens."
+                        + " However, your request has " + prompt.tokens + " input tokens.");
+            }
+        } catch (ApiError e) { // the handler's errors, translated to Anthropic's shape
+            sendJson(ex, e.status, "{\"type\":\"error\",\"error\":{\"type\":" + Json.quote(e.type) + ",\"message\":"
+                    + Json.quote(e.getMessage()) + "}}");
+            return;
+        }
+        int maxTokens = (int) Math.min(requested, options.maxModelLen() - prompt.tokens);
+        String id = randomId("chatcmpl-");
+        long tokenDelay = Math.round(simLong(h, HEADER_TOKEN_DELAY, options.tokenDelayMs(), 0, MAX_TOKEN_DELAY_MS)
+                * slowness);
+        String usage = "{\"input_tokens\":" + prompt.tokens + ",\"output_tokens\":" + maxTokens + "}";
+        running.incrementAndGet();
+        try {
+            if (!stream) {
+                sleep(tokenDelay * maxTokens);
+                sendJson(ex, 200, "{\"id\":\"" + id + "\",\"type\":\"message\",\"role\":\"assistant\",\"content\":"
+                        + "[{\"type\":\"text\",\"text\":\"" + text(prompt.seed, maxTokens) + "\"}],\"model\":"
+                        + modelJson + ",\"stop_reason\":\"max_tokens\",\"usage\":" + usage + "}");
+                return;
+            }
+            ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+            ex.sendResponseHeaders(200, 0);
+            activeStreams.incrementAndGet();
+            try {
+                OutputStream os = ex.getResponseBody();
+                messageEvent(os, "message_start", "\"message\":{\"id\":\"" + id + "\",\"content\":[],\"model\":"
+                        + modelJson + ",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":"
+                        + prompt.tokens + ",\"output_tokens\":0}}");
+                for (int i = 0; i < maxTokens; i++) {
+                    sleep(tokenDelay);
+                    if (i == 0) {
+                        messageEvent(os, "content_block_start", "\"content_block\":{\"type\":\"text\",\"text\":\"\"},"
+                                + "\"index\":0");
+                    }
+                    messageEvent(os, "content_block_delta", "\"delta\":{\"type\":\"text_delta\",\"text\":\""
+                            + token(prompt.seed, i) + "\"},\"index\":0");
+                }
+                messageEvent(os, "content_block_stop", "\"index\":0");
+                messageEvent(os, "message_delta", "\"delta\":{\"stop_reason\":\"max_tokens\"},\"usage\":" + usage);
+                messageEvent(os, "message_stop", null);
+                completedStreams.incrementAndGet();
+            } catch (IOException e) {
+                if (!closed.get()) cancelledStreams.incrementAndGet();
+            } finally {
+                activeStreams.decrementAndGet();
+            }
+        } finally {
+            running.decrementAndGet();
+        }
+    }
+
+    /** One Messages stream event, as vLLM writes it: {@code event: <type>}, then its JSON, which starts with the type. */
+    private static void messageEvent(OutputStream os, String type, String fields) throws IOException {
+        String event = "event: " + type + "\ndata: {\"type\":\"" + type + "\"" + (fields == null ? "" : "," + fields)
+                + "}\n\n";
+        os.write(event.getBytes(StandardCharsets.UTF_8));
+        os.flush();
+    }
+
+    /** {@code POST /v1/messages/count_tokens}: {@code {"input_tokens": n}}, n counted as the chat prompt's. */
+    private void countTokens(HttpExchange ex, byte[] body) throws IOException, ApiError {
+        Map<String, Object> req = parseObject(body);
+        Prompt prompt = chatPrompt(messagesAsChat(req), false).get(0);
+        try {
+            checkModel(req);
+        } catch (ApiError e) {
+            sendJson(ex, e.status, "{\"type\":\"error\",\"error\":{\"type\":" + Json.quote(e.type) + ",\"message\":"
+                    + Json.quote(e.getMessage()) + "}}");
+            return;
+        }
+        sendJson(ex, 200, "{\"input_tokens\":" + prompt.tokens + "}");
     }
 
     // ------------------------------------------------------------------------------------------------------------

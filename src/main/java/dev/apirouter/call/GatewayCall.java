@@ -9,6 +9,7 @@ import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.policy.PolicyView;
 import dev.apirouter.routing.Decision;
 import dev.apirouter.routing.InferenceRequest;
+import dev.apirouter.routing.Reason;
 import io.vertx.core.Context;
 import io.vertx.core.http.HttpServerResponse;
 import org.apache.camel.Exchange;
@@ -61,6 +62,8 @@ public final class GatewayCall {
     private boolean limitsChecked;
     private Runnable whenAnswered;
     private boolean usageRequired;
+    private String responseIdsModel;
+    private String upstreamPath;
 
     /**
      * @param clientResponse the client's response, null when the route runs without the HTTP layer (a test)
@@ -136,6 +139,32 @@ public final class GatewayCall {
     /** Model and stream flag read from the body; null before {@code policy-enrich}. */
     public InferenceRequest inferenceRequest() {
         return inferenceRequest;
+    }
+
+    /**
+     * A request for a stored response ({@code response-pin}): it goes to {@code backend} of {@code policy} alone
+     * (no other backend, no fallback), on {@code upstreamPath} (the backend's own id in it), without a body; the ids
+     * of its answer are pinned again under {@code model}, the name the response was created through.
+     */
+    public void pinned(ModelPolicy policy, Backend backend, String upstreamPath, String model) {
+        rerouted(policy, new Decision(List.of(backend), Reason.PINNED), new byte[0]);
+        this.upstreamPath = upstreamPath;
+        pinResponseIds(model);
+    }
+
+    /** The response ids of a successful answer name the backend that gave it, under this model name. */
+    public void pinResponseIds(String model) {
+        this.responseIdsModel = model;
+    }
+
+    /** The model name response ids are pinned under ({@link #pinResponseIds}); null: they are not. */
+    public String responseIdsModel() {
+        return responseIdsModel;
+    }
+
+    /** The path the backend gets when a step decided it ({@link #pinned}); null: the route's. */
+    public String upstreamPath() {
+        return upstreamPath;
     }
 
     /** The policy of the model the request goes to (after a fallback, the fallback's); null before {@code policy-enrich}. */

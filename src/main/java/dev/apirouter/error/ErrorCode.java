@@ -1,6 +1,9 @@
 package dev.apirouter.error;
 
-/** Every error the gateway itself answers with: HTTP status, OpenAI error {@code type} and {@code code}. */
+/**
+ * Every error the gateway itself answers with: HTTP status, OpenAI error {@code type} and {@code code}, and the
+ * Anthropic error {@code type} of the same status ({@link #anthropicType()}).
+ */
 public enum ErrorCode {
     INVALID_REQUEST(400, "invalid_request_error", "invalid_request"),
     INVALID_API_KEY(401, "authentication_error", "invalid_api_key"),
@@ -50,5 +53,23 @@ public enum ErrorCode {
 
     public String code() {
         return code;
+    }
+
+    /**
+     * The Anthropic Messages API's error {@code type} for this error (its SDKs choose their exception by it and by
+     * the status): by status as Anthropic documents them; a 503 is {@code overloaded_error} (Anthropic's own overload
+     * status is 529, the status stays the contract's), a 504 {@code timeout_error}.
+     */
+    public String anthropicType() {
+        return switch (status) {
+            case 401 -> "authentication_error";
+            case 403 -> "permission_error";
+            case 404 -> "not_found_error";
+            case 413 -> "request_too_large";
+            case 429 -> "rate_limit_error";
+            case 503 -> "overloaded_error";
+            case 504 -> "timeout_error";
+            default -> status >= 500 ? "api_error" : "invalid_request_error";
+        };
     }
 }

@@ -22,8 +22,11 @@ import dev.apirouter.policy.Timeouts;
  * @param stripUsageChunk   the body asks for a stream's usage on the gateway's behalf, not the client's: the
  *                          usage-only event is removed from the stream the client gets ({@link UsageChunkFilter}),
  *                          and read (it implies {@code readUsage})
+ * @param pinModel          null, or the Responses API's ids in a successful answer are pinned to the backend that
+ *                          gives it, under this model name ({@link ResponseIds}, {@link ResponseIdRewriter})
  */
 public record ForwardRequest(String method, String pathAndQuery, Map<String, List<String>> headers, byte[] body,
                              List<Backend> candidates, Timeouts timeouts, String requestId, String model,
-                             Routing routing, boolean failIfUnavailable, boolean readUsage, boolean stripUsageChunk) {
+                             Routing routing, boolean failIfUnavailable, boolean readUsage, boolean stripUsageChunk,
+                             String pinModel) {
 }

@@ -335,13 +335,18 @@ public final class StreamingForwarder implements AutoCloseable {
             }
             status = response.statusCode();
             downstream.setStatusCode(status);
+            // a successful answer's response ids name this backend: their length changes, so it goes chunked
+            ResponseIdRewriter ids = request.pinModel() != null && status < 300
+                    ? new ResponseIdRewriter(ResponseIds.suffix(request.pinModel(), backend)) : null;
             String connection = response.getHeader(HttpHeaders.CONNECTION);
             for (Map.Entry<String, String> header : response.headers()) {
-                if (!HopByHop.dropFromResponse(header.getKey(), connection)) {
+                if (!HopByHop.dropFromResponse(header.getKey(), connection)
+                        && !(ids != null && HttpHeaders.CONTENT_LENGTH.toString().equalsIgnoreCase(header.getKey()))) {
                     downstream.headers().add(header.getKey(), header.getValue());
                 }
             }
-            boolean sized = response.getHeader(HttpHeaders.CONTENT_LENGTH) != null;
+            boolean backendSized = response.getHeader(HttpHeaders.CONTENT_LENGTH) != null;
+            boolean sized = ids == null && backendSized;
             if (!sized) {
                 downstream.setChunked(true);
             }
@@ -354,8 +359,9 @@ public final class StreamingForwarder implements AutoCloseable {
             lastDataNanos = System.nanoTime();
             usage = readUsage || request.readUsage() || request.stripUsageChunk() ? new UsageScanner() : null;
             // a sized answer keeps its length: the chunk is removed from a chunked stream only (as vLLM sends it)
-            UsageChunkFilter filter = streamed && !sized && request.stripUsageChunk() ? new UsageChunkFilter() : null;
-            long length = contentLength(response);
+            UsageChunkFilter filter = streamed && !backendSized && request.stripUsageChunk()
+                    ? new UsageChunkFilter() : null;
+            long length = sized ? contentLength(response) : -1;
             response.handler(chunk -> {
                 if (finished) {
                     return;
@@ -378,6 +384,9 @@ public final class StreamingForwarder implements AutoCloseable {
                     return;
                 }
                 Buffer toClient = filter != null ? filter.accept(chunk) : chunk;
+                if (ids != null) {
+                    toClient = ids.accept(toClient);
+                }
                 if (toClient.length() > 0) {
                     downstream.write(toClient);
                 }

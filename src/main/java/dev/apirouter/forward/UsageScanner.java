@@ -13,6 +13,12 @@ import io.vertx.core.buffer.Buffer;
  * {@code stream_options.include_usage} the last event before {@code [DONE]} carries it). Each chunk costs one copy
  * of at most {@link #WINDOW} bytes; a short answer only as many bytes as it has. Not thread-safe: one response, on
  * its event loop.
+ * <p>
+ * An Anthropic Messages stream reports its usage in two events: {@code message_start} (its first, with
+ * {@code input_tokens}) and {@code message_delta} (near its end, with {@code output_tokens}; vLLM adds
+ * {@code input_tokens} there too, Anthropic's own API may not). So when the first chunk begins with
+ * {@code event: message_start}, its usage is read too, and gives the input tokens that the last usage lacks. Other
+ * answers pay one comparison of a few bytes for it.
  */
 final class UsageScanner {
     static final int WINDOW = 8192;
@@ -24,11 +30,14 @@ final class UsageScanner {
     private static final byte[] OUTPUT_TOKENS = "output_tokens".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] USAGE_KEY = "\"usage\"".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] MODEL_KEY = "\"model\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] MESSAGE_START = "event: message_start".getBytes(StandardCharsets.US_ASCII);
 
     /** The last bytes seen: grows up to {@link #WINDOW} while the answer is short, then a ring of that size. */
     private byte[] ring = new byte[0];
     private long total;
     private String responseModel;
+    /** The usage of an Anthropic stream's {@code message_start} event; null for any other answer. */
+    private TokenUsage startUsage;
     private boolean first = true;
 
     void accept(Buffer chunk) {
@@ -38,7 +47,7 @@ final class UsageScanner {
         }
         if (first && n > WINDOW) {
             byte[] head = chunk.getBytes(0, MODEL_SCAN);
-            responseModel = stringAfter(head, head.length, MODEL_KEY);
+            readHead(head, head.length);
         }
         int from = Math.max(0, n - WINDOW);
         if (ring.length < WINDOW && total + (n - from) > ring.length) {
@@ -52,30 +61,49 @@ final class UsageScanner {
             i += len;
         }
         if (first && n <= WINDOW) {
-            responseModel = stringAfter(ring, Math.min(n, MODEL_SCAN), MODEL_KEY); // the chunk is at the ring's start
+            readHead(ring, Math.min(n, MODEL_SCAN)); // the chunk is at the ring's start
         }
         first = false;
+    }
+
+    /** The model named at the start of the first chunk; and an Anthropic stream's {@code message_start} usage. */
+    private void readHead(byte[] head, int length) {
+        responseModel = stringAfter(head, length, MODEL_KEY);
+        if (length >= MESSAGE_START.length && Arrays.equals(head, 0, MESSAGE_START.length, MESSAGE_START, 0,
+                MESSAGE_START.length)) {
+            int at = indexOf(head, length, USAGE_KEY);
+            startUsage = at < 0 ? null : usageAt(Arrays.copyOf(head, length), at);
+        }
     }
 
     String responseModel() {
         return responseModel;
     }
 
-    /** The last {@code usage} object seen near the end, or null (absent, {@code null}, or unreadable). */
+    /**
+     * The last {@code usage} object seen near the end, or null (absent, {@code null}, or unreadable); its input
+     * tokens, when it has none, from an Anthropic stream's {@code message_start}.
+     */
     TokenUsage usage() {
         byte[] tail = tail();
         int at = lastIndexOf(tail, USAGE_KEY);
-        if (at < 0) {
+        TokenUsage last = at < 0 ? null : usageAt(tail, at);
+        if (last != null && last.inputTokens() < 0 && startUsage != null && startUsage.inputTokens() >= 0) {
+            return new TokenUsage(startUsage.inputTokens(), last.outputTokens());
+        }
+        return last;
+    }
+
+    /** The usage object that follows the {@code "usage"} key found at {@code at}, or null. */
+    private static TokenUsage usageAt(byte[] b, int at) {
+        int i = skipSpace(b, at + USAGE_KEY.length);
+        if (i < b.length && b[i] == ':') {
+            i = skipSpace(b, i + 1);
+        }
+        if (i >= b.length || b[i] != '{') {
             return null;
         }
-        int i = skipSpace(tail, at + USAGE_KEY.length);
-        if (i < tail.length && tail[i] == ':') {
-            i = skipSpace(tail, i + 1);
-        }
-        if (i >= tail.length || tail[i] != '{') {
-            return null;
-        }
-        return readUsage(tail, i);
+        return readUsage(b, i);
     }
 
     /**

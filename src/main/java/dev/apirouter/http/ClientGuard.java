@@ -5,6 +5,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.apirouter.call.HeaderNames;
 import dev.apirouter.error.ErrorBody;
+import dev.apirouter.error.ErrorShape;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.GatewayException;
 import io.netty.buffer.Unpooled;
@@ -18,6 +19,7 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpStatusClass;
@@ -66,6 +68,8 @@ final class ClientGuard extends ChannelDuplexHandler {
     private long sinceNanos = System.nanoTime();
     private int unanswered;
     private boolean refused;
+    /** The error shape of the request being read (its path's API); the OpenAI shape before any. */
+    private ErrorShape shape = ErrorShape.OPENAI;
 
     ClientGuard(ClientConnections connections, boolean overLimit) {
         this.connections = connections;
@@ -88,6 +92,7 @@ final class ClientGuard extends ChannelDuplexHandler {
             return;
         }
         if (msg instanceof HttpRequest request) {
+            shape = ErrorShape.forPath(new QueryStringDecoder(request.uri()).path());
             GatewayException refusal = refusal(request);
             if (refusal != null) {
                 ReferenceCountUtil.release(msg);
@@ -194,7 +199,7 @@ final class ClientGuard extends ChannelDuplexHandler {
     private void refuse(ErrorCode code, String message) {
         refused = true;
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-                HttpResponseStatus.valueOf(code.status()), Unpooled.wrappedBuffer(ErrorBody.of(code, message)));
+                HttpResponseStatus.valueOf(code.status()), Unpooled.wrappedBuffer(ErrorBody.of(shape, code, message)));
         response.headers()
                 .set(HttpHeaderNames.CONTENT_TYPE, ErrorBody.CONTENT_TYPE)
                 .set(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes())

@@ -219,7 +219,7 @@ public final class GatewayHttpServer implements AutoCloseable {
         if (admission != null) {
             admission.release();
         }
-        ErrorResponses.send(ctx.response(), RequestIds.from(ctx.request().getHeader(HeaderNames.REQUEST_ID)),
+        ErrorResponses.send(ctx.request(), RequestIds.from(ctx.request().getHeader(HeaderNames.REQUEST_ID)),
                 code, message);
     }
 }

@@ -127,7 +127,7 @@ public final class ManagementHttpServer implements AutoCloseable {
     }
 
     private static void fail(RoutingContext ctx, ErrorCode code, String message) {
-        ErrorResponses.send(ctx.response(), RequestIds.from(ctx.request().getHeader(HeaderNames.REQUEST_ID)),
+        ErrorResponses.send(ctx.request(), RequestIds.from(ctx.request().getHeader(HeaderNames.REQUEST_ID)),
                 code, message);
     }
 }

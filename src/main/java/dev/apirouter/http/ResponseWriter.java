@@ -6,6 +6,7 @@ import dev.apirouter.call.HeaderNames;
 import dev.apirouter.error.ErrorCode;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
@@ -23,14 +24,15 @@ final class ResponseWriter {
     private ResponseWriter() {
     }
 
-    static void write(HttpServerResponse response, Exchange exchange, String requestId, HeaderFilterStrategy filter) {
+    static void write(HttpServerRequest request, Exchange exchange, String requestId, HeaderFilterStrategy filter) {
+        HttpServerResponse response = request.response();
         if (response.headWritten() || response.closed()) {
             return;
         }
         if (exchange.getException() != null) {
             // Every route carries the gateway's error mapper; reaching this means something escaped it.
             LOG.error("Unhandled failure in request {}", requestId, exchange.getException());
-            ErrorResponses.send(response, requestId, ErrorCode.INTERNAL_ERROR, "The gateway failed to handle the request.");
+            ErrorResponses.send(request, requestId, ErrorCode.INTERNAL_ERROR, "The gateway failed to handle the request.");
             return;
         }
         Message message = exchange.getMessage();

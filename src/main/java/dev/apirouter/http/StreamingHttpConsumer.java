@@ -116,7 +116,7 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
             ctx.next(); // the route was retired by a reload (not a shutdown): unknown path from now on
             return;
         }
-        ErrorResponses.send(ctx.response(), admission.call().requestId(), ErrorCode.SHUTTING_DOWN,
+        ErrorResponses.send(ctx.request(), admission.call().requestId(), ErrorCode.SHUTTING_DOWN,
                 "The gateway is shutting down; retry the request.");
     }
 
@@ -194,9 +194,9 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
             GatewayCall call = admission.call();
             GatewayException refusal = admission.refusal();
             if (refusal != null) {
-                ErrorResponses.send(ctx.response(), call.requestId(), refusal.code(), refusal.getMessage());
+                ErrorResponses.send(ctx.request(), call.requestId(), refusal.code(), refusal.getMessage());
             } else if (!call.responseStreamed()) {
-                ResponseWriter.write(ctx.response(), exchange, call.requestId(), getEndpoint().getHeaderFilterStrategy());
+                ResponseWriter.write(ctx.request(), exchange, call.requestId(), getEndpoint().getHeaderFilterStrategy());
             }
         } catch (RuntimeException e) {
             LOG.error("Writing the response of {} failed", getEndpoint().getPath(), e);

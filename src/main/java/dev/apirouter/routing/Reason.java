@@ -15,7 +15,9 @@ public enum Reason {
     /** A backend answered 429 or 503 before any byte was sent: the request went to the next candidate. */
     RETRY("retry"),
     /** Every backend of the model was unavailable: the request went to a fallback model. */
-    FALLBACK("fallback");
+    FALLBACK("fallback"),
+    /** The request names a stored response: it goes to the backend that holds it, and only there. */
+    PINNED("pinned");
 
     private final String label;
 

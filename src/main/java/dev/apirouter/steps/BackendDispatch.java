@@ -15,6 +15,7 @@ import dev.apirouter.policy.ModelPolicy;
 import dev.apirouter.policy.PolicyView;
 import dev.apirouter.routing.Decision;
 import dev.apirouter.routing.InferenceRequest;
+import dev.apirouter.routing.Reason;
 import dev.apirouter.routing.Router;
 import dev.apirouter.telemetry.UpstreamCall;
 import dev.apirouter.telemetry.UpstreamTracing;
@@ -34,6 +35,10 @@ import org.apache.camel.support.AsyncProcessorSupport;
  * 429/503), the model's {@code fallbacks} are tried in order: those that exist and that the key may use, each with
  * its own routing and its own {@code upstreamModel}. Only the requested model's fallbacks are followed (never a
  * fallback's own), so a chain cannot loop.
+ * <p>
+ * <b>Stored responses.</b> When {@code response-pin} ran, the answer's response ids are pinned to the backend that
+ * gave it ({@link dev.apirouter.forward.ResponseIds}); a request for a stored response goes to its backend alone, on
+ * the path the step decided.
  * <p>
  * <b>Usage.</b> When the call requires the answer's usage ({@link GatewayCall#requireUsage()}), it is read, and a
  * stream that does not ask for it is sent asking for it, its usage-only chunk removed on the way to the client.
@@ -89,7 +94,8 @@ public final class BackendDispatch extends AsyncProcessorSupport {
         Message message = exchange.getMessage();
         String path;
         try {
-            path = RequestTarget.of(routePath(exchange), message.getHeader(Exchange.HTTP_QUERY, String.class));
+            path = RequestTarget.of(call.upstreamPath() != null ? call.upstreamPath() : routePath(exchange),
+                    message.getHeader(Exchange.HTTP_QUERY, String.class));
         } catch (GatewayException e) {
             exchange.setException(e);
             callback.done(true);
@@ -118,7 +124,8 @@ public final class BackendDispatch extends AsyncProcessorSupport {
             this.method = method;
             this.path = path;
             this.callback = callback;
-            this.fallbacks = usableFallbacks(call);
+            // a request pinned to the backend that holds its response goes nowhere else
+            this.fallbacks = call.decision().reason() == Reason.PINNED ? List.of() : usableFallbacks(call);
             // only (chat) completions take stream_options; a Responses stream ends with its usage anyway
             this.requestUsage = call.usageRequired() && call.inferenceRequest() != null
                     && call.inferenceRequest().usageRequestable() && path.endsWith("/completions");
@@ -152,7 +159,7 @@ public final class BackendDispatch extends AsyncProcessorSupport {
             span.inject(headers);
             ForwardRequest request = new ForwardRequest(method, path, headers, body, decision.candidates(),
                     policy.timeouts(), call.requestId(), policy.name(), policy.routing(), fallbackLeft,
-                    span.recording() || call.usageRequired(), requestUsage);
+                    span.recording() || call.usageRequired(), requestUsage, call.responseIdsModel());
             forwarder.forward(call.clientContext(), request, call.clientResponse()).onComplete(ar -> {
                 span.end(ar.result(), ar.cause());
                 if (ar.succeeded()) {
@@ -177,6 +184,9 @@ public final class BackendDispatch extends AsyncProcessorSupport {
                     name -> message.getHeader(name, String.class));
             byte[] body = inference.rewrite(clientBody, fallback.upstreamModel().orElse(fallback.name()), requestUsage);
             call.rerouted(fallback, decision, body);
+            if (call.responseIdsModel() != null) {
+                call.pinResponseIds(fallback.name()); // the ids name the fallback's backend, and the fallback
+            }
             send(fallback, decision, body);
         }
 

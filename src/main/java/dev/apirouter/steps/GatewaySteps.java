@@ -25,6 +25,7 @@ public final class GatewaySteps {
     private final Processor backendDispatch;
     private final ModelsList modelsList = new ModelsList();
     private final ModelRetrieve modelRetrieve = new ModelRetrieve();
+    private final ResponsePin responsePin = new ResponsePin();
 
     /** @param backendDispatch the {@code backend-dispatch} step: a {@link BackendDispatch}, or a stand-in (tests) */
     public GatewaySteps(PolicyStore store, KeyAuthorizer authorizer, Router router, RateLimit rateLimit,
@@ -54,6 +55,7 @@ public final class GatewaySteps {
         registry.accept(BackendDispatch.NAME, backendDispatch);
         registry.accept(ModelsList.NAME, modelsList);
         registry.accept(ModelRetrieve.NAME, modelRetrieve);
+        registry.accept(ResponsePin.NAME, responsePin);
     }
 
     /** The key check on a request's head, before its body is read: {@code auth-validate}'s. */

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * {@code backend-dispatch} runs it first (so a route file written before limits existed cannot bypass them).
  * <p>
  * Token estimate: the body's bytes / 4 for the prompt, plus {@code max_completion_tokens} (or {@code max_tokens}),
- * else {@link #DEFAULT_COMPLETION_ESTIMATE} for the completion.
+ * else {@link #DEFAULT_COMPLETION_ESTIMATE} for the completion; none for a request without a model in its body (a
+ * stored response's, {@code response-pin}).
  */
 public final class RateLimit extends AsyncProcessorSupport {
     public static final String NAME = "rate-limit";
@@ -79,6 +80,9 @@ public final class RateLimit extends AsyncProcessorSupport {
 
     static long estimate(GatewayCall call) {
         InferenceRequest request = call.inferenceRequest();
+        if (request == null) {
+            return 0; // a request for a stored response: it counts as a request, it generates nothing
+        }
         long prompt = call.requestBody() == null ? 0 : call.requestBody().length / 4;
         long completion = request.maxTokens() >= 0 ? request.maxTokens() : DEFAULT_COMPLETION_ESTIMATE;
         return prompt + completion;

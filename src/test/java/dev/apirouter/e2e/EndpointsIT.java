@@ -26,9 +26,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * vLLM's other endpoints through the gateway (the jar) to the simulator: the Responses API (streamed and not),
- * score, rerank (three paths), tokenize, detokenize, pooling, classify; model aliases; {@code GET /v1/models/{id}};
- * and the official openai SDK's {@code responses.create} and {@code models.retrieve}.
+ * vLLM's other endpoints through the gateway (the jar) to the simulator: the Responses API (streamed and not; stored
+ * responses by id, pinned to the backend that holds them), score, rerank (three paths), tokenize, detokenize,
+ * pooling, classify, the Anthropic Messages API (its errors in Anthropic's shape); model aliases;
+ * {@code GET /v1/models/{id}}; the official openai SDK's {@code responses.create}, {@code responses.retrieve},
+ * {@code responses.delete} and {@code models.retrieve}, and the official Anthropic SDK's {@code messages.create}.
  */
 class EndpointsIT {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -40,16 +42,21 @@ class EndpointsIT {
     @TempDir
     static Path dir;
     static VllmSimulator sim;
+    /** A second backend: model {@code two} is served by both simulators, in weighted random order. */
+    static VllmSimulator sim2;
     static GatewayProcess gateway;
 
     @BeforeAll
     static void start() throws Exception {
-        sim = VllmSimulator.start(new VllmSimulator.Options().servedModelNames(UPSTREAM, "rr").tokenDelayMs(1)
+        sim = VllmSimulator.start(new VllmSimulator.Options().servedModelNames(UPSTREAM, "rr", "two").tokenDelayMs(1)
                 .maxTokens(4));
+        sim2 = VllmSimulator.start(new VllmSimulator.Options().servedModelNames("two").tokenDelayMs(1).maxTokens(4));
         Path policy = dir.resolve("policy.yaml");
         Files.writeString(policy, "models:\n"
                 + "  m: {upstreamModel: " + UPSTREAM + ", aliases: [gpt-4o-mini, small], backends: [{url: " + sim.baseUrl() + "}]}\n"
                 + "  rr: {aliases: [reranker], backends: [{url: " + sim.baseUrl() + "}]}\n"
+                + "  two: {routing: {strategy: weighted}, backends: [{url: " + sim.baseUrl() + "}, {url: "
+                + sim2.baseUrl() + "}]}\n"
                 + "keys:\n"
                 + "  \"" + ApiKeys.sha256Hex(ALL) + "\": {name: all, models: [\"*\"]}\n"
                 + "  \"" + ApiKeys.sha256Hex(CANONICAL) + "\": {name: canonical, models: [m]}\n"
@@ -67,6 +74,9 @@ class EndpointsIT {
         if (sim != null) {
             sim.close();
         }
+        if (sim2 != null) {
+            sim2.close();
+        }
     }
 
     static HttpResponse<String> post(String path, String key, String body) throws Exception {
@@ -76,11 +86,44 @@ class EndpointsIT {
     }
 
     static HttpResponse<String> get(String path, String key) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(gateway.uri(path)).timeout(Duration.ofSeconds(20));
+        return send("GET", path, key);
+    }
+
+    static HttpResponse<String> send(String method, String path, String key) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(gateway.uri(path)).timeout(Duration.ofSeconds(20))
+                .method(method, HttpRequest.BodyPublishers.noBody());
         if (key != null) {
             b.header("Authorization", "Bearer " + key);
         }
         return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A Messages API call as Anthropic clients make it: the key in x-api-key, an anthropic-version. */
+    static HttpResponse<String> message(String key, String body) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(gateway.uri("/v1/messages")).timeout(Duration.ofSeconds(20))
+                .header("x-api-key", key).header("anthropic-version", "2023-06-01")
+                .header("anthropic-beta", "test-beta").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /**
+     * Runs {@code script} of src/test/clients with node (skipped when node or the SDK {@code module} is missing: npm
+     * ci there) and returns the JSON line it prints last.
+     */
+    static JsonNode sdk(String module, String script, String... args) throws Exception {
+        Path clients = Path.of("src/test/clients");
+        RequiredTools.assume(Files.isDirectory(clients.resolve("node_modules").resolve(module)) && LimitsIT.onPath("node"),
+                "node and the " + module + " SDK (npm ci in src/test/clients) are needed");
+        List<String> command = new ArrayList<>(List.of("node", script));
+        command.addAll(List.of(args));
+        Process node = new ProcessBuilder(command).directory(clients.toFile()).redirectErrorStream(true).start();
+        assertTrue(node.waitFor(60, TimeUnit.SECONDS), "the SDK calls end");
+        String out = new String(node.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        String line = out.substring(out.lastIndexOf("\n{") + 1);
+        assertTrue(line.startsWith("{"), out);
+        JsonNode result = JSON.readTree(line);
+        assertTrue(result.path("ok").asBoolean(), out);
+        return result;
     }
 
     /** The model the simulator got in the body of the last request on {@code path}. */
@@ -90,13 +133,7 @@ class EndpointsIT {
 
     /** The body of the last request the simulator got on {@code path} (not the fleet's scrapes and probes). */
     static String backendBody(String path) {
-        List<VllmSimulator.RecordedRequest> requests = sim.requests();
-        for (int i = requests.size() - 1; i >= 0; i--) {
-            if (requests.get(i).path().equals(path)) {
-                return requests.get(i).bodyText();
-            }
-        }
-        throw new AssertionError("the backend got no request on " + path);
+        return lastRequest(sim, path).bodyText();
     }
 
     static String code(HttpResponse<String> r) throws Exception {
@@ -212,16 +249,9 @@ class EndpointsIT {
     }
 
     @Test
-    void theOpenAiSdkRetrievesModelsAndCreatesResponses() throws Exception {
-        Path clients = Path.of("src/test/clients");
-        RequiredTools.assume(Files.isDirectory(clients.resolve("node_modules/openai")) && LimitsIT.onPath("node"),
-                "node and the openai SDK (npm ci in src/test/clients) are needed");
-        Process node = new ProcessBuilder("node", "sdk-endpoints.mjs", gateway.uri("/v1").toString(), ALL, "gpt-4o-mini")
-                .directory(clients.toFile()).redirectErrorStream(true).start();
-        assertTrue(node.waitFor(60, TimeUnit.SECONDS), "the SDK calls end");
-        String out = new String(node.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        JsonNode result = JSON.readTree(out.substring(out.lastIndexOf("\n{") + 1));
-        assertTrue(result.path("ok").asBoolean(), out);
+    void theOpenAiSdkRetrievesModelsAndCreatesRetrievesAndDeletesResponses() throws Exception {
+        JsonNode result = sdk("openai", "sdk-endpoints.mjs", gateway.uri("/v1").toString(), ALL, "gpt-4o-mini");
+        String out = result.toString();
         assertEquals("gpt-4o-mini", result.path("retrieved").asText());
         assertEquals(404, result.path("missingStatus").asInt(), out);
         assertEquals("completed", result.path("status").asText());
@@ -230,5 +260,131 @@ class EndpointsIT {
         assertEquals(result.path("completedText").asText(), result.path("streamedText").asText(), out);
         assertEquals(5, result.path("streamedText").asText().split(" ").length, out);
         assertEquals("response.completed", result.path("events").get(result.path("events").size() - 1).asText());
+        assertEquals(result.path("id").asText(), result.path("retrievedId").asText(), out);
+        assertEquals(result.path("text").asText(), result.path("retrievedText").asText(), out);
+        assertTrue(result.path("deleted").asBoolean(), out);
+        assertEquals(404, result.path("afterDeleteStatus").asInt(), out);
+    }
+
+    @Test
+    void theAnthropicSdkCreatesMessagesStreamedAndNotAndSeesABadKeyAsAnAuthenticationError() throws Exception {
+        String base = gateway.uri("/").toString();
+        JsonNode result = sdk("@anthropic-ai/sdk", "sdk-messages.mjs", base.substring(0, base.length() - 1), ALL,
+                "gpt-4o-mini");
+        String out = result.toString();
+        assertEquals("message", result.path("type").asText(), out);
+        assertEquals("assistant", result.path("role").asText(), out);
+        assertEquals(5, result.path("text").asText().split(" ").length, out);
+        assertEquals("max_tokens", result.path("stopReason").asText(), out);
+        assertEquals(5, result.path("usage").path("output_tokens").asInt(), out);
+        assertEquals(result.path("text").asText(), result.path("streamedText").asText(), out);
+        List<String> events = new ArrayList<>();
+        result.path("events").forEach(e -> events.add(e.asText()));
+        assertEquals("message_start", events.get(0), out);
+        assertEquals(5, events.stream().filter("content_block_delta"::equals).count(), out);
+        assertEquals(List.of("content_block_stop", "message_delta", "message_stop"),
+                events.subList(events.size() - 3, events.size()), out);
+        assertEquals(5, result.path("streamedUsage").path("output_tokens").asInt(), out);
+        assertEquals(3, result.path("finalText").asText().split(" ").length, out);
+        assertEquals(result.path("usage").path("input_tokens").asInt(), result.path("counted").asInt(), out);
+        assertEquals("AuthenticationError", result.path("badKey").asText(), out);
+        assertEquals(401, result.path("badKeyStatus").asInt(), out);
+        assertEquals("authentication_error", result.path("badKeyType").asText(), out);
+    }
+
+    @Test
+    void aMessagesCallPassesTheAnthropicHeadersButNotTheKeyAndTheGatewaysErrorsHaveAnthropicsShape() throws Exception {
+        HttpResponse<String> r = message(ALL, "{\"model\":\"small\",\"max_tokens\":2,\"stream\":true,"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertEquals(200, r.statusCode(), r.body());
+        assertTrue(r.headers().firstValue("content-type").orElse("").startsWith("text/event-stream"));
+        assertEquals("m", r.headers().firstValue("x-api-router-model").orElse(null));
+        assertTrue(r.body().startsWith("event: message_start\n"), r.body());
+        assertTrue(r.body().endsWith("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), r.body());
+        VllmSimulator.RecordedRequest sent = lastRequest(sim, "/v1/messages");
+        assertEquals(List.of("2023-06-01"), sent.headers().get("anthropic-version"));
+        assertEquals(List.of("test-beta"), sent.headers().get("anthropic-beta"));
+        assertEquals(null, sent.headers().get("x-api-key"), "the client's key never reaches a backend");
+        assertEquals(null, sent.headers().get("authorization"));
+        assertEquals(UPSTREAM, JSON.readTree(sent.bodyText()).path("model").asText());
+        record Refusal(HttpResponse<String> response, int status, String type) {
+        }
+        for (Refusal refusal : List.of(
+                new Refusal(message("sk-unknown", "{\"model\":\"m\",\"max_tokens\":1,\"messages\":[]}"), 401,
+                        "authentication_error"),
+                new Refusal(message(ALIAS_ONLY, "{\"model\":\"m\",\"max_tokens\":1,\"messages\":[]}"), 403,
+                        "permission_error"),
+                new Refusal(message(ALL, "{\"model\":\"absent\",\"max_tokens\":1,\"messages\":[]}"), 404,
+                        "not_found_error"),
+                new Refusal(message(ALL, "{\"max_tokens\":1}"), 400, "invalid_request_error"),
+                new Refusal(message(ALL, "not json"), 400, "invalid_request_error"))) {
+            HttpResponse<String> response = refusal.response();
+            assertEquals(refusal.status(), response.statusCode(), response.body());
+            JsonNode body = JSON.readTree(response.body());
+            assertEquals("error", body.path("type").asText(), response.body());
+            assertEquals(refusal.type(), body.path("error").path("type").asText(), response.body());
+            assertTrue(body.path("error").path("message").asText().length() > 0, response.body());
+            assertTrue(response.headers().firstValue("content-type").orElse("").startsWith("application/json"));
+        }
+        HttpResponse<String> backendError = message(ALL, "{\"model\":\"m\",\"messages\":[]}");
+        assertEquals(400, backendError.statusCode(), "the backend's own answer is passed on: " + backendError.body());
+        HttpResponse<String> counted = HTTP.send(HttpRequest.newBuilder(gateway.uri("/v1/messages/count_tokens"))
+                .header("x-api-key", ALL).POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"small\","
+                        + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, counted.statusCode(), counted.body());
+        assertTrue(JSON.readTree(counted.body()).path("input_tokens").asInt() > 0, counted.body());
+    }
+
+    @Test
+    void aStoredResponseIsReachedThroughItsIdOnTheBackendThatHoldsItWithTheKeysModels() throws Exception {
+        // model two: two backends in random order; without pinning about half of these lookups would miss
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            HttpResponse<String> created = post("/v1/responses", ALL,
+                    "{\"model\":\"two\",\"input\":\"hello " + i + "\",\"stream\":" + (i % 2 == 0) + "}");
+            assertEquals(200, created.statusCode(), created.body());
+            String body = created.body();
+            int at = body.indexOf("\"id\":\"resp_") + 6;
+            ids.add(body.substring(at, body.indexOf('"', at)));
+        }
+        assertTrue(sim.requests().stream().anyMatch(q -> q.path().equals("/v1/responses"))
+                && sim2.requests().stream().anyMatch(q -> q.path().equals("/v1/responses")), "both backends created some");
+        for (String id : ids) {
+            HttpResponse<String> got = get("/v1/responses/" + id, ALL);
+            assertEquals(200, got.statusCode(), id + ": " + got.body());
+            assertEquals(id, JSON.readTree(got.body()).path("id").asText(), "the id the client knows, pinned again");
+        }
+        String id = ids.get(0);
+        HttpResponse<String> cancel = HTTP.send(HttpRequest.newBuilder(gateway.uri("/v1/responses/" + id + "/cancel"))
+                .header("Authorization", "Bearer " + ALL).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(400, cancel.statusCode(), "vLLM's answer for a finished response: " + cancel.body());
+        assertEquals(404, get("/v1/responses/" + id, CANONICAL).statusCode(), "the key may not use model two");
+        assertEquals(401, get("/v1/responses/" + id, null).statusCode());
+        HttpResponse<String> deleted = send("DELETE", "/v1/responses/" + id, ALL);
+        assertEquals(200, deleted.statusCode(), deleted.body());
+        assertEquals(id, JSON.readTree(deleted.body()).path("id").asText());
+        HttpResponse<String> gone = get("/v1/responses/" + id, ALL);
+        assertEquals(404, gone.statusCode(), gone.body());
+        for (String unknown : List.of("resp_notours", "resp_1.bQ.00000000", "..%2F..%2Fv1%2Fmodels.bQ.00000000")) {
+            HttpResponse<String> missing = get("/v1/responses/" + unknown, ALL);
+            assertEquals(404, missing.statusCode(), unknown + ": " + missing.body());
+            assertEquals("not_found", code(missing), missing.body());
+        }
+        HttpResponse<String> followUp = post("/v1/responses", ALL, "{\"model\":\"two\",\"previous_response_id\":\""
+                + ids.get(1) + "\",\"input\":\"and then?\"}");
+        assertEquals(200, followUp.statusCode(), followUp.body());
+    }
+
+    /** The last request {@code backend} got on {@code path}. */
+    static VllmSimulator.RecordedRequest lastRequest(VllmSimulator backend, String path) {
+        List<VllmSimulator.RecordedRequest> requests = backend.requests();
+        for (int i = requests.size() - 1; i >= 0; i--) {
+            if (requests.get(i).path().equals(path)) {
+                return requests.get(i);
+            }
+        }
+        throw new AssertionError("the backend got no request on " + path);
     }
 }

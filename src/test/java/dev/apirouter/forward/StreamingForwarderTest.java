@@ -35,6 +35,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -58,6 +59,7 @@ class StreamingForwarderTest {
     private volatile Handler<HttpServerRequest> backendHandler = req -> req.response().end();
     private volatile List<Backend> candidates;
     private volatile boolean stripUsageChunk;
+    private volatile String pinModel;
     private final CompletableFuture<AsyncResult<ForwardResult>> result = new CompletableFuture<>();
 
     /** Counts what the forwarder reports; the open-stream count must come back to zero whatever happens. */
@@ -107,7 +109,8 @@ class StreamingForwarderTest {
         candidates = List.of(new Backend("http://127.0.0.1:" + backend.actualPort(), 1));
         front = listen(req -> forwarder.forward(vertx.getOrCreateContext(), new ForwardRequest("POST",
                 "/v1/chat/completions", Map.of("X-Client", List.of("c")), "{\"model\":\"m\"}".getBytes(StandardCharsets.UTF_8),
-                candidates, SHORT, "rid-1", "m", Routing.DEFAULTS, false, false, stripUsageChunk), req.response()).onComplete(ar -> {
+                candidates, SHORT, "rid-1", "m", Routing.DEFAULTS, false, false, stripUsageChunk,
+                pinModel), req.response()).onComplete(ar -> {
                     result.complete(ar);
                     if (ar.failed()) { // what the gateway's error mapper would answer
                         req.response().setStatusCode(((GatewayException) ar.cause()).code().status()).end();
@@ -210,6 +213,23 @@ class StreamingForwarderTest {
                 String.join("", received.chunks));
         ForwardResult forwarded = succeeded();
         assertEquals(new TokenUsage(5, 2), forwarded.usage());
+        assertStreamsBalanced(1);
+    }
+
+    @Test
+    void aPinnedAnswersResponseIdsNameItsBackendAndItGoesChunked() throws Exception {
+        pinModel = "m";
+        backendHandler = req -> req.response().putHeader("content-type", "application/json")
+                .end("{\"id\":\"resp_1\",\"object\":\"response\"}");
+        Received received = call(response -> {
+        });
+        received.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertEquals("{\"id\":\"" + ResponseIds.pin("resp_1", "m", candidates.get(0)) + "\",\"object\":\"response\"}",
+                String.join("", received.chunks));
+        HttpClientResponse head = received.head.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertNull(head.getHeader("content-length"), "the backend's length is not the answer's any more");
+        assertEquals("chunked", head.getHeader("transfer-encoding"));
+        succeeded();
         assertStreamsBalanced(1);
     }
 

@@ -54,6 +54,48 @@ class UsageScannerTest {
     }
 
     @Test
+    void anAnthropicMessageHasItsUsageRead() {
+        assertEquals(new TokenUsage(9, 4), scan("{\"id\":\"chatcmpl-1\",\"type\":\"message\",\"role\":\"assistant\","
+                + "\"content\":[{\"type\":\"text\",\"text\":\"a b c d\"}],\"model\":\"m\",\"stop_reason\":\"max_tokens\","
+                + "\"usage\":{\"input_tokens\":9,\"output_tokens\":4}}").usage());
+    }
+
+    @Test
+    void anAnthropicStreamAsVllmSendsItHasBothCountsInItsMessageDelta() {
+        UsageScanner s = scan("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"c\","
+                + "\"content\":[],\"model\":\"m\",\"stop_reason\":null,\"stop_sequence\":null,"
+                + "\"usage\":{\"input_tokens\":7,\"output_tokens\":0}}}\n\n",
+                "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\","
+                + "\"text\":\"Hi\"},\"index\":0}\n\n",
+                "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\"},"
+                + "\"usage\":{\"input_tokens\":7,\"output_tokens\":3}}\n\n",
+                "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+        assertEquals(new TokenUsage(7, 3), s.usage());
+        assertEquals("m", s.responseModel());
+    }
+
+    @Test
+    void anAnthropicStreamWhoseMessageDeltaHasOutputTokensOnlyTakesItsInputFromMessageStart() {
+        StringBuilder deltas = new StringBuilder();
+        for (int i = 0; i < 400; i++) { // the message_start event is long out of the window by the end
+            deltas.append("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+                    + "\"delta\":{\"type\":\"text_delta\",\"text\":\"word \"}}\n\n");
+        }
+        UsageScanner s = scan("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\","
+                + "\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude\",\"usage\":"
+                + "{\"input_tokens\":25,\"output_tokens\":1}}}\n\n", deltas.toString(),
+                "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},"
+                + "\"usage\":{\"output_tokens\":400}}\n\n", "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+        assertEquals(new TokenUsage(25, 400), s.usage());
+    }
+
+    @Test
+    void onlyAStreamThatBeginsWithMessageStartLendsItsFirstUsage() {
+        assertEquals(new TokenUsage(-1, 2), scan("data: {\"usage\":{\"input_tokens\":5}}\n\n",
+                "data: {\"usage\":{\"output_tokens\":2}}\n\n").usage());
+    }
+
+    @Test
     void aStreamWithoutUsageHasNone() {
         assertNull(scan("data: {\"model\":\"m\",\"choices\":[{\"delta\":{}}]}\n\n", "data: [DONE]\n\n").usage());
         assertNull(scan("data: {\"model\":\"m\",\"choices\":[],\"usage\":null}\n\ndata: [DONE]\n\n").usage());

@@ -79,6 +79,18 @@ class ClientGuardTest {
     }
 
     @Test
+    void aStalledMessagesApiBodyIs408InAnthropicsShape() {
+        ClientGuard guard = new ClientGuard(connections, false);
+        EmbeddedChannel ch = channel(guard);
+        ch.writeInbound(new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/v1/messages?beta=true"));
+        guard.sweep(later());
+        FullHttpResponse response = ch.readOutbound();
+        assertEquals(408, response.status().code());
+        assertTrue(response.content().toString(java.nio.charset.StandardCharsets.UTF_8)
+                .startsWith("{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\""));
+    }
+
+    @Test
     void anUpgradeToH2cIsRemoved() {
         EmbeddedChannel ch = channel(new ClientGuard(connections, false));
         HttpRequest request = post();

@@ -51,7 +51,7 @@ final class TestGateway implements AutoCloseable {
         CamelContext camel = new DefaultCamelContext();
         server.bindTo(camel.getRegistry()::bind, new InflightLimiter(1000), HeadCheck.NONE, RequestObserver.NONE);
         for (String step : new String[] {"auth-validate", "policy-enrich", "rate-limit", "backend-dispatch", "models-list",
-                "model-retrieve"}) {
+                "model-retrieve", "response-pin"}) {
             // the packaged routes' steps (steps.GatewaySteps), here only marking that they ran
             camel.getRegistry().bind(step, (org.apache.camel.Processor) e -> e.getMessage().setHeader("x-" + step, "done"));
         }

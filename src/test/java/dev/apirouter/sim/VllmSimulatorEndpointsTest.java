@@ -19,7 +19,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The simulator's answers on vLLM's other endpoints: score, rerank, tokenize, detokenize, pooling, classify, responses. */
+/**
+ * The simulator's answers on vLLM's other endpoints: score, rerank, tokenize, detokenize, pooling, classify, responses
+ * (and stored responses by id), the Anthropic Messages API.
+ */
 @Timeout(30)
 class VllmSimulatorEndpointsTest {
     private static final String MODEL = VllmSimulator.DEFAULT_MODEL;
@@ -41,6 +44,17 @@ class VllmSimulatorEndpointsTest {
         return CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + sim.port() + path))
                 .POST(HttpRequest.BodyPublishers.ofString(body)).timeout(Duration.ofSeconds(10)).build(),
                 HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpResponse<String> send(String method, String path) throws Exception {
+        return CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + sim.port() + path))
+                .method(method, HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> parse(String json) {
+        return (Map<String, Object>) VllmSimulator.Json.parse(json);
     }
 
     @SuppressWarnings("unchecked")
@@ -181,5 +195,99 @@ class VllmSimulatorEndpointsTest {
                 "response.output_text.delta", "response.output_text.delta", "response.output_text.done",
                 "response.content_part.done", "response.output_item.done", "response.completed"), types);
         assertEquals(done, deltas.toString());
+    }
+
+    @Test
+    void aStoredResponseIsRetrievedAndDeletedAndASynchronousOneCannotBeCancelled() throws Exception {
+        Map<String, Object> created = json("/v1/responses", "{\"input\":\"hello\",\"max_output_tokens\":2}");
+        String id = (String) created.get("id");
+        HttpResponse<String> got = send("GET", "/v1/responses/" + id);
+        assertEquals(200, got.statusCode(), got.body());
+        assertEquals(created, parse(got.body()));
+        HttpResponse<String> cancel = send("POST", "/v1/responses/" + id + "/cancel");
+        assertEquals(400, cancel.statusCode(), cancel.body());
+        assertEquals("Cannot cancel a synchronous response.", ((Map<?, ?>) parse(cancel.body()).get("error")).get("message"));
+        assertEquals(400, send("GET", "/v1/responses/" + id + "?stream=true").statusCode(), "replays background ones only");
+        HttpResponse<String> deleted = send("DELETE", "/v1/responses/" + id);
+        assertEquals(200, deleted.statusCode(), deleted.body());
+        assertEquals(Boolean.TRUE, parse(deleted.body()).get("deleted"));
+        HttpResponse<String> gone = send("GET", "/v1/responses/" + id);
+        assertEquals(404, gone.statusCode());
+        assertEquals("Response with id '" + id + "' not found.", ((Map<?, ?>) parse(gone.body()).get("error")).get("message"));
+        assertEquals(400, send("GET", "/v1/responses/chatcmpl-1").statusCode(), "an id must begin with resp");
+        assertEquals(405, send("PUT", "/v1/responses/" + id).statusCode());
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aStreamedResponseIsStoredButOneWithStoreFalseIsNot() throws Exception {
+        HttpResponse<String> r = post("/v1/responses", "{\"input\":\"hello\",\"stream\":true}");
+        String first = r.body().split("\n\n")[0].split("\n")[1].substring("data: ".length());
+        String id = (String) ((Map<String, Object>) parse(first).get("response")).get("id");
+        assertEquals(200, send("GET", "/v1/responses/" + id).statusCode());
+        String unstored = (String) json("/v1/responses", "{\"input\":\"hello\",\"store\":false}").get("id");
+        assertEquals(404, send("GET", "/v1/responses/" + unstored).statusCode());
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aMessageIsAnsweredInTheMessagesApisShape() throws Exception {
+        Map<String, Object> m = json("/v1/messages", "{\"model\":\"" + MODEL + "\",\"max_tokens\":3,\"system\":\"Be brief\","
+                + "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hello there\"}]}]}");
+        assertEquals("message", m.get("type"));
+        assertEquals("assistant", m.get("role"));
+        assertEquals(MODEL, m.get("model"));
+        assertEquals("max_tokens", m.get("stop_reason"));
+        List<Map<String, Object>> content = list(m.get("content"));
+        assertEquals("text", content.get(0).get("type"));
+        assertEquals(3, ((String) content.get(0).get("text")).split(" ").length);
+        Map<?, ?> usage = (Map<?, ?>) m.get("usage");
+        assertEquals(3L, usage.get("output_tokens"));
+        assertEquals(1L + 4 + 2 + 4 + 2, usage.get("input_tokens"), "counted as the chat of its system and messages");
+        Map<String, Object> counted = json("/v1/messages/count_tokens", "{\"model\":\"" + MODEL + "\",\"system\":\"Be brief\","
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}]}");
+        assertEquals(usage.get("input_tokens"), counted.get("input_tokens"));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aStreamedMessageSendsVllmsEventsAndItsErrorsHaveTheAnthropicShape() throws Exception {
+        HttpResponse<String> r = post("/v1/messages", "{\"model\":\"" + MODEL + "\",\"max_tokens\":2,\"stream\":true,"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertEquals(200, r.statusCode());
+        assertTrue(r.headers().firstValue("content-type").orElse("").startsWith("text/event-stream"));
+        List<String> types = new ArrayList<>();
+        StringBuilder text = new StringBuilder();
+        Map<String, Object> last = null;
+        for (String event : r.body().split("\n\n")) {
+            String[] lines = event.split("\n");
+            String type = lines[0].substring("event: ".length());
+            Map<String, Object> data = parse(lines[1].substring("data: ".length()));
+            assertEquals(type, data.get("type"));
+            types.add(type);
+            if (type.equals("message_start")) {
+                Map<?, ?> usage = (Map<?, ?>) ((Map<?, ?>) data.get("message")).get("usage");
+                assertEquals(0L, usage.get("output_tokens"));
+            }
+            if (type.equals("content_block_delta")) {
+                Map<?, ?> delta = (Map<?, ?>) data.get("delta");
+                assertEquals("text_delta", delta.get("type"));
+                text.append(delta.get("text"));
+            }
+            if (type.equals("message_delta")) last = data;
+        }
+        assertEquals(List.of("message_start", "content_block_start", "content_block_delta", "content_block_delta",
+                "content_block_stop", "message_delta", "message_stop"), types);
+        assertEquals(2, text.toString().split(" ").length);
+        assertEquals("max_tokens", ((Map<?, ?>) last.get("delta")).get("stop_reason"));
+        assertEquals(2L, ((Map<?, ?>) last.get("usage")).get("output_tokens"));
+        HttpResponse<String> missing = post("/v1/messages", "{\"model\":\"nope\",\"max_tokens\":2,\"messages\":[]}");
+        assertEquals(404, missing.statusCode());
+        Map<String, Object> error = parse(missing.body());
+        assertEquals("error", error.get("type"));
+        assertEquals("NotFoundError", ((Map<?, ?>) error.get("error")).get("type"));
+        HttpResponse<String> invalid = post("/v1/messages", "{\"model\":\"" + MODEL + "\",\"messages\":[]}");
+        assertEquals(400, invalid.statusCode(), "vLLM's request validation: its usual shape");
+        assertTrue(parse(invalid.body()).get("error") instanceof Map);
     }
 }

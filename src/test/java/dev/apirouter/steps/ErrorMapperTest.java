@@ -39,4 +39,16 @@ class ErrorMapperTest {
         JsonNode error = new ObjectMapper().readTree(exchange.getMessage().getBody(byte[].class)).get("error");
         assertEquals("internal_error", error.get("code").asText());
     }
+
+    @Test
+    void onTheMessagesApiTheErrorHasTheAnthropicShape() throws Exception {
+        Exchange exchange = failed(new GatewayException(ErrorCode.RATE_LIMITED, "Rate limit reached."));
+        exchange.getMessage().setHeader(Exchange.HTTP_PATH, "/v1/messages");
+        new ErrorMapper().process(exchange);
+        assertEquals(429, exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE));
+        JsonNode body = new ObjectMapper().readTree(exchange.getMessage().getBody(byte[].class));
+        assertEquals("error", body.get("type").asText());
+        assertEquals("rate_limit_error", body.get("error").get("type").asText());
+        assertEquals("Rate limit reached.", body.get("error").get("message").asText());
+    }
 }
