@@ -10,10 +10,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.apirouter.call.HeaderNames;
-import dev.apirouter.error.ErrorCode;
-import dev.apirouter.http.ErrorResponses;
-import dev.apirouter.http.RequestIds;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -26,7 +22,7 @@ import io.vertx.ext.web.RoutingContext;
  * missing one fails the start.
  * Each answer carries its content type, an ETag ({@code 304} to a matching {@code If-None-Match}),
  * {@code Cache-Control: no-cache} and headers that keep the page from being framed, sniffed or running anything but
- * its own scripts. Anything else under {@value #PATH}/ is {@code 404 not_found} in the contract's error shape. The
+ * its own scripts. Anything else under {@value #PATH}/ goes on to the server's {@code 404 not_found}. The
  * files are not secret: every figure the console shows comes from the admin API, behind the admin token.
  */
 public final class ConsoleAssets implements Handler<RoutingContext> {
@@ -74,8 +70,7 @@ public final class ConsoleAssets implements Handler<RoutingContext> {
         String name = path.length() <= PATH.length() + 1 ? INDEX : path.substring(PATH.length() + 1);
         Asset asset = assets.get(name);
         if (asset == null) {
-            ErrorResponses.send(ctx.response(), RequestIds.from(ctx.request().getHeader(HeaderNames.REQUEST_ID)),
-                    ErrorCode.NOT_FOUND, "Unknown path: " + path);
+            ctx.next(); // no other route: the server's 404 in the contract's error shape
             return;
         }
         HttpServerResponse response = ctx.response()
