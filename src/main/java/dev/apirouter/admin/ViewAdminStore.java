@@ -51,8 +51,8 @@ final class ViewAdminStore implements AdminStore {
     @Override
     public long commit(List<EtcdKeyValues.Change> changes) {
         String where = settings.policyFile().map(p -> "the policy file " + p + " is the source of truth: change it"
-                + " there (it is reloaded when it changes)").orElse("this gateway serves the bundled demo policy,"
-                + " which cannot be changed: set ETCD_ENDPOINTS for an editable store");
+                + " there (it is reloaded when it changes)").orElse("it serves the bundled demo policy, which cannot be"
+                + " changed: set ETCD_ENDPOINTS for an editable store");
         throw new GatewayException(ErrorCode.STORE_READ_ONLY, "This gateway cannot change its policy: " + where + ".");
     }
 
