@@ -2,11 +2,13 @@ package dev.apirouter.http;
 
 import dev.apirouter.call.GatewayCall;
 import dev.apirouter.error.GatewayException;
+import dev.apirouter.upload.FormUpload;
 
 /**
  * What a request holds of the gateway from its admission to its answer: one place in the in-flight limit and the
  * body bytes it keeps in memory, its {@link GatewayCall} (created on the head, what the head check found recorded on
- * it) and its body once read. Released once, when the request is answered or abandoned.
+ * it) and its body once read — or, for a multipart/form-data upload, the {@link FormUpload} that streams it. Released
+ * once, when the request is answered or abandoned.
  */
 final class Admission {
     private final InflightLimiter limiter;
@@ -17,6 +19,7 @@ final class Admission {
     private boolean released;
     private GatewayException refusal;
     private byte[] body;
+    private FormUpload upload;
 
     private Admission(InflightLimiter limiter, BodyBudget budget, boolean holdsPlace, GatewayCall call) {
         this.limiter = limiter;
@@ -66,6 +69,15 @@ final class Admission {
         return body;
     }
 
+    void upload(FormUpload upload) {
+        this.upload = upload;
+    }
+
+    /** The upload, when the request is one (its body is then streamed, not read); else null. */
+    FormUpload upload() {
+        return upload;
+    }
+
     void release() {
         if (released) {
             return;
@@ -77,5 +89,8 @@ final class Admission {
         budget.release(reservedBytes);
         reservedBytes = 0;
         body = null;
+        if (upload != null) {
+            upload.abandon(); // a no-op once its body has been sent whole
+        }
     }
 }

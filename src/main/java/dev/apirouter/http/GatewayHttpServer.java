@@ -77,6 +77,9 @@ public final class GatewayHttpServer implements AutoCloseable {
         root.errorHandler(413, ctx -> fail(ctx, ErrorCode.REQUEST_TOO_LARGE,
                 "The request body is larger than the limit of " + settings.maxBodyBytes() + " bytes."));
         root.errorHandler(400, ctx -> fail(ctx, ErrorCode.INVALID_REQUEST, "The request is malformed."));
+        // a route that declares what it consumes (the upload routes: multipart/form-data) gets nothing else
+        root.errorHandler(415, ctx -> fail(ctx, ErrorCode.INVALID_REQUEST, "This endpoint does not take Content-Type '"
+                + ctx.request().getHeader(HttpHeaders.CONTENT_TYPE) + "'; it takes multipart/form-data."));
         root.errorHandler(500, ctx -> {
             FAILURES.error("Handling " + ctx.request().method() + " " + ctx.normalizedPath() + " failed", ctx.failure());
             fail(ctx, ErrorCode.INTERNAL_ERROR, "The gateway failed to handle the request.");
@@ -126,10 +129,11 @@ public final class GatewayHttpServer implements AutoCloseable {
     public void bindTo(BiConsumer<String, Object> registry, InflightLimiter limiter, HeadCheck check,
                        RequestObserver observer) {
         long maxBody = settings.maxBodyBytes();
+        long maxUpload = settings.maxUploadBytes();
         registry.accept(ROUTER_NAME, new VertxPlatformHttpRouter(null, vertx, root, ROUTER_NAME) {
             @Override
             public Handler<RoutingContext> bodyHandler() {
-                return new AdmissionHandler(limiter, bodyBudget, maxBody, check);
+                return new AdmissionHandler(limiter, bodyBudget, maxBody, maxUpload, check);
             }
         });
         registry.accept(PlatformHttpConstants.PLATFORM_HTTP_ENGINE_NAME, new StreamingHttpEngine(ROUTER_NAME, observer));

@@ -107,7 +107,7 @@ class StreamingForwarderTest {
         candidates = List.of(new Backend("http://127.0.0.1:" + backend.actualPort(), 1));
         front = listen(req -> forwarder.forward(vertx.getOrCreateContext(), new ForwardRequest("POST",
                 "/v1/chat/completions", Map.of("X-Client", List.of("c")), "{\"model\":\"m\"}".getBytes(StandardCharsets.UTF_8),
-                candidates, SHORT, "rid-1", "m", Routing.DEFAULTS, false, false, stripUsageChunk), req.response()).onComplete(ar -> {
+                null, candidates, SHORT, "rid-1", "m", Routing.DEFAULTS, false, false, stripUsageChunk), req.response()).onComplete(ar -> {
                     result.complete(ar);
                     if (ar.failed()) { // what the gateway's error mapper would answer
                         req.response().setStatusCode(((GatewayException) ar.cause()).code().status()).end();
