@@ -172,21 +172,20 @@ public final class FormUpload implements StreamedBody {
 
     private void scan(boolean whole) {
         try {
+            while (reserved < held.length()) {
+                if (!reserve.test(RESERVE_STEP)) {
+                    fail(new GatewayException(ErrorCode.OVERLOADED,
+                            "The gateway holds as many request bodies in memory as it may; retry shortly."));
+                    return;
+                }
+                reserved += RESERVE_STEP;
+            }
             if (scanner.scan(held, whole)) {
                 client.pause();
                 modelRead.tryComplete(scanner.model());
             } else if (held.length() > maxHeld) {
                 fail(ModelFieldScanner.invalid("The form has no 'model' field within its first " + maxHeld
                         + " bytes: send the 'model' field before the file."));
-            } else {
-                while (reserved < held.length()) {
-                    if (!reserve.test(RESERVE_STEP)) {
-                        fail(new GatewayException(ErrorCode.OVERLOADED,
-                                "The gateway holds as many request bodies in memory as it may; retry shortly."));
-                        return;
-                    }
-                    reserved += RESERVE_STEP;
-                }
             }
         } catch (GatewayException e) {
             fail(e);
