@@ -304,15 +304,14 @@ public final class StreamingForwarder implements AutoCloseable {
                     abort(ForwardResult.Outcome.CLIENT_GONE, "the client's upload broke off: " + ar.cause());
                     return;
                 }
-                cancelTimer();
+                if (!(ar.cause() instanceof GatewayException e)) {
+                    clientGone(); // (resets the backend's request)
+                    return;
+                }
+                fail(e); // first: the reset below fails the response too, which must not count as the backend's failure
                 req.reset();
                 upstream = null;
                 endAttempt(AttemptEnd.ABANDONED);
-                if (ar.cause() instanceof GatewayException e) {
-                    fail(e);
-                } else {
-                    clientGone();
-                }
             });
             return answer;
         }
