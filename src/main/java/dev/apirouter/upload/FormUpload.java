@@ -19,7 +19,8 @@ import io.vertx.core.streams.WriteStream;
  * {@code maxHeld} bytes, each step reserved in the gateway's budget of buffered bodies; a model further in is a
  * {@code 400}. Then the client is paused until {@link #pipeTo} sends the bytes held (the model value replaced when
  * the policy says so) and everything after them as it arrives, the client paused whenever the backend's write queue
- * is full. The whole body counts against the upload limit, declared or not (a chunked body is cut at the limit).
+ * is full. The whole body counts against the upload limit, declared or not (a chunked body is cut at the limit). As
+ * it streams past, the scanner watches its part headers: a second model field fails the upload (400).
  * All of it runs on the request's event loop.
  */
 public final class FormUpload implements StreamedBody {
@@ -34,6 +35,8 @@ public final class FormUpload implements StreamedBody {
     private final LongPredicate reserve;
     private final Promise<String> modelRead = Promise.promise();
     private Buffer held = Buffer.buffer();
+    /** Once the body is being sent: the bytes after the model field not scanned yet. */
+    private Buffer window;
     private long reserved;
     private long received;
     private boolean ended;
@@ -110,11 +113,17 @@ public final class FormUpload implements StreamedBody {
         }
         piped = Promise.promise();
         Buffer head = withModelReplaced();
+        window = held;
         held = null;
-        upstream.write(head);
+        if (failure == null) {
+            watch(null); // the bytes held after the model field
+        }
         if (failure != null) {
             piped.tryFail(failure);
-        } else if (ended) {
+            return piped.future();
+        }
+        upstream.write(head);
+        if (ended) {
             upstream.end();
             piped.tryComplete();
         } else {
@@ -156,6 +165,9 @@ public final class FormUpload implements StreamedBody {
             return;
         }
         if (sink != null) {
+            if (!watch(chunk)) {
+                return;
+            }
             sink.write(chunk);
             if (sink.writeQueueFull()) {
                 client.pause();
@@ -168,6 +180,28 @@ public final class FormUpload implements StreamedBody {
             return; // arrived after the model, before the send: sent with the held bytes
         }
         scan(false);
+    }
+
+    /**
+     * Scans what streams past after the model field, keeping only the bytes the scan still needs (a boundary or a part's
+     * headers cut by a chunk's end); false when the form turns out to have a second model field.
+     */
+    private boolean watch(Buffer chunk) {
+        if (chunk != null) {
+            window.appendBuffer(chunk);
+        }
+        try {
+            scanner.scan(window, false);
+        } catch (GatewayException e) {
+            fail(e);
+            return false;
+        }
+        int done = scanner.position();
+        if (done > 0) {
+            window = window.getBuffer(done, window.length());
+            scanner.discard(done);
+        }
+        return true;
     }
 
     private void scan(boolean whole) {
@@ -216,6 +250,7 @@ public final class FormUpload implements StreamedBody {
         abandoned = true;
         failure = cause;
         held = null;
+        window = null;
         if (!modelRead.tryFail(cause) && piped != null) {
             piped.tryFail(cause);
         }

@@ -5,20 +5,23 @@ import java.util.Locale;
 
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.GatewayException;
+import io.netty.buffer.ByteBuf;
 import io.vertx.core.buffer.Buffer;
 
 /**
  * Finds the {@code model} field of a {@code multipart/form-data} body (RFC 7578) in its leading bytes, as they
  * arrive: an incremental scan over the bytes held so far, resumed where it stopped when more arrive. Parts before the
  * model (a file among them, when the client sends it first) are stepped over by their boundary alone; nothing of them
- * is kept here. The scan stops at the end of the model's value: what follows is not looked at.
+ * is kept here. Once the model is known the scan goes on over the rest of the body as it streams past
+ * ({@link #discard}), looking only at part headers: a second {@code model} field is refused, since the backend would
+ * read the last one, not the one the gateway authorized and routed by.
  */
 public final class ModelFieldScanner {
     /** Longest preamble before the first boundary, and longest header block of one part. */
     static final int MAX_HEADER_BYTES = 16 * 1024;
     private static final byte[] CRLF_CRLF = {'\r', '\n', '\r', '\n'};
 
-    private enum State { PREAMBLE, AFTER_DELIMITER, HEADERS, VALUE, FOUND }
+    private enum State { PREAMBLE, AFTER_DELIMITER, HEADERS, VALUE, CLOSED }
 
     private final byte[] dashBoundary;
     private final byte[] delimiter;
@@ -71,17 +74,19 @@ public final class ModelFieldScanner {
     /**
      * Reads {@code held} from where the last call stopped.
      *
-     * @param held  every byte of the body so far, from its first
+     * @param held  the body's bytes so far, from its first one or from where {@link #discard} left off
      * @param ended whether the body is whole
-     * @return true once the model field's value is whole (then {@link #model()} and its offsets are known)
-     * @throws GatewayException 400 when the body is not a form this scan can read, or ends without a model field
+     * @return true once the model field's value is whole (then {@link #model()} and its offsets are known); it
+     *         returns at once when it becomes whole, the bytes after it left for the next call
+     * @throws GatewayException 400 when the body is not a form this scan can read, ends without a model field or
+     *                          has a second one
      */
     public boolean scan(Buffer held, boolean ended) {
         int length = held.length();
         while (true) {
             switch (state) {
-                case FOUND -> {
-                    return true;
+                case CLOSED -> {
+                    return true; // the epilogue, if any, is not looked at
                 }
                 case PREAMBLE -> {
                     int at = firstDelimiter(held);
@@ -103,7 +108,11 @@ public final class ModelFieldScanner {
                         return needMore(ended);
                     }
                     if (held.getByte(p) == '-' && held.getByte(p + 1) == '-') {
-                        throw invalid("The multipart form has no 'model' field.");
+                        if (model == null) {
+                            throw invalid("The multipart form has no 'model' field.");
+                        }
+                        state = State.CLOSED;
+                        continue;
                     }
                     if (held.getByte(p) != '\r' || held.getByte(p + 1) != '\n') {
                         throw invalid("The multipart body is malformed: a boundary line does not end with CRLF.");
@@ -120,6 +129,9 @@ public final class ModelFieldScanner {
                         return needMore(ended);
                     }
                     modelPart = isModelPart(end > pos ? held.getString(pos, end, "UTF-8") : "");
+                    if (modelPart && model != null) {
+                        throw invalid("The multipart form has more than one 'model' field.");
+                    }
                     valueStart = end + 4;
                     pos = valueStart;
                     state = State.VALUE;
@@ -130,6 +142,8 @@ public final class ModelFieldScanner {
                         pos = Math.max(pos, length - delimiter.length + 1);
                         return needMore(ended);
                     }
+                    pos = at + delimiter.length;
+                    state = State.AFTER_DELIMITER;
                     if (modelPart) {
                         model = held.getString(valueStart, at, "UTF-8");
                         if (model.isBlank()) {
@@ -137,11 +151,8 @@ public final class ModelFieldScanner {
                         }
                         modelStart = valueStart;
                         modelEnd = at;
-                        state = State.FOUND;
                         return true;
                     }
-                    pos = at + delimiter.length;
-                    state = State.AFTER_DELIMITER;
                 }
             }
         }
@@ -178,7 +189,24 @@ public final class ModelFieldScanner {
         }
     }
 
+    /**
+     * The offset before which the scan needs no byte any more: the caller may drop them and scan on with
+     * {@link #discard}.
+     */
+    public int position() {
+        return pos;
+    }
+
+    /** The caller dropped the first {@code bytes} bytes (at most {@link #position()}); offsets move with them. */
+    public void discard(int bytes) {
+        pos -= bytes;
+        valueStart -= bytes;
+    }
+
     private boolean needMore(boolean ended) {
+        if (model != null) {
+            return true; // streaming past: the backend judges the rest of the form
+        }
         if (ended) {
             throw invalid(state == State.PREAMBLE
                     ? "The multipart body does not contain the boundary its content type names."
@@ -206,20 +234,27 @@ public final class ModelFieldScanner {
         return false;
     }
 
+    /** The first {@code pattern} in {@code held} at or after {@code from}; -1 when there is none (yet). */
     static int indexOf(Buffer held, byte[] pattern, int from) {
         int last = held.length() - pattern.length;
-        byte first = pattern[0];
-        for (int i = Math.max(0, from); i <= last; i++) {
-            if (held.getByte(i) != first) {
-                continue;
+        if (from > last) {
+            return -1;
+        }
+        ByteBuf bytes = held.getByteBuf(); // Netty's indexOf finds the first byte several bytes at a time
+        int i = Math.max(0, from);
+        while (i <= last) {
+            i = bytes.indexOf(i, last + 1, pattern[0]);
+            if (i < 0) {
+                return -1;
             }
             int j = 1;
-            while (j < pattern.length && held.getByte(i + j) == pattern[j]) {
+            while (j < pattern.length && bytes.getByte(i + j) == pattern[j]) {
                 j++;
             }
             if (j == pattern.length) {
                 return i;
             }
+            i++;
         }
         return -1;
     }

@@ -411,7 +411,8 @@ class RouteReloaderTest {
         ReloadStatus status = gateway.reloader.status();
         assertFalse(status.watching());
         assertTrue(status.up());
-        assertEquals(List.of("chat-completions", "completions", "embeddings", "responses", "score", "rerank",
+        assertEquals(List.of("chat-completions", "completions", "embeddings", "audio-transcriptions",
+                        "audio-translations", "responses", "score", "rerank",
                         "rerank-unversioned", "rerank-v2", "tokenize", "detokenize", "pooling", "classify", "models",
                         "model-retrieve"),
                 status.files().get("openai-api.yaml").routes());

@@ -254,4 +254,28 @@ class FormUploadTest {
         other.fail(new IllegalStateException("connection reset"));
         assertEquals("connection reset", piped.cause().getMessage());
     }
+
+    @Test
+    void aSecondModelFieldFailsTheUploadHeldOrStreamed() {
+        FormUpload held = upload(-1, 100_000, 5000, 1 << 20);
+        held.readModel();
+        client.send(field("model", "m") + field("model", "other") + END);
+        Sink untouched = new Sink();
+        Future<Void> refused = held.pipeTo(untouched);
+        assertEquals(ErrorCode.INVALID_REQUEST, ((GatewayException) refused.cause()).code());
+        assertEquals(0, untouched.written.length(), "nothing was sent");
+
+        Client other = new Client();
+        FormUpload streamed = new FormUpload(other, B, -1, 100_000, 500, n -> true);
+        streamed.readModel();
+        other.send(field("model", "m") + "--" + B);
+        Sink sink = new Sink();
+        Future<Void> piped = streamed.pipeTo(sink);
+        other.send("\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\n" + "x".repeat(2000));
+        other.send("\r\n" + field("model", "other").substring(0, 20));
+        assertFalse(piped.isComplete());
+        other.send(field("model", "other").substring(20) + END);
+        assertTrue(piped.cause().getMessage().contains("more than one 'model'"), String.valueOf(piped.cause()));
+        assertFalse(sink.written.toString().contains("other"), "the chunk with the second model is not sent");
+    }
 }

@@ -119,4 +119,30 @@ class ModelFieldScannerTest {
         assertEquals(ErrorCode.INVALID_REQUEST, e.code());
         assertTrue(e.getMessage().contains(message), e.getMessage());
     }
+
+    @Test
+    void pastTheModelTheRestIsWatchedForASecondModelFieldWhileBytesAreDropped() {
+        ModelFieldScanner scanner = new ModelFieldScanner(B);
+        Buffer window = Buffer.buffer(field("model", "allowed") + "--" + B);
+        assertTrue(scanner.scan(window, false));
+        String rest = "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\n" + "x".repeat(5000)
+                + "\r\n" + field("language", "en") + field("model", "other") + END;
+        GatewayException e = assertThrows(GatewayException.class, () -> {
+            Buffer w = window;
+            for (int i = 0; i < rest.length(); i += 7) {
+                w.appendString(rest.substring(i, Math.min(rest.length(), i + 7)));
+                scanner.scan(w, false);
+                int done = scanner.position();
+                w = w.getBuffer(done, w.length());
+                scanner.discard(done);
+                assertTrue(w.length() < 300, "only a boundary's or a header block's bytes are kept");
+            }
+        });
+        assertTrue(e.getMessage().contains("more than one 'model'"), e.getMessage());
+
+        ModelFieldScanner single = new ModelFieldScanner(B);
+        String body = field("model", "m") + file("y".repeat(100)) + END + "epilogue";
+        assertTrue(single.scan(Buffer.buffer(body), true), "the closing boundary after the model is the end");
+        assertTrue(single.scan(Buffer.buffer(body), true));
+    }
 }
