@@ -20,6 +20,7 @@ public final class ModelFieldScanner {
     /** Longest preamble before the first boundary, and longest header block of one part. */
     static final int MAX_HEADER_BYTES = 16 * 1024;
     private static final byte[] CRLF_CRLF = {'\r', '\n', '\r', '\n'};
+    private static final String MULTIPART_FORM = "multipart/form-data";
 
     private enum State { PREAMBLE, AFTER_DELIMITER, HEADERS, VALUE, CLOSED }
 
@@ -61,14 +62,26 @@ public final class ModelFieldScanner {
         return value;
     }
 
-    /** Whether {@code contentType} is {@code multipart/form-data} (with or without parameters). */
+    /**
+     * Whether {@code contentType} is {@code multipart/form-data} (with or without parameters). Asked of every request
+     * with a body, so without allocating.
+     */
     public static boolean isMultipartForm(String contentType) {
         if (contentType == null) {
             return false;
         }
-        int semicolon = contentType.indexOf(';');
-        String type = (semicolon < 0 ? contentType : contentType.substring(0, semicolon)).trim();
-        return type.equalsIgnoreCase("multipart/form-data");
+        int start = 0;
+        while (start < contentType.length() && contentType.charAt(start) == ' ') {
+            start++;
+        }
+        int end = start + MULTIPART_FORM.length();
+        if (!contentType.regionMatches(true, start, MULTIPART_FORM, 0, MULTIPART_FORM.length())) {
+            return false;
+        }
+        while (end < contentType.length() && (contentType.charAt(end) == ' ' || contentType.charAt(end) == '\t')) {
+            end++;
+        }
+        return end == contentType.length() || contentType.charAt(end) == ';';
     }
 
     /**

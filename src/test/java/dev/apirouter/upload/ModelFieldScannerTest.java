@@ -106,6 +106,9 @@ class ModelFieldScannerTest {
         assertTrue(ModelFieldScanner.isMultipartForm(" multipart/form-data "));
         assertFalse(ModelFieldScanner.isMultipartForm("multipart/mixed; boundary=x"));
         assertFalse(ModelFieldScanner.isMultipartForm(null));
+        assertFalse(ModelFieldScanner.isMultipartForm("multipart/form-datax"));
+        assertFalse(ModelFieldScanner.isMultipartForm("application/json; charset=utf-8"));
+        assertTrue(ModelFieldScanner.isMultipartForm("MULTIPART/FORM-DATA ;boundary=x"));
         for (String bad : new String[] {"application/json", "multipart/form-data", "multipart/form-data; boundary=",
                 "multipart/form-data; boundary=" + "b".repeat(71), "multipart/form-data; boundary=\"a\u00e9\"",
                 "multipart/form-data; boundary=\"ab \""}) {
