@@ -171,6 +171,10 @@ class AudioIT {
         assertEquals("invalid_request", code(json));
         HttpResponse<String> onChat = upload("/v1/chat/completions", form, false);
         assertEquals(400, onChat.statusCode(), onChat.body());
+        HttpResponse<String> twoModels = upload("/v1/audio/transcriptions", new MultipartForm().field("model", "whisper")
+                .file("a.wav", 100_000).field("model", "other").end(), true);
+        assertEquals(400, twoModels.statusCode(), twoModels.body());
+        assertTrue(twoModels.body().contains("more than one 'model'"), twoModels.body());
         HttpResponse<String> unknown = upload("/v1/audio/transcriptions", new MultipartForm().field("model", "nope")
                 .file("a.wav", 10).end(), false);
         assertEquals(404, unknown.statusCode(), unknown.body());
