@@ -215,8 +215,8 @@ class RouteReloadIT {
     void readmeExampleAHeaderOnEveryUpstreamRequestArrivesThroughAConfigMapSwap() throws Exception {
         String steps = readmeExample("upstream-header");
         String changed = original.replace(STEPS, steps);
-        assertEquals(12, (original.length() - original.replace(STEPS, "").length()) / STEPS.length(),
-                "the twelve routes to the backends get the step");
+        assertEquals(14, (original.length() - original.replace(STEPS, "").length()) / STEPS.length(),
+                "the fourteen routes to the backends get the step");
         publish(changed);
         long ms = awaitUpstream(r -> "acme".equals(r.header("X-Tenant")));
         assertTrue(ms >= 0, "the ..data swap was not picked up within " + RELOADED);
