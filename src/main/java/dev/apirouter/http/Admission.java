@@ -3,6 +3,7 @@ package dev.apirouter.http;
 import dev.apirouter.call.GatewayCall;
 import dev.apirouter.error.GatewayException;
 import dev.apirouter.upload.FormUpload;
+import dev.apirouter.upload.HeldBytes;
 
 /**
  * What a request holds of the gateway from its admission to its answer: one place in the in-flight limit and the
@@ -10,7 +11,7 @@ import dev.apirouter.upload.FormUpload;
  * it) and its body once read — or, for a multipart/form-data upload, the {@link FormUpload} that streams it. Released
  * once, when the request is answered or abandoned.
  */
-final class Admission {
+final class Admission implements HeldBytes {
     private final InflightLimiter limiter;
     private final BodyBudget budget;
     private final boolean holdsPlace;
@@ -52,12 +53,21 @@ final class Admission {
         return call;
     }
 
-    boolean reserve(long bytes) {
+    @Override
+    public boolean reserve(long bytes) {
         if (!budget.tryReserve(bytes)) {
             return false;
         }
         reservedBytes += bytes;
         return true;
+    }
+
+    /** Gives back {@code bytes} reserved before (an upload sent the bytes it held). */
+    @Override
+    public void unreserve(long bytes) {
+        long given = Math.min(bytes, reservedBytes);
+        budget.release(given);
+        reservedBytes -= given;
     }
 
     void body(byte[] body) {

@@ -69,7 +69,7 @@ final class AdmissionHandler implements Handler<RoutingContext> {
         if (upload) {
             try {
                 admission.upload(new FormUpload(request, ModelFieldScanner.boundary(contentType), length,
-                        maxUploadBytes, maxBodyBytes, admission::reserve));
+                        maxUploadBytes, maxBodyBytes, admission));
             } catch (GatewayException e) {
                 admission.refuse(e);
                 ctx.next();

@@ -1,7 +1,6 @@
 package dev.apirouter.upload;
 
 import java.nio.charset.StandardCharsets;
-import java.util.function.LongPredicate;
 
 import dev.apirouter.call.StreamedBody;
 import dev.apirouter.error.ErrorCode;
@@ -16,8 +15,8 @@ import io.vertx.core.streams.WriteStream;
  * A {@code multipart/form-data} upload streamed from the client to the backend. First {@link #readModel()} reads the
  * body's leading bytes until its {@code model} field is whole ({@link ModelFieldScanner}), holding them — the form
  * fields before the model, and, when the client sends the file first, the file's bytes so far: at most
- * {@code maxHeld} bytes, each step reserved in the gateway's budget of buffered bodies; a model further in is a
- * {@code 400}. Then the client is paused until {@link #pipeTo} sends the bytes held (the model value replaced when
+ * {@code maxHeld} bytes, each step reserved in the gateway's budget of buffered bodies until they are sent; a model
+ * further in is a {@code 400}. Then the client is paused until {@link #pipeTo} sends the bytes held (the model value replaced when
  * the policy says so) and everything after them as it arrives, the client paused whenever the backend's write queue
  * is full. The whole body counts against the upload limit, declared or not (a chunked body is cut at the limit). As
  * it streams past, the scanner watches its part headers: a second model field fails the upload (400).
@@ -32,7 +31,7 @@ public final class FormUpload implements StreamedBody {
     private final long declaredLength;
     private final long maxBytes;
     private final long maxHeld;
-    private final LongPredicate reserve;
+    private final HeldBytes budget;
     private final Promise<String> modelRead = Promise.promise();
     private Buffer held = Buffer.buffer();
     /** Once the body is being sent: the bytes after the model field not scanned yet. */
@@ -52,16 +51,16 @@ public final class FormUpload implements StreamedBody {
      * @param declaredLength the body's Content-Length, -1 when it is sent chunked
      * @param maxBytes       the upload limit: a larger body is refused with 413
      * @param maxHeld        the most bytes held before the model field is whole
-     * @param reserve        reserves that many more bytes in the buffered-body budget, false when it is used up
+     * @param budget         where the bytes held are counted, from the first until they are sent
      */
     public FormUpload(ReadStream<Buffer> client, String boundary, long declaredLength, long maxBytes, long maxHeld,
-                      LongPredicate reserve) {
+                      HeldBytes budget) {
         this.client = client;
         this.scanner = new ModelFieldScanner(boundary);
         this.declaredLength = declaredLength;
         this.maxBytes = maxBytes;
         this.maxHeld = maxHeld;
-        this.reserve = reserve;
+        this.budget = budget;
     }
 
     /** The refusal of an upload over the limit. */
@@ -123,6 +122,7 @@ public final class FormUpload implements StreamedBody {
             return piped.future();
         }
         upstream.write(head);
+        unreserve(); // handed over to the connection: held no more
         if (ended) {
             upstream.end();
             piped.tryComplete();
@@ -207,7 +207,7 @@ public final class FormUpload implements StreamedBody {
     private void scan(boolean whole) {
         try {
             while (reserved < held.length()) {
-                if (!reserve.test(RESERVE_STEP)) {
+                if (!budget.reserve(RESERVE_STEP)) {
                     fail(new GatewayException(ErrorCode.OVERLOADED,
                             "The gateway holds as many request bodies in memory as it may; retry shortly."));
                     return;
@@ -224,6 +224,11 @@ public final class FormUpload implements StreamedBody {
         } catch (GatewayException e) {
             fail(e);
         }
+    }
+
+    private void unreserve() {
+        budget.unreserve(reserved);
+        reserved = 0;
     }
 
     private void clientEnded() {
@@ -251,6 +256,7 @@ public final class FormUpload implements StreamedBody {
         failure = cause;
         held = null;
         window = null;
+        unreserve();
         if (!modelRead.tryFail(cause) && piped != null) {
             piped.tryFail(cause);
         }

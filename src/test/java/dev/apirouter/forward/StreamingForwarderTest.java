@@ -20,6 +20,7 @@ import dev.apirouter.policy.Backend;
 import dev.apirouter.policy.Routing;
 import dev.apirouter.policy.Timeouts;
 import dev.apirouter.upload.FormUpload;
+import dev.apirouter.upload.HeldBytes;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -66,6 +67,16 @@ class StreamingForwarderTest {
     private volatile boolean uploads;
     private volatile long uploadLimit = 1 << 22;
     private static final String BOUNDARY = "b0undary";
+    private static final HeldBytes UNLIMITED = new HeldBytes() {
+        @Override
+        public boolean reserve(long bytes) {
+            return true;
+        }
+
+        @Override
+        public void unreserve(long bytes) {
+        }
+    };
     private static final String FORM_HEAD = "--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nm\r\n--"
             + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\n";
     private final CompletableFuture<AsyncResult<ForwardResult>> result = new CompletableFuture<>();
@@ -117,7 +128,7 @@ class StreamingForwarderTest {
         candidates = List.of(new Backend("http://127.0.0.1:" + backend.actualPort(), 1));
         front = listen(req -> {
             // an upload's model is read first, as the HTTP layer does before the route runs
-            FormUpload upload = uploads ? new FormUpload(req, BOUNDARY, -1, uploadLimit, 1 << 16, n -> true) : null;
+            FormUpload upload = uploads ? new FormUpload(req, BOUNDARY, -1, uploadLimit, 1 << 16, UNLIMITED) : null;
             (upload == null ? Future.succeededFuture() : upload.readModel()).onComplete(read -> forwarder.forward(
                     vertx.getOrCreateContext(), new ForwardRequest("POST", "/v1/chat/completions",
                             Map.of("X-Client", List.of("c")), "{\"model\":\"m\"}".getBytes(StandardCharsets.UTF_8),

@@ -146,11 +146,37 @@ class FormUploadTest {
         }
     }
 
-    final Client client = new Client();
-    final AtomicLong reserved = new AtomicLong();
+    /** A budget of {@code limit} bytes; counts what is reserved now and the most ever reserved. */
+    static final class Budget implements HeldBytes {
+        final long limit;
+        final AtomicLong reserved = new AtomicLong();
+        final AtomicLong peak = new AtomicLong();
 
-    FormUpload upload(long declared, long maxBytes, long maxHeld, long budget) {
-        return new FormUpload(client, B, declared, maxBytes, maxHeld, n -> reserved.addAndGet(n) <= budget);
+        Budget(long limit) {
+            this.limit = limit;
+        }
+
+        @Override
+        public boolean reserve(long bytes) {
+            if (reserved.get() + bytes > limit) {
+                return false;
+            }
+            peak.accumulateAndGet(reserved.addAndGet(bytes), Math::max);
+            return true;
+        }
+
+        @Override
+        public void unreserve(long bytes) {
+            reserved.addAndGet(-bytes);
+        }
+    }
+
+    final Client client = new Client();
+    Budget budget;
+
+    FormUpload upload(long declared, long maxBytes, long maxHeld, long limit) {
+        budget = new Budget(limit);
+        return new FormUpload(client, B, declared, maxBytes, maxHeld, budget);
     }
 
     static int length(String s) {
@@ -179,7 +205,8 @@ class FormUploadTest {
         assertTrue(sink.ended);
         assertEquals((head + rest).replace("whisper", "openai/whisper-large-v3"), sink.written.toString());
         assertEquals(length(head + rest), upload.received());
-        assertEquals(FormUpload.RESERVE_STEP, reserved.get(), "only the held bytes were reserved");
+        assertEquals(FormUpload.RESERVE_STEP, budget.peak.get(), "only the held bytes were reserved");
+        assertEquals(0, budget.reserved.get(), "and given back once sent");
     }
 
     @Test
@@ -245,9 +272,10 @@ class FormUploadTest {
         Future<String> model = refused.readModel();
         client.send(file("z".repeat(FormUpload.RESERVE_STEP + 10)));
         assertEquals(ErrorCode.OVERLOADED, ((GatewayException) model.cause()).code());
+        assertEquals(0, budget.reserved.get(), "a refused upload gives back what it reserved");
 
         Client other = new Client();
-        FormUpload upload = new FormUpload(other, B, -1, 100_000, 500, n -> true);
+        FormUpload upload = new FormUpload(other, B, -1, 100_000, 500, new Budget(1 << 20));
         upload.readModel();
         other.send(field("model", "m") + "--" + B);
         Future<Void> piped = upload.pipeTo(new Sink());
@@ -266,7 +294,7 @@ class FormUploadTest {
         assertEquals(0, untouched.written.length(), "nothing was sent");
 
         Client other = new Client();
-        FormUpload streamed = new FormUpload(other, B, -1, 100_000, 500, n -> true);
+        FormUpload streamed = new FormUpload(other, B, -1, 100_000, 500, new Budget(1 << 20));
         streamed.readModel();
         other.send(field("model", "m") + "--" + B);
         Sink sink = new Sink();
