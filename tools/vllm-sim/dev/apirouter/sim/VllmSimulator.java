@@ -4,7 +4,9 @@ import com.sun.net.httpserver.Headers;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -33,7 +35,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
+import java.util.zip.CRC32;
 
 /**
  * <b>vLLM simulator &mdash; a development tool, not part of the api-router gateway runtime.</b>
@@ -78,7 +82,11 @@ public final class VllmSimulator implements AutoCloseable {
 
     /** Upper bound of any single per-token delay. */
     static final long MAX_TOKEN_DELAY_MS = 60_000;
-    /** Larger request bodies get 413. */
+    static final String TRANSCRIPTIONS = "/v1/audio/transcriptions";
+    static final String TRANSLATIONS = "/v1/audio/translations";
+    /** Larger form fields (not files) of an audio upload get 400. */
+    static final int MAX_FORM_FIELD_BYTES = 1024 * 1024;
+    /** Larger request bodies get 413 (audio uploads are streamed and not limited). */
     static final int MAX_BODY_BYTES = 32 * 1024 * 1024;
     /** Upper bound of choices per request ({@code n} times the number of prompts). */
     static final int MAX_CHOICES = 128;
@@ -401,6 +409,7 @@ public final class VllmSimulator implements AutoCloseable {
     private final AtomicInteger running = new AtomicInteger();
     /** Responses kept for {@code GET /v1/responses/{id}} (created with {@code store} not false), id to JSON. */
     private final Map<String, String> storedResponses = new ConcurrentHashMap<>();
+    private final AtomicReference<AudioUpload> lastUpload = new AtomicReference<>();
     private volatile int healthStatus = 200;
     private volatile byte[] apiKeyHash;       // SHA-256 of the key /v1/* requests need, or null
     private volatile double slowness;
@@ -487,6 +496,9 @@ public final class VllmSimulator implements AutoCloseable {
 
     /** Requests received since start or the last {@link #reset()}, recorded or not. */
     public long requestCount() { return requestCount.get(); }
+
+    /** The last audio upload the simulator read (its fields, its file counted), or null. */
+    public AudioUpload lastUpload() { return lastUpload.get(); }
 
     /** Streams that ended because a write failed (the client went away) before {@code [DONE]}. */
     public long cancelledStreams() { return cancelledStreams.get(); }
@@ -646,7 +658,8 @@ public final class VllmSimulator implements AutoCloseable {
         URI uri = ex.getRequestURI();
         String path = uri.getRawPath();
         try {
-            byte[] body = ex.getRequestBody().readNBytes(MAX_BODY_BYTES + 1);
+            // an audio upload is read as a stream by its endpoint (it may be far larger than any JSON body)
+            byte[] body = isAudioPath(path) ? new byte[0] : ex.getRequestBody().readNBytes(MAX_BODY_BYTES + 1);
             requestCount.incrementAndGet();
             if (!(method.equals("GET") && path.equals("/metrics"))) { // a gateway scrapes it every 500 ms
                 record(method, uri, ex.getRequestHeaders(), body);
@@ -710,6 +723,10 @@ public final class VllmSimulator implements AutoCloseable {
                 break;
             case "/v1/messages/count_tokens":
                 if (requireMethod(ex, method, "POST")) countTokens(ex, body);
+                break;
+            case TRANSCRIPTIONS:
+            case TRANSLATIONS:
+                if (requireMethod(ex, method, "POST")) audio(ex, h, path.equals(TRANSLATIONS));
                 break;
             case "/score":
             case "/v1/score":
@@ -1990,6 +2007,313 @@ public final class VllmSimulator implements AutoCloseable {
             return;
         }
         sendJson(ex, 200, "{\"input_tokens\":" + prompt.tokens + "}");
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // audio: transcriptions and translations (Whisper models)
+
+    /** What the simulator read of one audio upload: its form fields, and its file counted, never held. */
+    public static final class AudioUpload {
+        private final String path;
+        private final Map<String, String> fields;
+        private final String fileName;
+        private final long fileBytes;
+        private final long fileCrc32;
+        private final long bodyBytes;
+
+        AudioUpload(String path, Map<String, String> fields, String fileName, long fileBytes, long fileCrc32,
+                    long bodyBytes) {
+            this.path = path;
+            this.fields = fields;
+            this.fileName = fileName;
+            this.fileBytes = fileBytes;
+            this.fileCrc32 = fileCrc32;
+            this.bodyBytes = bodyBytes;
+        }
+
+        public String path() { return path; }
+        /** The form's fields other than the file, in the order sent (the first of repeated names). */
+        public Map<String, String> fields() { return fields; }
+        /** The file part's file name, null when it had none. */
+        public String fileName() { return fileName; }
+        /** Bytes of the file part's content; -1 when the form had no file. */
+        public long fileBytes() { return fileBytes; }
+        /** CRC-32 of the file part's content. */
+        public long fileCrc32() { return fileCrc32; }
+        /** Bytes of the whole request body. */
+        public long bodyBytes() { return bodyBytes; }
+
+        @Override
+        public String toString() {
+            return path + " " + fields + " file " + fileName + " (" + fileBytes + " bytes)";
+        }
+    }
+
+    static boolean isAudioPath(String path) {
+        return path.equals(TRANSCRIPTIONS) || path.equals(TRANSLATIONS);
+    }
+
+    /**
+     * vLLM's {@code /v1/audio/transcriptions} and {@code /v1/audio/translations}: a multipart form read as a stream
+     * (the file is counted and checksummed, never held). The "audio" is taken as 16 kHz 16-bit mono PCM: its duration
+     * is the file's bytes / 32000, rounded up; the text has one word per second of it, at most the max tokens, drawn
+     * from the file's CRC.
+     */
+    private void audio(HttpExchange ex, SimHeaders h, boolean translate) throws IOException, InterruptedException, ApiError {
+        String contentType = ex.getRequestHeaders().getFirst("Content-Type");
+        String boundary = MultipartReader.boundary(contentType);
+        CountingInput body = new CountingInput(ex.getRequestBody());
+        MultipartReader reader = new MultipartReader(body, boundary);
+        Map<String, String> fields = new LinkedHashMap<>();
+        String fileName = null;
+        long fileBytes = -1;
+        CRC32 crc = new CRC32();
+        Map<String, String> part;
+        while ((part = reader.nextPart()) != null) {
+            String disposition = part.getOrDefault("content-disposition", "");
+            String name = MultipartReader.parameter(disposition, "name");
+            String file = MultipartReader.parameter(disposition, "filename");
+            if (file != null || "file".equals(name)) {
+                long[] n = {0};
+                reader.content((b, off, len) -> {
+                    crc.update(b, off, len);
+                    n[0] += len;
+                });
+                fileName = file;
+                fileBytes = n[0];
+            } else {
+                ByteArrayOutputStream value = new ByteArrayOutputStream();
+                reader.content((b, off, len) -> {
+                    if (value.size() + len > MAX_FORM_FIELD_BYTES) throw badRequest("Form field " + name + " is too large");
+                    value.write(b, off, len);
+                });
+                if (name != null) fields.putIfAbsent(name, value.toString(StandardCharsets.UTF_8));
+            }
+        }
+        body.transferTo(OutputStream.nullOutputStream()); // the epilogue, if any
+        String path = translate ? TRANSLATIONS : TRANSCRIPTIONS;
+        lastUpload.set(new AudioUpload(path, Collections.unmodifiableMap(fields), fileName, fileBytes, crc.getValue(),
+                body.count));
+        if (fileBytes < 0) throw badRequest("file: Field required");
+        Map<String, Object> req = new LinkedHashMap<>(fields);
+        checkModel(req);
+        String format = fields.getOrDefault("response_format", "json");
+        if (!List.of("json", "text", "verbose_json").contains(format)) {
+            throw badRequest("Currently only support response_format `text`, `json` or `verbose_json`");
+        }
+        long seconds = Math.max(1, (fileBytes + 31_999) / 32_000);
+        int words = (int) Math.min(options.maxTokens(), seconds);
+        long seed = crc.getValue() ^ fileBytes;
+        String text = text(seed, words);
+        String language = translate ? "en" : fields.getOrDefault("language", "en");
+        if ("true".equalsIgnoreCase(fields.get("stream"))) {
+            audioStream(ex, h, translate, seed, words, "true".equalsIgnoreCase(fields.get("stream_include_usage")));
+            return;
+        }
+        switch (format) {
+            case "text" -> {
+                byte[] plain = text.getBytes(StandardCharsets.UTF_8);
+                ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+                ex.sendResponseHeaders(200, plain.length);
+                try (OutputStream os = ex.getResponseBody()) {
+                    os.write(plain);
+                }
+            }
+            case "verbose_json" -> sendJson(ex, 200, "{\"duration\":" + Json.quote(seconds + ".0") + ",\"language\":"
+                    + Json.quote(language) + ",\"text\":" + Json.quote(text) + ",\"segments\":[{\"id\":0,\"seek\":0,"
+                    + "\"start\":0.0,\"end\":" + seconds + ".0,\"text\":" + Json.quote(text) + ",\"tokens\":[],"
+                    + "\"temperature\":0.0,\"avg_logprob\":-0.25,\"compression_ratio\":1.0,\"no_speech_prob\":0.01}],"
+                    + "\"words\":null}");
+            default -> sendJson(ex, 200, "{\"text\":" + Json.quote(text) + (translate ? ""
+                    : ",\"usage\":{\"type\":\"duration\",\"seconds\":" + seconds + "}") + "}");
+        }
+    }
+
+    /** A streamed transcription: one {@code transcription.chunk} (or {@code translation.chunk}) per word, then [DONE]. */
+    private void audioStream(HttpExchange ex, SimHeaders h, boolean translate, long seed, int words, boolean usage)
+            throws IOException, InterruptedException, ApiError {
+        long tokenDelay = simLong(h, HEADER_TOKEN_DELAY, options.tokenDelayMs(), 0, MAX_TOKEN_DELAY_MS);
+        String id = Json.quote(randomId(translate ? "trsl-" : "trsc-"));
+        String head = "{\"id\":" + id + ",\"object\":\"" + (translate ? "translation" : "transcription")
+                + ".chunk\",\"created\":" + System.currentTimeMillis() / 1000 + ",\"model\":" + modelJson + ",\"choices\":";
+        ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+        ex.sendResponseHeaders(200, 0);
+        activeStreams.incrementAndGet();
+        try {
+            EventWriter w = new EventWriter(ex.getResponseBody(), Long.MAX_VALUE, 0);
+            for (int i = 0; i < words; i++) {
+                sleep(tokenDelay);
+                w.event(head + "[{\"delta\":{\"content\":" + Json.quote(token(seed, i)) + "},\"finish_reason\":"
+                        + (i == words - 1 ? "\"stop\"" : "null") + ",\"stop_reason\":null}]}");
+            }
+            if (usage) {
+                w.event(head + "[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":" + words
+                        + ",\"total_tokens\":" + (words + 1) + "}}");
+            }
+            w.done();
+            completedStreams.incrementAndGet();
+        } catch (IOException e) {
+            if (!closed.get()) cancelledStreams.incrementAndGet();
+        } finally {
+            activeStreams.decrementAndGet();
+            ex.getResponseBody().close();
+        }
+    }
+
+    /** An input stream that counts what was read through it. */
+    static final class CountingInput extends InputStream {
+        private final InputStream in;
+        long count;
+
+        CountingInput(InputStream in) { this.in = in; }
+
+        @Override
+        public int read() throws IOException {
+            int b = in.read();
+            if (b >= 0) count++;
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, len);
+            if (n > 0) count += n;
+            return n;
+        }
+    }
+
+    /**
+     * A {@code multipart/form-data} body (RFC 7578) read as a stream through a 64 KiB window: each part's headers,
+     * then its content handed over in pieces as it is read, never held whole.
+     */
+    static final class MultipartReader {
+        interface Sink {
+            void accept(byte[] bytes, int offset, int length) throws ApiError;
+        }
+
+        private final InputStream in;
+        private final byte[] delimiter;
+        private final byte[] buf = new byte[64 * 1024];
+        private int start;
+        private int end;
+        private boolean eof;
+        private boolean started;
+
+        MultipartReader(InputStream in, String boundary) {
+            this.in = in;
+            this.delimiter = ("\r\n--" + boundary).getBytes(StandardCharsets.US_ASCII);
+            buf[0] = '\r'; // a CRLF before the body, so that a first boundary at its very start is a delimiter too
+            buf[1] = '\n';
+            end = 2;
+        }
+
+        /** The boundary of a multipart/form-data Content-Type; 400 for any other type or a missing boundary. */
+        static String boundary(String contentType) throws ApiError {
+            if (contentType == null || !contentType.toLowerCase(java.util.Locale.ROOT).startsWith("multipart/form-data")) {
+                throw badRequest("Content-Type must be multipart/form-data");
+            }
+            String boundary = parameter(contentType, "boundary");
+            if (boundary == null || boundary.isEmpty() || boundary.length() > 70) {
+                throw badRequest("multipart/form-data without a valid boundary");
+            }
+            return boundary;
+        }
+
+        /** Parameter {@code name} of a header value ({@code ; name=value} or {@code ; name="value"}), or null. */
+        static String parameter(String header, String name) {
+            for (String piece : header.split(";")) {
+                int eq = piece.indexOf('=');
+                if (eq < 0 || !piece.substring(0, eq).trim().equalsIgnoreCase(name)) continue;
+                String value = piece.substring(eq + 1).trim();
+                return value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")
+                        ? value.substring(1, value.length() - 1) : value;
+            }
+            return null;
+        }
+
+        /** The next part's headers (names in lower case), or null after the closing boundary. */
+        Map<String, String> nextPart() throws IOException, ApiError {
+            if (!started) {
+                started = true;
+                content((b, off, len) -> { }); // the preamble
+            }
+            ensure(2);
+            if (buf[start] == '-' && buf[start + 1] == '-') return null;
+            while (ensure(1) && (buf[start] == ' ' || buf[start] == '\t')) start++;
+            if (!ensure(2) || buf[start] != '\r' || buf[start + 1] != '\n') {
+                throw badRequest("Malformed multipart body: a boundary line does not end with CRLF");
+            }
+            start += 2;
+            Map<String, String> headers = new LinkedHashMap<>();
+            String line;
+            while (!(line = readLine()).isEmpty()) {
+                int colon = line.indexOf(':');
+                if (colon > 0) {
+                    headers.put(line.substring(0, colon).trim().toLowerCase(java.util.Locale.ROOT),
+                            line.substring(colon + 1).trim());
+                }
+            }
+            return headers;
+        }
+
+        /** Hands the current part's content to {@code sink}, up to the next delimiter, which is then skipped. */
+        void content(Sink sink) throws IOException, ApiError {
+            while (true) {
+                int at = indexOf(delimiter, start, end);
+                if (at >= 0) {
+                    sink.accept(buf, start, at - start);
+                    start = at + delimiter.length;
+                    return;
+                }
+                if (eof) throw badRequest("Malformed multipart body: it ends before its closing boundary");
+                int keep = Math.min(delimiter.length - 1, end - start); // a delimiter may span two reads
+                sink.accept(buf, start, end - start - keep);
+                start = end - keep;
+                fill();
+            }
+        }
+
+        private String readLine() throws IOException, ApiError {
+            while (true) {
+                for (int i = start; i + 1 < end; i++) {
+                    if (buf[i] == '\r' && buf[i + 1] == '\n') {
+                        String line = new String(buf, start, i - start, StandardCharsets.UTF_8);
+                        start = i + 2;
+                        return line;
+                    }
+                }
+                if (eof || start == 0 && end == buf.length) {
+                    throw badRequest("Malformed multipart body: part headers do not end");
+                }
+                fill();
+            }
+        }
+
+        /** At least {@code n} unread bytes, reading more if needed; false when the body ends before. */
+        private boolean ensure(int n) throws IOException {
+            while (end - start < n && !eof) fill();
+            return end - start >= n;
+        }
+
+        private void fill() throws IOException {
+            if (start > 0) {
+                System.arraycopy(buf, start, buf, 0, end - start);
+                end -= start;
+                start = 0;
+            }
+            int n = in.read(buf, end, buf.length - end);
+            if (n < 0) eof = true;
+            else end += n;
+        }
+
+        private int indexOf(byte[] pattern, int from, int to) {
+            for (int i = from; i <= to - pattern.length; i++) {
+                int j = 0;
+                while (j < pattern.length && buf[i + j] == pattern[j]) j++;
+                if (j == pattern.length) return i;
+            }
+            return -1;
+        }
     }
 
     // ------------------------------------------------------------------------------------------------------------

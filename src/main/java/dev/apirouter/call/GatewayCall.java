@@ -57,6 +57,7 @@ public final class GatewayCall {
     private Decision decision;
     private byte[] requestBody;
     private byte[] upstreamBody;
+    private StreamedBody streamedBody;
     private ForwardResult answer;
     private Reservation reservation = Reservation.NONE;
     private boolean limitsChecked;
@@ -182,7 +183,17 @@ public final class GatewayCall {
         return decision;
     }
 
-    /** The body as the client sent it. */
+    /** What {@code policy-enrich} found: the body is an upload, streamed to the backend rather than held. */
+    public void streamed(StreamedBody body) {
+        this.streamedBody = body;
+    }
+
+    /** The upload to stream to the backend; null for a body held whole ({@link #upstreamBody()}). */
+    public StreamedBody streamedBody() {
+        return streamedBody;
+    }
+
+    /** The body as the client sent it (of an upload: empty). */
     public byte[] requestBody() {
         return requestBody;
     }

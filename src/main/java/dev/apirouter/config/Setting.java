@@ -8,6 +8,7 @@ public enum Setting {
     HTTP_PORT("ROUTER_HTTP_PORT", "router.http.port"),
     HTTP_HOST("ROUTER_HTTP_HOST", "router.http.host"),
     MAX_BODY_BYTES("ROUTER_MAX_BODY_BYTES", "router.http.max-body-bytes"),
+    MAX_UPLOAD_BYTES("ROUTER_MAX_UPLOAD_BYTES", "router.http.max-upload-bytes"),
     MAX_CONCURRENT_REQUESTS("ROUTER_MAX_CONCURRENT_REQUESTS", "router.http.max-concurrent-requests"),
     MAX_BUFFERED_BODY_BYTES("ROUTER_MAX_BUFFERED_BODY_BYTES", "router.http.max-buffered-body-bytes"),
     MAX_CONNECTIONS("ROUTER_MAX_CONNECTIONS", "router.http.max-connections"),

@@ -72,10 +72,13 @@ public record Settings(Http http, Management management, Store store, Path route
     /**
      * The public HTTP server.
      *
+     * @param maxBodyBytes   largest request body read into memory (JSON); also the most bytes of an upload held
+     *                       before its model field is found
+     * @param maxUploadBytes largest multipart/form-data upload, streamed to the backend as it arrives
      * @param h2c also serve HTTP/2 over cleartext with prior knowledge ({@code ROUTER_HTTP2=h2c}); never by Upgrade
      */
-    public record Http(String host, int port, long maxBodyBytes, int maxConcurrentRequests, Clients clients,
-                       boolean h2c) {
+    public record Http(String host, int port, long maxBodyBytes, long maxUploadBytes, int maxConcurrentRequests,
+                       Clients clients, boolean h2c) {
     }
 
     /** The management server: metrics, full readiness, the admin endpoints. Port 0 picks a free port. */
@@ -162,6 +165,7 @@ public record Settings(Http http, Management management, Store store, Path route
                 millis(config, Setting.CLIENT_HEADER_TIMEOUT_MS), millis(config, Setting.CLIENT_BODY_TIMEOUT_MS),
                 millis(config, Setting.CLIENT_IDLE_TIMEOUT_MS));
         Http http = new Http(config.require(Setting.HTTP_HOST), port(config, Setting.HTTP_PORT), maxBody,
+                positive(config, Setting.MAX_UPLOAD_BYTES),
                 (int) positive(config, Setting.MAX_CONCURRENT_REQUESTS), clients, h2c(config));
         Management management = new Management(config.require(Setting.MANAGEMENT_HOST),
                 port(config, Setting.MANAGEMENT_PORT));

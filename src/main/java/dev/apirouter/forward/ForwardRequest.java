@@ -3,6 +3,7 @@ package dev.apirouter.forward;
 import java.util.List;
 import java.util.Map;
 
+import dev.apirouter.call.StreamedBody;
 import dev.apirouter.policy.Backend;
 import dev.apirouter.policy.Routing;
 import dev.apirouter.policy.Timeouts;
@@ -12,6 +13,9 @@ import dev.apirouter.policy.Timeouts;
  *
  * @param pathAndQuery      the route's path and the client's normalised query ({@link RequestTarget})
  * @param headers           request headers to consider sending (hop-by-hop and credentials are dropped here)
+ * @param body              the body, held whole; ignored when {@code streamed} is set
+ * @param streamed          an upload, streamed to the backend as it arrives (sent once: see {@link #replayable()});
+ *                          null for a body held whole
  * @param model             the public name of the model the request goes to (told to the client in
  *                          {@code x-api-router-model})
  * @param routing           how many backends answering 429/503 are tried, and the wait between them
@@ -26,7 +30,11 @@ import dev.apirouter.policy.Timeouts;
  *                          gives it, under this model name ({@link ResponseIds}, {@link ResponseIdRewriter})
  */
 public record ForwardRequest(String method, String pathAndQuery, Map<String, List<String>> headers, byte[] body,
-                             List<Backend> candidates, Timeouts timeouts, String requestId, String model,
-                             Routing routing, boolean failIfUnavailable, boolean readUsage, boolean stripUsageChunk,
-                             String pinModel) {
+                             StreamedBody streamed, List<Backend> candidates, Timeouts timeouts, String requestId,
+                             String model, Routing routing, boolean failIfUnavailable, boolean readUsage,
+                             boolean stripUsageChunk, String pinModel) {
+    /** Whether the body can be sent (again) to another backend: held whole, or an upload none of which went out. */
+    public boolean replayable() {
+        return streamed == null || !streamed.started();
+    }
 }

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
 
 import dev.apirouter.call.HeaderNames;
+import dev.apirouter.call.StreamedBody;
 import dev.apirouter.call.TokenUsage;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.GatewayException;
@@ -53,6 +54,9 @@ import org.slf4j.LoggerFactory;
  * generating).</li>
  * <li>Silence longer than {@code idle} mid-response → both sides are closed, so the client sees the break.</li>
  * <li>The client disconnects → the upstream request is reset, so vLLM stops generating.</li>
+ * <li>An upload ({@link ForwardRequest#streamed()}) is streamed as it arrives and sent once: only a backend that
+ * refused the connection (nothing sent) is followed by the next candidate; one that fails or answers 429/503 once the
+ * upload went out ends the call (502, or its own answer).</li>
  * </ul>
  */
 public final class StreamingForwarder implements AutoCloseable {
@@ -237,17 +241,22 @@ public final class StreamingForwarder implements AutoCloseable {
             }
             Backend attempted = backend;
             cancelTimer();
-            sentNanos = System.nanoTime();
-            armTimer(Math.min(request.timeouts().firstByte().toMillis(), request.timeouts().idle().toMillis()));
-            // a wrapper per attempt, no copy: a retry sends the same array from its start
-            req.send(Buffer.buffer(Unpooled.wrappedBuffer(request.body()))).onComplete(ar -> {
+            Future<HttpClientResponse> answer;
+            if (request.streamed() == null) {
+                armFirstByteTimer();
+                // a wrapper per attempt, no copy: a retry sends the same array from its start
+                answer = req.send(Buffer.buffer(Unpooled.wrappedBuffer(request.body())));
+            } else {
+                answer = sendStreamed(req);
+            }
+            answer.onComplete(ar -> {
                 if (finished) {
                     return;
                 }
                 if (ar.failed()) {
                     cancelTimer();
                     upstream = null;
-                    if (ar.cause() instanceof HttpClosedException && !retriedClosedConnection) {
+                    if (ar.cause() instanceof HttpClosedException && !retriedClosedConnection && request.replayable()) {
                         // a pooled connection the backend had just closed: once more, on a fresh connection
                         retriedClosedConnection = true;
                         endAttempt(AttemptEnd.ABANDONED);
@@ -260,6 +269,51 @@ public final class StreamingForwarder implements AutoCloseable {
                     relay(ar.result());
                 }
             });
+        }
+
+        private void armFirstByteTimer() {
+            sentNanos = System.nanoTime();
+            armTimer(Math.min(request.timeouts().firstByte().toMillis(), request.timeouts().idle().toMillis()));
+        }
+
+        /**
+         * Streams an upload: its length when known, else chunked. The first-byte deadline counts from its last byte
+         * (a large upload takes its time to arrive). When the client's body breaks off or goes over the limit, the
+         * backend's request is reset; the client is answered with the limit's error when nothing was relayed yet.
+         */
+        private Future<HttpClientResponse> sendStreamed(HttpClientRequest req) {
+            StreamedBody body = request.streamed();
+            long length = body.length();
+            if (length >= 0) {
+                req.putHeader(HttpHeaders.CONTENT_LENGTH, Long.toString(length));
+            } else {
+                req.setChunked(true);
+            }
+            Future<HttpClientResponse> answer = req.response();
+            body.pipeTo(req).onComplete(ar -> {
+                if (finished) {
+                    return;
+                }
+                if (ar.succeeded()) {
+                    if (!opened) {
+                        armFirstByteTimer();
+                    }
+                    return;
+                }
+                if (opened) {
+                    abort(ForwardResult.Outcome.CLIENT_GONE, "the client's upload broke off: " + ar.cause());
+                    return;
+                }
+                if (!(ar.cause() instanceof GatewayException e)) {
+                    clientGone(); // (resets the backend's request)
+                    return;
+                }
+                fail(e); // first: the reset below fails the response too, which must not count as the backend's failure
+                req.reset();
+                upstream = null;
+                endAttempt(AttemptEnd.ABANDONED);
+            });
+            return answer;
         }
 
         private void copyRequestHeaders(HttpClientRequest req) {
@@ -287,8 +341,8 @@ public final class StreamingForwarder implements AutoCloseable {
                 return false;
             }
             busyAnswers++;
-            boolean retry = candidates.hasNext() && busyAnswers < request.routing().attempts();
-            if (!retry && !request.failIfUnavailable()) {
+            boolean retry = candidates.hasNext() && busyAnswers < request.routing().attempts() && request.replayable();
+            if (!retry && (!request.failIfUnavailable() || !request.replayable())) {
                 return false; // the client gets the backend's own answer (its Retry-After included)
             }
             cancelTimer();
@@ -469,6 +523,13 @@ public final class StreamingForwarder implements AutoCloseable {
             }
             failures.add(attempted.url() + ": " + cause);
             LOG.debug("Request {}: backend {} failed before answering: {}", request.requestId(), attempted.url(), cause.toString());
+            if (!request.replayable()) {
+                UNAVAILABLE.warn("Request " + request.requestId() + " for model '" + request.model() + "': backend "
+                        + attempted.url() + " failed while receiving the upload (not retried): " + cause);
+                fail(new GatewayException(ErrorCode.UPSTREAM_UNAVAILABLE, "The backend of model '" + request.model()
+                        + "' failed while receiving the upload; an upload is not retried."));
+                return;
+            }
             tryNext();
         }
 

@@ -6,6 +6,8 @@ import dev.apirouter.call.GatewayCall;
 import dev.apirouter.call.HeaderNames;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.GatewayException;
+import dev.apirouter.upload.FormUpload;
+import dev.apirouter.upload.ModelFieldScanner;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -23,6 +25,11 @@ import org.slf4j.LoggerFactory;
  * the head check records on it what it found. A refused request's body is never read: the route answers it at once
  * (with the connection closed, since its body is still on the wire). The answer, refused or not, is the route's to write
  * ({@link StreamingHttpConsumer}), which also releases the {@link Admission}.
+ * <p>
+ * A {@code multipart/form-data} request (an upload) is admitted the same way on its head, under the upload limit
+ * instead of the body limit and without a reservation in the budget; its body is not read here: it gets a
+ * {@link FormUpload}, which the route's consumer uses to read the form's model field and which then streams the body
+ * to the backend.
  */
 final class AdmissionHandler implements Handler<RoutingContext> {
     static final String KEY = "apirouter.admission";
@@ -33,12 +40,15 @@ final class AdmissionHandler implements Handler<RoutingContext> {
     private final InflightLimiter limiter;
     private final BodyBudget budget;
     private final long maxBodyBytes;
+    private final long maxUploadBytes;
     private final HeadCheck check;
 
-    AdmissionHandler(InflightLimiter limiter, BodyBudget budget, long maxBodyBytes, HeadCheck check) {
+    AdmissionHandler(InflightLimiter limiter, BodyBudget budget, long maxBodyBytes, long maxUploadBytes,
+                     HeadCheck check) {
         this.limiter = limiter;
         this.budget = budget;
         this.maxBodyBytes = maxBodyBytes;
+        this.maxUploadBytes = maxUploadBytes;
         this.check = check;
     }
 
@@ -48,19 +58,35 @@ final class AdmissionHandler implements Handler<RoutingContext> {
         long length = declaredLength(request);
         GatewayCall call = new GatewayCall(RequestIds.from(request.getHeader(HeaderNames.REQUEST_ID)),
                 request.response(), ctx.vertx().getOrCreateContext());
-        Admission admission = admit(request, length, call);
+        String contentType = request.getHeader(HttpHeaders.CONTENT_TYPE);
+        boolean upload = ModelFieldScanner.isMultipartForm(contentType);
+        Admission admission = admit(request, length, call, upload);
         ctx.put(KEY, admission);
         if (admission.refusal() != null || request.isEnded()) {
             ctx.next();
             return;
         }
+        if (upload) {
+            try {
+                admission.upload(new FormUpload(request, ModelFieldScanner.boundary(contentType), length,
+                        maxUploadBytes, maxBodyBytes, admission));
+            } catch (GatewayException e) {
+                admission.refuse(e);
+                ctx.next();
+                return;
+            }
+        }
         if (request.version() != HttpVersion.HTTP_1_0 && "100-continue".equalsIgnoreCase(request.getHeader(HttpHeaders.EXPECT))) {
             request.response().writeContinue();
         }
-        new BodyRead(ctx, admission, length).start();
+        if (upload) {
+            ctx.next(); // the route's consumer reads the form's model field, then streams the body
+        } else {
+            new BodyRead(ctx, admission, length).start();
+        }
     }
 
-    private Admission admit(HttpServerRequest request, long length, GatewayCall call) {
+    private Admission admit(HttpServerRequest request, long length, GatewayCall call, boolean upload) {
         if (!limiter.tryAcquire()) {
             return Admission.refused(limiter, budget, call, new GatewayException(ErrorCode.OVERLOADED,
                     "The gateway is at its limit of " + limiter.limit() + " requests in flight; retry shortly."));
@@ -74,7 +100,13 @@ final class AdmissionHandler implements Handler<RoutingContext> {
                 return admission;
             }
         }
-        if (length > maxBodyBytes) {
+        if (upload) {
+            if (length > maxUploadBytes) {
+                admission.refuse(FormUpload.tooLarge(maxUploadBytes));
+            } else if (length == 0 || request.isEnded()) {
+                admission.refuse(new GatewayException(ErrorCode.INVALID_REQUEST, "The multipart form is empty."));
+            }
+        } else if (length > maxBodyBytes) {
             admission.refuse(tooLarge());
         } else if (length > 0 && !admission.reserve(length)) {
             admission.refuse(bodiesAtLimit());

@@ -43,6 +43,11 @@ public final class GatewayHttpServer implements AutoCloseable {
     static final String ROUTER_NAME = "platform-http-router-api-router";
     /** Longest request line (method, target, version); a longer one is answered 414. */
     static final int MAX_REQUEST_LINE_BYTES = 16 * 1024;
+    /**
+     * Largest piece of a request body handed over at once (Vert.x: 8 KiB): an upload streamed to a backend costs a
+     * write per piece, so 64 KiB pieces send it with an eighth of the writes.
+     */
+    static final int MAX_CHUNK_BYTES = 64 * 1024;
     /** Failures of the gateway itself: logged with their cause, and summarised when they repeat. */
     private static final RepeatingLog FAILURES = new RepeatingLog(LOG, java.time.Duration.ofSeconds(10));
 
@@ -77,6 +82,9 @@ public final class GatewayHttpServer implements AutoCloseable {
         root.errorHandler(413, ctx -> fail(ctx, ErrorCode.REQUEST_TOO_LARGE,
                 "The request body is larger than the limit of " + settings.maxBodyBytes() + " bytes."));
         root.errorHandler(400, ctx -> fail(ctx, ErrorCode.INVALID_REQUEST, "The request is malformed."));
+        // a route that declares what it consumes (the upload routes: multipart/form-data) gets nothing else
+        root.errorHandler(415, ctx -> fail(ctx, ErrorCode.INVALID_REQUEST, "This endpoint does not take Content-Type '"
+                + ctx.request().getHeader(HttpHeaders.CONTENT_TYPE) + "'; it takes multipart/form-data."));
         root.errorHandler(500, ctx -> {
             FAILURES.error("Handling " + ctx.request().method() + " " + ctx.normalizedPath() + " failed", ctx.failure());
             fail(ctx, ErrorCode.INTERNAL_ERROR, "The gateway failed to handle the request.");
@@ -126,10 +134,11 @@ public final class GatewayHttpServer implements AutoCloseable {
     public void bindTo(BiConsumer<String, Object> registry, InflightLimiter limiter, HeadCheck check,
                        RequestObserver observer) {
         long maxBody = settings.maxBodyBytes();
+        long maxUpload = settings.maxUploadBytes();
         registry.accept(ROUTER_NAME, new VertxPlatformHttpRouter(null, vertx, root, ROUTER_NAME) {
             @Override
             public Handler<RoutingContext> bodyHandler() {
-                return new AdmissionHandler(limiter, bodyBudget, maxBody, check);
+                return new AdmissionHandler(limiter, bodyBudget, maxBody, maxUpload, check);
             }
         });
         registry.accept(PlatformHttpConstants.PLATFORM_HTTP_ENGINE_NAME, new StreamingHttpEngine(ROUTER_NAME, observer));
@@ -168,6 +177,7 @@ public final class GatewayHttpServer implements AutoCloseable {
                 .setCompressionSupported(false)
                 .setHttp2ClearTextEnabled(settings.h2c())
                 .setMaxInitialLineLength(MAX_REQUEST_LINE_BYTES)
+                .setMaxChunkSize(MAX_CHUNK_BYTES)
                 .setIdleTimeout(0);
     }
 

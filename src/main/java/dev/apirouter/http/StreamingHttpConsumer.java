@@ -9,6 +9,7 @@ import dev.apirouter.call.GatewayCall;
 import dev.apirouter.call.HeaderNames;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.GatewayException;
+import dev.apirouter.upload.FormUpload;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.Handler;
@@ -31,7 +32,9 @@ import org.slf4j.LoggerFactory;
  * ({@link GatewayCall#responseStreamed()}). Each exchange carries the request's {@link GatewayCall}. Route
  * steps added in YAML must therefore not block; a step that must, goes behind Camel's {@code threads}.
  * Requests come admitted (or refused) by the {@link AdmissionHandler}, their bodies read; a refused one is answered
- * here without running the route.
+ * here without running the route. An upload (a route with {@code consumes: multipart/form-data}, which takes only
+ * those) has its form read here up to its model field ({@link FormUpload}); the route then gets the upload as its body,
+ * and the backend dispatch streams it.
  * <p>
  * During a route reload two generations of a route run on the same endpoint: the older consumer hands each new
  * request to the newest ({@link ConsumerHandover}); once retired it is suspended (stopping a consumer would stop
@@ -45,6 +48,8 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
     private final ConsumerHandover handover;
     private final String handoverKey;
     private final AtomicInteger pending = new AtomicInteger();
+    /** The route takes multipart/form-data uploads ({@code consumes: multipart/form-data}; Vert.x refuses others). */
+    private final boolean takesUploads;
 
     StreamingHttpConsumer(PlatformHttpEndpoint endpoint, Processor processor, List<Handler<RoutingContext>> handlers,
                           String routerName, ConsumerHandover handover, RequestObserver observer) {
@@ -52,6 +57,7 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
         this.handover = handover;
         this.handoverKey = handoverKey(endpoint);
         this.observer = observer;
+        this.takesUploads = endpoint.getConsumes() != null && endpoint.getConsumes().contains("multipart/form-data");
     }
 
     /** Consumers with the same key are generations of one route: same path, methods and content types. */
@@ -139,18 +145,41 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
         // whole message into a new OUT message at the end of every route, headers included
         exchange.setPattern(ExchangePattern.InOnly);
         call.attachTo(exchange);
+        FormUpload upload = admission.upload();
+        if (admission.refusal() == null && upload != null && !takesUploads) {
+            // (the other way round, Vert.x refuses a request an upload route does not consume before admission)
+            admission.refuse(new GatewayException(ErrorCode.INVALID_REQUEST,
+                    "This endpoint takes a JSON body, not multipart/form-data."));
+        }
         if (admission.refusal() != null) {
             refuse(ctx, exchange, admission, startNanos);
             return;
         }
+        if (upload == null) {
+            // the body as the admission read it: one array, no copy (null when the request has none)
+            run(ctx, exchange, admission, startNanos, admission.body());
+            return;
+        }
+        upload.readModel().onComplete(read -> {
+            if (read.succeeded()) {
+                run(ctx, exchange, admission, startNanos, upload);
+            } else {
+                admission.refuse(read.cause() instanceof GatewayException e ? e : new GatewayException(
+                        ErrorCode.INVALID_REQUEST, "The upload was not received whole."));
+                refuse(ctx, exchange, admission, startNanos);
+            }
+        });
+    }
+
+    /** Runs the route with the request's body: its bytes, or the upload that streams it. */
+    private void run(RoutingContext ctx, Exchange exchange, Admission admission, long startNanos, Object body) {
         processHttpRequest(exchange, ctx).onComplete(read -> {
             if (read.failed()) {
                 finish(exchange, ctx, admission, read.cause(), startNanos);
                 return;
             }
-            // the body as the admission read it: one array, no copy (null when the request has none)
-            exchange.getMessage().setBody(admission.body());
-            exchange.getMessage().setHeader(HeaderNames.REQUEST_ID, call.requestId());
+            exchange.getMessage().setBody(body);
+            exchange.getMessage().setHeader(HeaderNames.REQUEST_ID, admission.call().requestId());
             try {
                 route(exchange, ctx, admission, startNanos);
             } catch (Exception e) {
@@ -166,9 +195,7 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
      */
     private void refuse(RoutingContext ctx, Exchange exchange, Admission admission, long startNanos) {
         GatewayException refusal = admission.refusal();
-        if (!ctx.request().isEnded() && ctx.request().version() != HttpVersion.HTTP_2) {
-            ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
-        }
+        closeIfBodyUnread(ctx);
         exchange.setProperty(Exchange.EXCEPTION_CAUGHT, refusal);
         processHttpRequest(exchange, ctx).onComplete(read -> {
             exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, refusal.code().status());
@@ -179,6 +206,13 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
                 finish(exchange, ctx, admission, e, startNanos);
             }
         });
+    }
+
+    /** The request's body is still on the wire, unread: the connection is closed after the answer (HTTP/1.x). */
+    private static void closeIfBodyUnread(RoutingContext ctx) {
+        if (!ctx.request().isEnded() && ctx.request().version() != HttpVersion.HTTP_2) {
+            ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
+        }
     }
 
     private void route(Exchange exchange, RoutingContext ctx, Admission admission, long startNanos) throws Exception {
@@ -193,6 +227,9 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
             }
             GatewayCall call = admission.call();
             GatewayException refusal = admission.refusal();
+            if (admission.upload() != null && !ctx.response().headWritten()) {
+                closeIfBodyUnread(ctx); // an upload answered before its end (an error): the rest is not read
+            }
             if (refusal != null) {
                 ErrorResponses.send(ctx.request(), call.requestId(), refusal.code(), refusal.getMessage());
             } else if (!call.responseStreamed()) {

@@ -50,6 +50,14 @@ public record InferenceRequest(String model, boolean stream, int modelStart, int
             .getBytes(StandardCharsets.US_ASCII);
     private static final byte[] INCLUDE_USAGE = "\"include_usage\":true".getBytes(StandardCharsets.US_ASCII);
 
+    /**
+     * A request whose body is not JSON (an upload): its model alone, no prompt, no stream, no offsets into a body
+     * (it is never rewritten as JSON).
+     */
+    public static InferenceRequest ofModel(String model) {
+        return new InferenceRequest(model, false, -1, -1, null, -1, -1, -1, false, -1, -1, false);
+    }
+
     public static InferenceRequest parse(byte[] body) {
         if (body == null || body.length == 0) {
             throw invalid("The request body is empty; send a JSON object with a 'model'.");

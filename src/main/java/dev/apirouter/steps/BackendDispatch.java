@@ -42,6 +42,10 @@ import org.apache.camel.support.AsyncProcessorSupport;
  * <p>
  * <b>Usage.</b> When the call requires the answer's usage ({@link GatewayCall#requireUsage()}), it is read, and a
  * stream that does not ask for it is sent asking for it, its usage-only chunk removed on the way to the client.
+ * <p>
+ * <b>Uploads.</b> A streamed body ({@link GatewayCall#streamedBody()}) is sent once: its model is replaced as for a
+ * JSON body, and it is retried on another backend, or a fallback, only while none of it has been sent (the
+ * backends that refused the connection).
  */
 public final class BackendDispatch extends AsyncProcessorSupport {
     public static final String NAME = "backend-dispatch";
@@ -138,6 +142,9 @@ public final class BackendDispatch extends AsyncProcessorSupport {
             }
             ModelPolicy policy = call.modelPolicy();
             String model = policy.backendModel(); // never an alias the client used
+            if (call.streamedBody() != null) {
+                call.streamedBody().sendModel(model);
+            }
             send(policy, decision, requestUsage ? call.inferenceRequest().rewrite(call.requestBody(),
                     model.equals(call.inferenceRequest().model()) ? null : model, true) : call.upstreamBody());
         }
@@ -157,7 +164,8 @@ public final class BackendDispatch extends AsyncProcessorSupport {
             UpstreamCall span = tracing.start(exchange, method, path, policy.upstreamModel().orElse(policy.name()));
             span.routed(decision.reason().label());
             span.inject(headers);
-            ForwardRequest request = new ForwardRequest(method, path, headers, body, decision.candidates(),
+            ForwardRequest request = new ForwardRequest(method, path, headers, body, call.streamedBody(),
+                    decision.candidates(),
                     policy.timeouts(), call.requestId(), policy.name(), policy.routing(), fallbackLeft,
                     span.recording() || call.usageRequired(), requestUsage, call.responseIdsModel());
             forwarder.forward(call.clientContext(), request, call.clientResponse()).onComplete(ar -> {
@@ -167,7 +175,7 @@ public final class BackendDispatch extends AsyncProcessorSupport {
                     exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, ar.result().status());
                     done(null);
                 } else if (fallbackLeft && ar.cause() instanceof GatewayException e
-                        && e.code() == ErrorCode.UPSTREAM_UNAVAILABLE) {
+                        && e.code() == ErrorCode.UPSTREAM_UNAVAILABLE && request.replayable()) {
                     fallBack();
                 } else {
                     done(ar.cause());
@@ -182,7 +190,11 @@ public final class BackendDispatch extends AsyncProcessorSupport {
             byte[] clientBody = call.requestBody();
             Decision decision = router.routeFallback(fallback, inference, clientBody,
                     name -> message.getHeader(name, String.class));
-            byte[] body = inference.rewrite(clientBody, fallback.upstreamModel().orElse(fallback.name()), requestUsage);
+            String model = fallback.upstreamModel().orElse(fallback.name());
+            if (call.streamedBody() != null) {
+                call.streamedBody().sendModel(model);
+            }
+            byte[] body = call.streamedBody() != null ? clientBody : inference.rewrite(clientBody, model, requestUsage);
             call.rerouted(fallback, decision, body);
             if (call.responseIdsModel() != null) {
                 call.pinResponseIds(fallback.name()); // the ids name the fallback's backend, and the fallback

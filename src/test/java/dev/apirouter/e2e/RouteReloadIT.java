@@ -215,8 +215,8 @@ class RouteReloadIT {
     void readmeExampleAHeaderOnEveryUpstreamRequestArrivesThroughAConfigMapSwap() throws Exception {
         String steps = readmeExample("upstream-header");
         String changed = original.replace(STEPS, steps);
-        assertEquals(13, (original.length() - original.replace(STEPS, "").length()) / STEPS.length(),
-                "the thirteen routes of the four steps get the step (those of the Responses API also pin ids)");
+        assertEquals(15, (original.length() - original.replace(STEPS, "").length()) / STEPS.length(),
+                "the fifteen routes of the four steps get the step (those of the Responses API also pin ids)");
         publish(changed);
         long ms = awaitUpstream(r -> "acme".equals(r.header("X-Tenant")));
         assertTrue(ms >= 0, "the ..data swap was not picked up within " + RELOADED);

@@ -19,10 +19,15 @@ import dev.apirouter.error.GatewayException;
 import dev.apirouter.policy.Backend;
 import dev.apirouter.policy.Routing;
 import dev.apirouter.policy.Timeouts;
+import dev.apirouter.upload.FormUpload;
+import dev.apirouter.upload.HeldBytes;
 import io.vertx.core.AsyncResult;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
@@ -60,6 +65,22 @@ class StreamingForwarderTest {
     private volatile List<Backend> candidates;
     private volatile boolean stripUsageChunk;
     private volatile String pinModel;
+    /** The front server's requests are multipart uploads, streamed. */
+    private volatile boolean uploads;
+    private volatile long uploadLimit = 1 << 22;
+    private static final String BOUNDARY = "b0undary";
+    private static final HeldBytes UNLIMITED = new HeldBytes() {
+        @Override
+        public boolean reserve(long bytes) {
+            return true;
+        }
+
+        @Override
+        public void unreserve(long bytes) {
+        }
+    };
+    private static final String FORM_HEAD = "--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nm\r\n--"
+            + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\n";
     private final CompletableFuture<AsyncResult<ForwardResult>> result = new CompletableFuture<>();
 
     /** Counts what the forwarder reports; the open-stream count must come back to zero whatever happens. */
@@ -107,15 +128,21 @@ class StreamingForwarderTest {
         forwarder = new StreamingForwarder(vertx, 8, observer, false);
         backend = listen(req -> backendHandler.handle(req));
         candidates = List.of(new Backend("http://127.0.0.1:" + backend.actualPort(), 1));
-        front = listen(req -> forwarder.forward(vertx.getOrCreateContext(), new ForwardRequest("POST",
-                "/v1/chat/completions", Map.of("X-Client", List.of("c")), "{\"model\":\"m\"}".getBytes(StandardCharsets.UTF_8),
-                candidates, SHORT, "rid-1", "m", Routing.DEFAULTS, false, false, stripUsageChunk,
-                pinModel), req.response()).onComplete(ar -> {
-                    result.complete(ar);
-                    if (ar.failed()) { // what the gateway's error mapper would answer
-                        req.response().setStatusCode(((GatewayException) ar.cause()).code().status()).end();
-                    }
-                }));
+        front = listen(req -> {
+            // an upload's model is read first, as the HTTP layer does before the route runs
+            FormUpload upload = uploads ? new FormUpload(req, BOUNDARY, -1, uploadLimit, 1 << 16, UNLIMITED) : null;
+            (upload == null ? Future.succeededFuture() : upload.readModel()).onComplete(read -> forwarder.forward(
+                    vertx.getOrCreateContext(), new ForwardRequest("POST", "/v1/chat/completions",
+                            Map.of("X-Client", List.of("c")), "{\"model\":\"m\"}".getBytes(StandardCharsets.UTF_8),
+                            upload, candidates, SHORT, "rid-1", "m", Routing.DEFAULTS, false, false, stripUsageChunk,
+                            pinModel),
+                    req.response()).onComplete(ar -> {
+                        result.complete(ar);
+                        if (ar.failed()) { // what the gateway's error mapper would answer
+                            req.response().setStatusCode(((GatewayException) ar.cause()).code().status()).end();
+                        }
+                    }));
+        });
         client = vertx.createHttpClient();
     }
 
@@ -304,5 +331,76 @@ class StreamingForwarderTest {
         try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
         }
+    }
+    /** Sends an upload to the front server: the form's head, {@code chunks} chunks of {@code chunk} bytes, its end. */
+    private Received upload(int chunks, int chunk) {
+        Received received = new Received();
+        client.request(HttpMethod.POST, front.actualPort(), "127.0.0.1", "/").onComplete(ar -> {
+            HttpClientRequest req = ar.result();
+            req.setChunked(true).putHeader("content-type", "multipart/form-data; boundary=" + BOUNDARY);
+            req.response().onComplete(r -> {
+                if (r.failed()) {
+                    received.broken.complete(null);
+                    return;
+                }
+                r.result().handler(b -> received.chunks.add(b.toString(StandardCharsets.UTF_8)));
+                r.result().endHandler(v -> received.ended.complete(null));
+                received.head.complete(r.result());
+            });
+            req.write(FORM_HEAD);
+            for (int i = 0; i < chunks; i++) {
+                req.write(Buffer.buffer(new byte[chunk]));
+            }
+            req.end("\r\n--" + BOUNDARY + "--\r\n");
+        });
+        return received;
+    }
+
+    @Test
+    void anUploadIsStreamedToTheBackendAsItArrives() throws Exception {
+        uploads = true;
+        backendHandler = req -> req.body().onSuccess(body -> req.response().end(body.length() + " "
+                + req.getHeader("transfer-encoding") + " " + body.toString(StandardCharsets.ISO_8859_1).startsWith(FORM_HEAD)));
+        Received received = upload(64, 16 * 1024);
+        received.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        int length = FORM_HEAD.length() + 64 * 16 * 1024 + ("\r\n--" + BOUNDARY + "--\r\n").length();
+        assertEquals(length + " chunked true", String.join("", received.chunks));
+        assertEquals(200, succeeded().status());
+    }
+
+    @Test
+    void anUploadGoesToTheNextBackendOnlyWhileNoneOfItWasSent() throws Exception {
+        uploads = true;
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
+        AtomicInteger calls = new AtomicInteger();
+        backendHandler = req -> {
+            if (calls.incrementAndGet() == 1) {
+                req.handler(b -> req.connection().close()); // fails once the upload is under way
+            } else {
+                req.body().onSuccess(b -> req.response().end("second"));
+            }
+        };
+        String url = "http://127.0.0.1:" + backend.actualPort();
+        candidates = List.of(new Backend("http://127.0.0.1:" + closedPort, 1), new Backend(url, 1), new Backend(url, 1));
+        upload(16, 16 * 1024);
+        GatewayException e = failed();
+        assertEquals(ErrorCode.UPSTREAM_UNAVAILABLE, e.code());
+        assertTrue(e.getMessage().contains("not retried"), e.getMessage());
+        assertEquals(1, calls.get(), "the refused connection was skipped, the failed upload not sent again");
+        assertEquals(List.of("http://127.0.0.1:" + closedPort), observer.connectFailures);
+    }
+
+    @Test
+    void anUploadThatPassesTheLimitWhileStreamingIs413AndTheBackendsRequestReset() throws Exception {
+        uploads = true;
+        uploadLimit = 100_000;
+        CompletableFuture<Void> reset = new CompletableFuture<>();
+        backendHandler = req -> req.exceptionHandler(t -> reset.complete(null)).handler(b -> { });
+        upload(16, 16 * 1024);
+        assertEquals(ErrorCode.REQUEST_TOO_LARGE, failed().code(), "the limit's error, not the backend's");
+        reset.get(WAIT.toSeconds(), TimeUnit.SECONDS);
     }
 }

@@ -411,8 +411,9 @@ class RouteReloaderTest {
         ReloadStatus status = gateway.reloader.status();
         assertFalse(status.watching());
         assertTrue(status.up());
-        assertEquals(List.of("chat-completions", "completions", "embeddings", "responses", "response-by-id",
-                        "response-cancel", "messages", "messages-count-tokens", "score", "rerank",
+        assertEquals(List.of("chat-completions", "completions", "embeddings", "audio-transcriptions",
+                        "audio-translations", "responses", "response-by-id", "response-cancel", "messages",
+                        "messages-count-tokens", "score", "rerank",
                         "rerank-unversioned", "rerank-v2", "tokenize", "detokenize", "pooling", "classify", "models",
                         "model-retrieve"),
                 status.files().get("openai-api.yaml").routes());

@@ -44,7 +44,7 @@ final class TestGateway implements AutoCloseable {
 
     static TestGateway start(Path routesDir, Duration poll) throws Exception {
         Vertx vertx = Vertx.vertx();
-        GatewayHttpServer server = new GatewayHttpServer(vertx, new Settings.Http("127.0.0.1", 0, 1 << 20, 1000,
+        GatewayHttpServer server = new GatewayHttpServer(vertx, new Settings.Http("127.0.0.1", 0, 1 << 20, 1 << 20, 1000,
                 new Settings.Clients(1000, 16 << 20, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(75)),
                 false));
         int port = server.start(Duration.ofSeconds(10));

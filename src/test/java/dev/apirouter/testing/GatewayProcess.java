@@ -61,14 +61,18 @@ public final class GatewayProcess implements AutoCloseable {
     /**
      * Starts the gateway on free ports with {@code env} added to this process's environment; a null value removes
      * the variable (so that it is really unset, whatever the test's own environment holds).
+     *
+     * @param jvmOptions the JVM's options (e.g. a heap size); none: {@code -Xmx512m}
      */
-    public static GatewayProcess start(Map<String, String> env) {
+    public static GatewayProcess start(Map<String, String> env, String... jvmOptions) {
         try {
             int port = env.containsKey("ROUTER_HTTP_PORT") ? Integer.parseInt(env.get("ROUTER_HTTP_PORT")) : freePort();
             int managementPort = env.containsKey("ROUTER_MANAGEMENT_PORT")
                     ? Integer.parseInt(env.get("ROUTER_MANAGEMENT_PORT")) : freePort();
             Path workDir = Files.createTempDirectory("api-router-e2e");
-            List<String> command = List.of(javaBinary(), "-Xmx512m", "-jar", jar().toString());
+            List<String> command = new ArrayList<>(List.of(javaBinary()));
+            command.addAll(jvmOptions.length == 0 ? List.of("-Xmx512m") : List.of(jvmOptions));
+            command.addAll(List.of("-jar", jar().toString()));
             ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true);
             Map<String, String> environment = builder.environment();
             environment.put("ROUTER_HTTP_HOST", "127.0.0.1");
