@@ -6,7 +6,8 @@
 # 1. 70 key records are written (no wait), then each revoked with `keys revoke --name ... --wait`: the time from the
 #    command's start to its return (a fresh JVM each time, as an operator runs it) and the wait alone (the
 #    "within N ms" of its summary line), p50/p99: 50 with bin/api-router-cli (C1 only, the class-data archive its
-#    first run records; target: p99 < 1000 ms), then 20 with a plain `java -jar` for comparison.
+#    first run records; target: p99 < 1000 ms), then 20 with a plain `java -jar` for comparison, then 50 disabled
+#    through the admin API of one gateway (`POST /v1/admin/keys/<name>/disable?wait=true` with curl).
 # 2. The etcd write rate the registry adds: revisions over 30 s with no change at all (every one is the registry's),
 #    and under a burst of 100 model puts (back to back from one process): the revisions added beyond the 100 writes,
 #    counted until every replica has applied the last one, plus 2 s for late coalesced updates.
@@ -23,12 +24,15 @@ B=$ROOT/bench
 PORT_BASE=${BENCH_REG_PORT_BASE:-19300}
 REVOCATIONS=${BENCH_REVOCATIONS:-50}
 PLAIN_REVOCATIONS=${BENCH_PLAIN_REVOCATIONS:-20}
+API_REVOCATIONS=${BENCH_API_REVOCATIONS:-50}
+ADMIN_TOKEN=bench-registry-admin
 BURST=${BENCH_BURST:-100}
 IDLE_S=${BENCH_IDLE_S:-30}
 TARGET_MS=${BENCH_TARGET_MS:-1000}
 P_ETCD=$((PORT_BASE + 1))
 P_ETCD_PEER=$((PORT_BASE + 2))
 P_GW=($((PORT_BASE + 3)) $((PORT_BASE + 4)) $((PORT_BASE + 5)))
+P_MGMT=$((PORT_BASE + 6))   # gateway 0's management port (the admin API); the others pick free ones
 PREFIX=/api-router/
 JAR=$ROOT/target/api-router.jar
 ETCD_URL=http://127.0.0.1:$P_ETCD
@@ -45,7 +49,7 @@ fi
 ME=registry.sh
 # shellcheck source=bench/lib.sh
 source "$B/lib.sh"
-for p in $P_ETCD $P_ETCD_PEER "${P_GW[@]}"; do
+for p in $P_ETCD $P_ETCD_PEER "${P_GW[@]}" $P_MGMT; do
   if port_in_use "$p"; then echo "registry.sh: port $p is in use; set BENCH_REG_PORT_BASE" >&2; exit 2; fi
 done
 new_run registry registry-latest
@@ -79,7 +83,8 @@ for i in 0 1 2; do
   log "starting gateway $i on :${P_GW[$i]}"
   start_bg "gateway-$i" env -u ROUTER_POLICY_FILE -u OTEL_EXPORTER_OTLP_ENDPOINT \
     ETCD_ENDPOINTS="$ETCD_URL" ROUTER_ETCD_PREFIX="$PREFIX" ROUTER_HTTP_PORT="${P_GW[$i]}" ROUTER_HTTP_HOST=127.0.0.1 \
-    ROUTER_MANAGEMENT_PORT=0 ROUTER_MANAGEMENT_HOST=127.0.0.1 ROUTER_SHUTDOWN_GRACE_MS=2000 \
+    ROUTER_MANAGEMENT_PORT=$([ "$i" = 0 ] && echo "$P_MGMT" || echo 0) ROUTER_MANAGEMENT_HOST=127.0.0.1 \
+    ROUTER_SHUTDOWN_GRACE_MS=2000 ROUTER_ADMIN_TOKEN="$ADMIN_TOKEN" \
     ROUTER_DATA_DIR="$RUN/data/gw-$i" java -jar "$JAR"
   wait_http "http://127.0.0.1:${P_GW[$i]}/v1/status/readyz" 200 90 "$LAST_PID"
 done
@@ -94,8 +99,9 @@ cli fleet >"$RUN/fleet-start.txt" 2>&1 || true
 # ---- 1. keys revoke --wait ------------------------------------------------------------------------------------
 # the keys to revoke: records written as `keys create --models '*'` writes them (the key itself is never needed), all
 # in one process: 50 JVM starts of `keys create` would only add minutes of set-up
-log "creating $((REVOCATIONS + PLAIN_REVOCATIONS + 1)) key records"
-python3 - "$ETCD_URL" "$PREFIX" "$((REVOCATIONS + PLAIN_REVOCATIONS + 1))" >"$RUN/create.out" <<'PY'
+ALL=$((REVOCATIONS + PLAIN_REVOCATIONS + API_REVOCATIONS))
+log "creating $((ALL + 1)) key records"
+python3 - "$ETCD_URL" "$PREFIX" "$((ALL + 1))" >"$RUN/create.out" <<'PY'
 import base64, hashlib, json, os, sys, urllib.request
 url, prefix, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 b64 = lambda s: base64.b64encode(s.encode()).decode()
@@ -119,7 +125,10 @@ revoke() {
     within=$(sed -n 's/^confirmed: .* within \([0-9]*\) ms.*/\1/p' "$RUN/revoke-$i.err")
     echo "$(( (t1 - t0) / 1000000 )) ${within:--} $rc" >>"$RUN/revoke-times-$label.txt"
   done
-  python3 - "$RUN/revoke-times-$label.txt" "$TARGET_MS" "$label" >>"$RES" <<'PY'
+  summarize "$label"
+}
+summarize() {
+  python3 - "$RUN/revoke-times-$1.txt" "$TARGET_MS" "$1" >>"$RES" <<'PY'
 import sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 label = sys.argv[3]
@@ -138,9 +147,23 @@ print(f"{label}_total_p99_pass={'PASS' if total and pct(total, 99) < int(sys.arg
 PY
 }
 # the launcher's first run records its class-data archive: one untimed revocation, of the last record
-fast_cli keys revoke --name "bench-$((REVOCATIONS + PLAIN_REVOCATIONS))" --wait >/dev/null 2>&1 || true
+fast_cli keys revoke --name "bench-$ALL" --wait >/dev/null 2>&1 || true
 revoke fast_cli 0 "$REVOCATIONS" revoke_cli
 revoke cli "$REVOCATIONS" "$PLAIN_REVOCATIONS" revoke_jar
+# the same change over HTTP: the admin API's disable with ?wait=true (one curl each, no JVM to start)
+api_revoke() {
+  local out code ms within
+  out=$(curl -s -o "$RUN/api-revoke.json" -w '%{http_code} %{time_total}' -X POST \
+    -H "Authorization: Bearer $ADMIN_TOKEN" "http://127.0.0.1:$P_MGMT/v1/admin/keys/$1/disable?wait=true&timeout=10s")
+  code=${out% *}
+  ms=$(python3 -c "print(round(${out#* } * 1000))")
+  within=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])).get("replicas") or []; print(max(x["confirmedMs"] for x in r) if len(r) == 3 else "-")' "$RUN/api-revoke.json" 2>/dev/null || echo -)
+  echo "$ms $within $([ "$code" = 200 ] && echo 0 || echo "$code")"
+}
+log "disabling $API_REVOCATIONS keys one by one with the admin API (?wait=true)"
+: >"$RUN/revoke-times-revoke_api.txt"
+for ((i = REVOCATIONS + PLAIN_REVOCATIONS; i < ALL; i++)); do api_revoke "bench-$i" >>"$RUN/revoke-times-revoke_api.txt"; done
+summarize revoke_api
 
 # ---- 2. etcd writes the registry adds ----------------------------------------------------------------------------
 log "idle: counting revisions over ${IDLE_S}s with no change"
