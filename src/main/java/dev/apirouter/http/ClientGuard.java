@@ -19,7 +19,6 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpStatusClass;
@@ -92,7 +91,7 @@ final class ClientGuard extends ChannelDuplexHandler {
             return;
         }
         if (msg instanceof HttpRequest request) {
-            shape = ErrorShape.forPath(new QueryStringDecoder(request.uri()).path());
+            shape = ErrorShape.forPath(PercentEncoding.rawPath(request.uri()));
             GatewayException refusal = refusal(request);
             if (refusal != null) {
                 ReferenceCountUtil.release(msg);
@@ -119,6 +118,9 @@ final class ClientGuard extends ChannelDuplexHandler {
         }
         if (request.decoderResult().isFailure()) {
             return malformed(request.decoderResult().cause());
+        }
+        if (!PercentEncoding.valid(request.uri())) {
+            return new GatewayException(ErrorCode.INVALID_REQUEST, PercentEncoding.MESSAGE);
         }
         List<String> encodings = request.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING);
         if (!encodings.isEmpty() && (encodings.size() > 1

@@ -107,7 +107,14 @@ public final class ManagementHttpServer implements AutoCloseable {
                 .setHost(settings.host())
                 .setPort(settings.port())
                 .setCompressionSupported(false);
-        server = vertx.createHttpServer(options).requestHandler(router).listen()
+        server = vertx.createHttpServer(options).requestHandler(request -> {
+            if (PercentEncoding.valid(request.uri())) {
+                router.handle(request);
+            } else {
+                ErrorResponses.send(request, RequestIds.from(request.getHeader(HeaderNames.REQUEST_ID)),
+                        ErrorCode.INVALID_REQUEST, PercentEncoding.MESSAGE);
+            }
+        }).listen()
                 .toCompletionStage().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         return server.actualPort();
     }

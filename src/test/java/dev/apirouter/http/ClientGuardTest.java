@@ -63,6 +63,14 @@ class ClientGuardTest {
     }
 
     @Test
+    void aBrokenPercentEscapeIs400NotADroppedConnection() {
+        EmbeddedChannel ch = channel(new ClientGuard(connections, false));
+        ch.writeInbound(new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/v1/%zz?x=%4"));
+        assertNull(ch.readInbound());
+        assertRefused(ch, 400, "invalid_request");
+    }
+
+    @Test
     void aRequestLineTooLongIs414() {
         EmbeddedChannel ch = channel(new ClientGuard(connections, false));
         HttpRequest request = post();

@@ -71,6 +71,16 @@ class ManagementHttpServerTest {
         assertEquals("open", send("GET", "/open", null).body());
         assertError(send("GET", "/nope", null), 404, "not_found");
         assertError(send("POST", "/open", null), 405, "method_not_allowed");
+        // a broken escape (java.net.URI refuses to send one): a JSON 400, not a text answer and a logged stack trace
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(5000);
+            socket.getOutputStream().write("GET /admin/%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
+            assertTrue(answer.contains("\"code\":\"invalid_request\""), answer);
+        }
+        assertEquals("open", send("GET", "/open", null).body(), "still serving");
     }
 
     @Test
