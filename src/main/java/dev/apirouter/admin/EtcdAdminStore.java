@@ -69,11 +69,7 @@ final class EtcdAdminStore implements AdminStore, AutoCloseable {
         return new Doc(e.key(), json, e.modRevision());
     }
 
-    private interface EtcdCall<T> {
-        T run() throws ExecutionException, TimeoutException, InterruptedException;
-    }
-
-    private <T> T call(EtcdCall<T> etcdCall) {
+    private <T> T call(EtcdKeyValues.Call<T> etcdCall) {
         try {
             return etcdCall.run();
         } catch (ExecutionException | TimeoutException e) {

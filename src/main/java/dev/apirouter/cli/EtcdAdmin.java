@@ -156,12 +156,7 @@ final class EtcdAdmin implements AutoCloseable {
         return call(() -> clients.await(future));
     }
 
-    /** One etcd call, bounded by the call deadline. */
-    private interface EtcdCall<T> {
-        T run() throws ExecutionException, TimeoutException, InterruptedException;
-    }
-
-    private <T> T call(EtcdCall<T> etcdCall) throws CliException {
+    private <T> T call(EtcdKeyValues.Call<T> etcdCall) throws CliException {
         try {
             return etcdCall.run();
         } catch (ExecutionException | TimeoutException e) {

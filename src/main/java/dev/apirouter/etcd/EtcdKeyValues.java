@@ -44,6 +44,11 @@ public final class EtcdKeyValues {
         }
     }
 
+    /** One of these calls, for a caller that turns its failures into its own error. */
+    public interface Call<T> {
+        T run() throws ExecutionException, TimeoutException, InterruptedException;
+    }
+
     private final EtcdClients clients;
     private final Client client;
     private final String prefix;
