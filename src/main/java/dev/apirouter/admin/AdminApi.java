@@ -12,6 +12,7 @@ import java.util.regex.Pattern;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.apirouter.config.Settings;
+import dev.apirouter.error.ErrorBody;
 import dev.apirouter.error.ErrorCode;
 import dev.apirouter.error.GatewayException;
 import dev.apirouter.http.ManagementHttpServer;
@@ -71,25 +72,25 @@ public final class AdminApi implements AutoCloseable {
     public void register(ManagementHttpServer management) {
         String keysPath = BASE + "/keys";
         management.adminCall(HttpMethod.GET, keysPath, ctx -> json(ctx, 200, keys.list()));
-        management.adminCall(HttpMethod.POST, keysPath, ctx -> changed(ctx, keys.create(body(ctx))));
+        management.adminCall(HttpMethod.POST, keysPath, ctx -> changed(ctx, () -> keys.create(body(ctx))));
         management.adminCall(HttpMethod.GET, keysPath + "/:name", ctx -> json(ctx, 200, keys.get(target(ctx))));
         management.adminCall(HttpMethod.PATCH, keysPath + "/:name",
-                ctx -> changed(ctx, keys.update(target(ctx), body(ctx))));
-        management.adminCall(HttpMethod.DELETE, keysPath + "/:name", ctx -> changed(ctx, keys.revoke(target(ctx))));
+                ctx -> changed(ctx, () -> keys.update(target(ctx), body(ctx))));
+        management.adminCall(HttpMethod.DELETE, keysPath + "/:name", ctx -> changed(ctx, () -> keys.revoke(target(ctx))));
         management.adminCall(HttpMethod.POST, keysPath + "/:name/disable",
-                ctx -> changed(ctx, keys.setDisabled(target(ctx), true)));
+                ctx -> changed(ctx, () -> keys.setDisabled(target(ctx), true)));
         management.adminCall(HttpMethod.POST, keysPath + "/:name/enable",
-                ctx -> changed(ctx, keys.setDisabled(target(ctx), false)));
+                ctx -> changed(ctx, () -> keys.setDisabled(target(ctx), false)));
         management.adminCall(HttpMethod.POST, keysPath + "/:name/rotate",
-                ctx -> changed(ctx, keys.rotate(target(ctx), body(ctx))));
+                ctx -> changed(ctx, () -> keys.rotate(target(ctx), body(ctx))));
 
         String modelsPath = BASE + "/models";
         management.adminCall(HttpMethod.GET, modelsPath, ctx -> json(ctx, 200, models.list()));
         // model names may hold '/' (meta-llama/Llama-3.1-8B): the rest of the path is the name
         management.adminCall(HttpMethod.GET, modelsPath + "/*", ctx -> json(ctx, 200, models.get(modelName(ctx))));
         management.adminCall(HttpMethod.PUT, modelsPath + "/*",
-                ctx -> changed(ctx, models.put(modelName(ctx), body(ctx))));
-        management.adminCall(HttpMethod.DELETE, modelsPath + "/*", ctx -> changed(ctx, models.delete(modelName(ctx))));
+                ctx -> changed(ctx, () -> models.put(modelName(ctx), body(ctx))));
+        management.adminCall(HttpMethod.DELETE, modelsPath + "/*", ctx -> changed(ctx, () -> models.delete(modelName(ctx))));
         management.adminCall(HttpMethod.POST, modelsPath + "/*", this::validate);
 
         management.adminCall(HttpMethod.GET, BASE + "/usage", this::usage);
@@ -117,21 +118,43 @@ public final class AdminApi implements AutoCloseable {
         json(ctx, 200, answer);
     }
 
-    /** Audits a change, waits for the fleet when asked, and answers. */
-    private void changed(RoutingContext ctx, Outcome outcome) {
+    /**
+     * Makes a change, audits it, waits for the fleet when asked, and answers. {@code wait} and {@code timeout} are
+     * checked before anything is written. When the wait ends in an error (504 {@code fleet_timeout}), the change is
+     * made all the same: the error carries the change's answer under {@code change} (a created or rotated key is
+     * shown there, and only there).
+     */
+    private void changed(RoutingContext ctx, Supplier<Outcome> change) {
+        Optional<Duration> wait = waitFor(ctx);
+        Outcome outcome = change.get();
         audit.changed(outcome);
-        String wait = ctx.request().getParam("wait");
-        if (wait != null && !wait.equals("false")) {
-            if (!wait.equals("true")) {
-                throw KeysApi.invalid("'wait' is true or false.");
+        if (wait.isPresent()) {
+            try {
+                fleet.await(outcome.revision(), System.nanoTime(), wait.get(), outcome.body());
+            } catch (GatewayException e) {
+                ObjectNode error = (ObjectNode) AdminJson.parse(
+                        new String(ErrorBody.of(e.code(), e.getMessage()), StandardCharsets.UTF_8));
+                error.set("change", outcome.body());
+                json(ctx, e.code().status(), error);
+                return;
             }
-            if (!store.confirmsChanges()) {
-                throw KeysApi.invalid("'wait' needs the etcd store: there is no replica registry.");
-            }
-            fleet.await(outcome.revision(), System.nanoTime(), FleetConfirm.timeout(ctx.request().getParam("timeout")),
-                    outcome.body());
         }
         json(ctx, outcome.status(), outcome.body());
+    }
+
+    /** {@code ?wait=true[&timeout=30s]}: how long to wait for the fleet; empty without {@code wait=true}. */
+    private Optional<Duration> waitFor(RoutingContext ctx) {
+        String wait = ctx.request().getParam("wait");
+        if (wait == null || wait.equals("false")) {
+            return Optional.empty();
+        }
+        if (!wait.equals("true")) {
+            throw KeysApi.invalid("'wait' is true or false.");
+        }
+        if (!store.confirmsChanges()) {
+            throw KeysApi.invalid("'wait' needs the etcd store: there is no replica registry.");
+        }
+        return Optional.of(FleetConfirm.timeout(ctx.request().getParam("timeout")));
     }
 
     private static KeysApi.Target target(RoutingContext ctx) {
