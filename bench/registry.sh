@@ -5,9 +5,10 @@
 #
 # 1. 70 key records are written (no wait), then each revoked with `keys revoke --name ... --wait`: the time from the
 #    command's start to its return (a fresh JVM each time, as an operator runs it) and the wait alone (the
-#    "within N ms" of its summary line), p50/p99: 50 with bin/api-router-cli (C1 only, the class-data archive its
-#    first run records; target: p99 < 1000 ms), then 20 with a plain `java -jar` for comparison, then 50 disabled
-#    through the admin API of one gateway (`POST /v1/admin/keys/<name>/disable?wait=true` with curl).
+#    "within N ms" of its summary line), p50/p99: 50 with bin/api-router-cli on etcd (C1 only, the class-data archive
+#    its first run records; target: p99 < 1000 ms), 50 with bin/api-router-cli through gateway 0's admin API
+#    (ROUTER_ADMIN_URL, no etcd address; its own archive), then 20 with a plain `java -jar` on etcd for comparison,
+#    then 50 disabled with curl through the admin API (`POST /v1/admin/keys/<name>/disable?wait=true`).
 # 2. The etcd write rate the registry adds: revisions over 30 s with no change at all (every one is the registry's),
 #    and under a burst of 100 model puts (back to back from one process): the revisions added beyond the 100 writes,
 #    counted until every replica has applied the last one, plus 2 s for late coalesced updates.
@@ -25,6 +26,7 @@ PORT_BASE=${BENCH_REG_PORT_BASE:-19300}
 REVOCATIONS=${BENCH_REVOCATIONS:-50}
 PLAIN_REVOCATIONS=${BENCH_PLAIN_REVOCATIONS:-20}
 API_REVOCATIONS=${BENCH_API_REVOCATIONS:-50}
+ADMIN_CLI_REVOCATIONS=${BENCH_ADMIN_CLI_REVOCATIONS:-50}
 ADMIN_TOKEN=bench-registry-admin
 BURST=${BENCH_BURST:-100}
 IDLE_S=${BENCH_IDLE_S:-30}
@@ -77,6 +79,9 @@ revision() {
 cli() { ETCD_ENDPOINTS="$ETCD_URL" ROUTER_ETCD_PREFIX="$PREFIX" java -jar "$JAR" "$@"; }
 fast_cli() { ETCD_ENDPOINTS="$ETCD_URL" ROUTER_ETCD_PREFIX="$PREFIX" API_ROUTER_JAR="$JAR" \
   API_ROUTER_CDS="$RUN/api-router-cli.jsa" "$ROOT/bin/api-router-cli" "$@"; }
+# the launcher through gateway 0's admin API (no etcd address at all), with its own class-data archive
+admin_cli() { env -u ETCD_ENDPOINTS ROUTER_ADMIN_URL="http://127.0.0.1:$P_MGMT" ROUTER_ADMIN_TOKEN="$ADMIN_TOKEN" \
+  API_ROUTER_JAR="$JAR" API_ROUTER_CDS="$RUN/api-router-cli-admin.jsa" "$ROOT/bin/api-router-cli" "$@"; }
 replicas() { cli fleet --json 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["replicas"]))'; }
 
 for i in 0 1 2; do
@@ -99,7 +104,7 @@ cli fleet >"$RUN/fleet-start.txt" 2>&1 || true
 # ---- 1. keys revoke --wait ------------------------------------------------------------------------------------
 # the keys to revoke: records written as `keys create --models '*'` writes them (the key itself is never needed), all
 # in one process: 50 JVM starts of `keys create` would only add minutes of set-up
-ALL=$((REVOCATIONS + PLAIN_REVOCATIONS + API_REVOCATIONS))
+ALL=$((REVOCATIONS + PLAIN_REVOCATIONS + API_REVOCATIONS + ADMIN_CLI_REVOCATIONS))
 log "creating $((ALL + 1)) key records"
 python3 - "$ETCD_URL" "$PREFIX" "$((ALL + 1))" >"$RUN/create.out" <<'PY'
 import base64, hashlib, json, os, sys, urllib.request
@@ -146,9 +151,11 @@ print(f"{label}_wait_only_p99_ms={pct(wait, 99)}")
 print(f"{label}_total_p99_pass={'PASS' if total and pct(total, 99) < int(sys.argv[2]) and len(wait) == len(rows) else 'FAIL'}")
 PY
 }
-# the launcher's first run records its class-data archive: one untimed revocation, of the last record
+# the launcher's first run records its class-data archive: one untimed revocation, of the last record (each mode)
 fast_cli keys revoke --name "bench-$ALL" --wait >/dev/null 2>&1 || true
+admin_cli keys revoke --name "bench-$ALL" --wait >/dev/null 2>&1 || true
 revoke fast_cli 0 "$REVOCATIONS" revoke_cli
+revoke admin_cli "$((REVOCATIONS + PLAIN_REVOCATIONS + API_REVOCATIONS))" "$ADMIN_CLI_REVOCATIONS" revoke_cli_admin
 revoke cli "$REVOCATIONS" "$PLAIN_REVOCATIONS" revoke_jar
 # the same change over HTTP: the admin API's disable with ?wait=true (one curl each, no JVM to start)
 api_revoke() {
@@ -162,7 +169,7 @@ api_revoke() {
 }
 log "disabling $API_REVOCATIONS keys one by one with the admin API (?wait=true)"
 : >"$RUN/revoke-times-revoke_api.txt"
-for ((i = REVOCATIONS + PLAIN_REVOCATIONS; i < ALL; i++)); do api_revoke "bench-$i" >>"$RUN/revoke-times-revoke_api.txt"; done
+for ((i = REVOCATIONS + PLAIN_REVOCATIONS; i < REVOCATIONS + PLAIN_REVOCATIONS + API_REVOCATIONS; i++)); do api_revoke "bench-$i" >>"$RUN/revoke-times-revoke_api.txt"; done
 summarize revoke_api
 
 # ---- 2. etcd writes the registry adds ----------------------------------------------------------------------------

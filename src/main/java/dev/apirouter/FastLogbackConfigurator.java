@@ -24,6 +24,7 @@ import ch.qos.logback.core.spi.ContextAwareBase;
 @ConfiguratorRank(ConfiguratorRank.CUSTOM_HIGH_PRIORITY)
 public final class FastLogbackConfigurator extends ContextAwareBase implements Configurator {
     static final String PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%thread] %logger{36} - %msg%n";
+    static final String COMMAND_PATTERN = "%level %logger{20}: %msg%n";
 
     @Override
     public ExecutionStatus configure(LoggerContext context) {
@@ -36,6 +37,9 @@ public final class FastLogbackConfigurator extends ContextAwareBase implements C
         context.addListener(jul);
         jul.start();
 
+        if (Boolean.getBoolean(Logging.COMMAND_PROPERTY)) {
+            return forCommand(context);
+        }
         boolean json = "json".equals(System.getProperty(Logging.FORMAT_PROPERTY));
         Encoder<ILoggingEvent> encoder;
         if (json) {
@@ -64,6 +68,30 @@ public final class FastLogbackConfigurator extends ContextAwareBase implements C
         ch.qos.logback.classic.Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         root.setLevel(Level.toLevel(System.getProperty(Logging.LEVEL_PROPERTY, "INFO"), Level.INFO));
         root.addAppender(console);
+        return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+    }
+
+    /**
+     * For a process that only runs an operator command: everything to standard error at WARN in a short layout
+     * (standard output carries results only, such as a new key), the etcd/gRPC client libraries only their errors.
+     */
+    private static ExecutionStatus forCommand(LoggerContext context) {
+        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        encoder.setPattern(COMMAND_PATTERN);
+        encoder.setContext(context);
+        encoder.start();
+        ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
+        console.setContext(context);
+        console.setName("command");
+        console.setTarget("System.err");
+        console.setEncoder(encoder);
+        console.start();
+        ch.qos.logback.classic.Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        root.setLevel(Level.WARN);
+        root.addAppender(console);
+        for (String noisy : new String[] {"io.etcd", "io.grpc", "io.netty", "io.vertx"}) {
+            context.getLogger(noisy).setLevel(Level.ERROR);
+        }
         return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
     }
 }

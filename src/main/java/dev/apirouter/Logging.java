@@ -16,13 +16,16 @@ import org.slf4j.bridge.SLF4JBridgeHandler;
 final class Logging {
     static final String LEVEL_PROPERTY = "apirouter.log.level";
     static final String FORMAT_PROPERTY = "apirouter.log.format";
+    /** Set for a process that runs one operator command: see {@link FastLogbackConfigurator}. */
+    static final String COMMAND_PROPERTY = "apirouter.log.command";
     private static final Set<String> LEVELS = Set.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF");
     private static final Set<String> FORMATS = Set.of("text", "json");
 
     private Logging() {
     }
 
-    static void configure(Config config) {
+    /** {@code command}: the process runs one operator command, whose standard output carries only its result. */
+    static void configure(Config config, boolean command) {
         String level = config.require(Setting.LOG_LEVEL).toUpperCase(Locale.ROOT);
         if (!LEVELS.contains(level)) {
             throw new ConfigException(Setting.LOG_LEVEL, "must be one of " + LEVELS + ", got '" + level + "'");
@@ -33,6 +36,9 @@ final class Logging {
         }
         System.setProperty(LEVEL_PROPERTY, level);
         System.setProperty(FORMAT_PROPERTY, format);
+        if (command) {
+            System.setProperty(COMMAND_PROPERTY, "true");
+        }
         System.setProperty("vertx.logger-delegate-factory-class-name", "io.vertx.core.logging.SLF4JLogDelegateFactory");
         SLF4JBridgeHandler.removeHandlersForRootLogger();
         SLF4JBridgeHandler.install();

@@ -22,14 +22,13 @@ public final class Main {
         Config config;
         try {
             config = Config.fromEnvironment();
-            Logging.configure(config);
+            Logging.configure(config, args.length > 0);
         } catch (RuntimeException e) {
             System.err.println("api-router: " + e.getMessage());
             System.exit(2);
             return;
         }
         if (args.length > 0) {
-            Cli.quietLogging();
             System.exit(Cli.run(args, config, System.out, System.err));
             return;
         }

@@ -131,31 +131,4 @@ public final class Cli {
             throw new ParameterException(spec.commandLine(), "a command is needed");
         }
     }
-
-    /**
-     * For a process that only runs a command: all logging goes to standard error at WARN (standard output carries
-     * results only, such as a new key), and the etcd/gRPC client libraries only report errors.
-     */
-    public static void quietLogging() {
-        if (org.slf4j.LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext context) {
-            ch.qos.logback.classic.Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-            root.detachAndStopAllAppenders();
-            ch.qos.logback.classic.encoder.PatternLayoutEncoder encoder =
-                    new ch.qos.logback.classic.encoder.PatternLayoutEncoder();
-            encoder.setContext(context);
-            encoder.setPattern("%level %logger{20}: %msg%n");
-            encoder.start();
-            ch.qos.logback.core.ConsoleAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender =
-                    new ch.qos.logback.core.ConsoleAppender<>();
-            appender.setContext(context);
-            appender.setTarget("System.err");
-            appender.setEncoder(encoder);
-            appender.start();
-            root.addAppender(appender);
-            root.setLevel(ch.qos.logback.classic.Level.WARN);
-            for (String noisy : List.of("io.etcd", "io.grpc", "io.netty", "io.vertx")) {
-                context.getLogger(noisy).setLevel(ch.qos.logback.classic.Level.ERROR);
-            }
-        }
-    }
 }

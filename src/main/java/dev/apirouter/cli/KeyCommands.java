@@ -79,14 +79,29 @@ final class KeyCommands implements Callable<Integer> {
                 throw CliException.invalid("--expires-at " + expiresAt.get() + " is in the past");
             }
         }
-        Settings.Store store = Cli.store(config);
-        Optional<java.time.Duration> waitFor = waitTimeout(wait, store);
         // written by hand so that the models keep the operator's order
         ObjectNode doc = PolicyDocuments.JSON.createObjectNode();
         doc.put("name", name);
         models.forEach(doc.putArray("models")::add);
         doc.put("disabled", false);
         expiresAt.ifPresent(at -> doc.put("expiresAt", at.toString()));
+        Optional<AdminRemote> remote = AdminRemote.of(config);
+        if (remote.isPresent()) {
+            Optional<java.time.Duration> waitFor = WaitOptions.requested(wait);
+            AdminRemote.Change created = remote.get().change("POST", "/v1/admin/keys", doc, waitFor);
+            out.println(created.body().path("key").asText());
+            out.flush();
+            err.println("Created API key '" + name + "' (record keys/" + shortHash(created.body().path("hash").asText())
+                    + ") for " + String.join(", ", models) + expiresAt.map(at -> ", expires " + at).orElse("")
+                    + " through the " + remote.get().where() + ".");
+            err.println("Store the key now: it is shown only once and cannot be recovered.");
+            if (waitFor.isPresent()) {
+                created.reportWait(err);
+            }
+            return;
+        }
+        Settings.Store store = Cli.store(config);
+        Optional<java.time.Duration> waitFor = waitTimeout(wait, store);
 
         String key;
         String hash;
@@ -135,15 +150,12 @@ final class KeyCommands implements Callable<Integer> {
      * replica registry). Checked before anything is written.
      */
     static Optional<java.time.Duration> waitTimeout(WaitOptions wait, Settings.Store store) throws CliException {
-        if (wait == null || !wait.enabled()) {
-            return Optional.empty();
-        }
-        java.time.Duration timeout = wait.timeout();
-        if (!store.usesEtcd()) {
+        Optional<java.time.Duration> timeout = WaitOptions.requested(wait);
+        if (timeout.isPresent() && !store.usesEtcd()) {
             throw CliException.usage("--wait needs the etcd store (ETCD_ENDPOINTS): with the policy file there is no"
                     + " replica registry to wait for");
         }
-        return Optional.of(timeout);
+        return timeout;
     }
 
     /** A required option's value, trimmed; blank counts as missing. */
@@ -219,9 +231,14 @@ final class KeyCommands implements Callable<Integer> {
             "--json: a JSON array with each key's whole hash, for scripts."})
     void list(@Option(names = "--json", description = "Print a JSON array instead of the table.") boolean json)
             throws CliException {
-        Settings.Store store = Cli.store(config);
+        Optional<AdminRemote> remote = AdminRemote.of(config);
+        Settings.Store store = remote.isPresent() ? null : Cli.store(config);
         List<Listed> keys = new ArrayList<>();
-        if (store.usesEtcd()) {
+        if (remote.isPresent()) {
+            for (JsonNode k : remote.get().get("/v1/admin/keys").path("data")) {
+                keys.add(listed(k));
+            }
+        } else if (store.usesEtcd()) {
             try (EtcdAdmin etcd = new EtcdAdmin(store)) {
                 for (EtcdKeyValues.Entry e : etcd.list("keys/")) {
                     keys.add(listed(e.key().substring("keys/".length()), parse(e.value())));
@@ -260,7 +277,22 @@ final class KeyCommands implements Callable<Integer> {
                     k.expiresAt() == null ? "-" : k.expiresAt().toString()});
         }
         Tables.print(out, rows);
-        err.println(keys.size() + " key(s)" + (store.usesEtcd() ? "" : " in " + PolicyFiles.path(store)));
+        err.println(keys.size() + " key(s)" + (store == null ? " (" + remote.get().where() + ")"
+                : store.usesEtcd() ? "" : " in " + PolicyFiles.path(store)));
+    }
+
+    /** A key as the admin API lists it (its record's fields, with name, hash and what it adds). */
+    private static Listed listed(JsonNode view) {
+        String name = view.path("name").isTextual() ? view.get("name").asText() : null;
+        String problem = view.path("invalid").isTextual() ? view.get("invalid").asText() : null;
+        if (problem != null) {
+            return new Listed(view.path("hash").asText(), name, null, null, null, problem);
+        }
+        List<String> models = new ArrayList<>();
+        view.path("models").forEach(m -> models.add(m.asText()));
+        JsonNode expires = view.path("expiresAt");
+        return new Listed(view.path("hash").asText(), name, List.copyOf(models), view.path("disabled").asBoolean(),
+                expires.isTextual() ? Instant.parse(expires.asText()) : null, null);
     }
 
     private static Listed listed(String hash, Optional<JsonNode> doc) {
@@ -305,9 +337,14 @@ final class KeyCommands implements Callable<Integer> {
         if (hashPrefix.isPresent() && !hashPrefix.get().matches("[0-9a-f]{6,64}")) {
             throw CliException.invalid("--hash takes at least 6 hex digits of the key's SHA-256 (see 'keys list')");
         }
+        String what = name.map(n -> "named '" + n + "'").orElseGet(() -> "with hash " + hashPrefix.get() + "…");
+        Optional<AdminRemote> remote = AdminRemote.of(config);
+        if (remote.isPresent()) {
+            revokeThrough(remote.get(), name, hashPrefix, delete, WaitOptions.requested(wait), what);
+            return;
+        }
         Settings.Store store = Cli.store(config);
         Optional<java.time.Duration> waitFor = waitTimeout(wait, store);
-        String what = name.map(n -> "named '" + n + "'").orElseGet(() -> "with hash " + hashPrefix.get() + "…");
 
         if (!store.usesEtcd()) {
             revokeInFile(store, name, hashPrefix, delete, what);
@@ -347,6 +384,52 @@ final class KeyCommands implements Callable<Integer> {
                     throw CliException.unreachable("the key record kept changing while being revoked; try again");
                 }
             }
+        }
+    }
+
+    /**
+     * Through the admin API: {@code POST /v1/admin/keys/{name}/disable} or {@code DELETE /v1/admin/keys/{name}}, for
+     * one record with {@code ?hash=} (the API names keys by name, so a hash prefix is first looked up in the list).
+     */
+    private void revokeThrough(AdminRemote remote, Optional<String> name, Optional<String> hashPrefix, boolean delete,
+                               Optional<java.time.Duration> waitFor, String what) throws CliException {
+        String path;
+        if (name.isPresent()) {
+            path = "/v1/admin/keys/" + AdminRemote.segment(name.get());
+        } else {
+            List<JsonNode> found = new ArrayList<>();
+            for (JsonNode k : remote.get("/v1/admin/keys").path("data")) {
+                if (k.path("hash").asText().startsWith(hashPrefix.get())) {
+                    found.add(k);
+                }
+            }
+            if (found.isEmpty()) {
+                throw CliException.invalid("no key " + what + " (" + remote.where() + ")");
+            }
+            if (found.size() > 1) {
+                throw CliException.invalid(found.size() + " keys match hash " + hashPrefix.get() + "…; give more digits");
+            }
+            if (!found.get(0).path("name").isTextual()) {
+                throw CliException.invalid("the key " + what + " has no name: the admin API names keys by name;"
+                        + " revoke it on etcd (ETCD_ENDPOINTS, without ROUTER_ADMIN_URL)");
+            }
+            path = "/v1/admin/keys/" + AdminRemote.segment(found.get(0).get("name").asText()) + "?hash="
+                    + found.get(0).path("hash").asText();
+        }
+        AdminRemote.Change done = delete ? remote.change("DELETE", path, null, waitFor)
+                : remote.change("POST", path.replaceFirst("(\\?|$)", "/disable$1"), null, waitFor);
+        if (delete) {
+            out.println("deleted " + done.body().path("deleted").asInt() + " key record(s) " + what + " at revision "
+                    + done.body().path("revision").asLong());
+        } else {
+            for (JsonNode k : done.body().path("data")) {
+                out.println("disabled " + (k.path("name").isTextual() ? "'" + k.get("name").asText() + "'" : "a key")
+                        + " (keys/" + shortHash(k.path("hash").asText()) + ")");
+            }
+        }
+        if (waitFor.isPresent()) {
+            out.flush();
+            done.reportWait(err);
         }
     }
 

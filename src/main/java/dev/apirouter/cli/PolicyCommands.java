@@ -32,7 +32,15 @@ import picocli.CommandLine.Spec;
 @Command(name = "policy", subcommands = HelpCommand.class,
         description = "Model policies: put, get, delete, validate.")
 final class PolicyCommands implements Callable<Integer> {
-    private static final ObjectMapper YAML = new YAMLMapper();
+    /** Made on first use: only {@code put} and {@code validate} read files (it costs a command's start ~80 ms). */
+    private static final class Yaml {
+        static final ObjectMapper MAPPER = new YAMLMapper();
+    }
+
+    private static final String MODELS = "/v1/admin/models/";
+    /** What the admin API adds to a key record in its answers. */
+    private static final java.util.List<String> API_KEY_FIELDS = java.util.List.of("hash", "revision", "usage",
+            "lastUsedAt", "invalid");
 
     private final Config config;
     private final PrintStream out;
@@ -68,6 +76,18 @@ final class PolicyCommands implements Callable<Integer> {
                     + " (upstreamModel, backends, timeouts)");
         }
         ModelPolicy policy = parseModel(model, doc, file.toString());
+        Optional<AdminRemote> remote = AdminRemote.of(config);
+        if (remote.isPresent()) {
+            Optional<Duration> waitFor = WaitOptions.requested(wait);
+            AdminRemote.Change stored = remote.get().change("PUT", MODELS + AdminRemote.segment(model), doc, waitFor);
+            out.println("stored models/" + model + " (" + policy.backends().size() + " backend(s)) at revision "
+                    + stored.body().path("revision").asLong() + " through the " + remote.get().where());
+            if (waitFor.isPresent()) {
+                out.flush();
+                stored.reportWait(err);
+            }
+            return;
+        }
         Settings.Store store = Cli.store(config);
         Optional<Duration> waitFor = KeyCommands.waitTimeout(wait, store);
         if (store.usesEtcd()) {
@@ -94,6 +114,11 @@ final class PolicyCommands implements Callable<Integer> {
     void get(@Option(names = "--model", paramLabel = "MODEL", description = "Only this model's policy.")
              String rawModel) throws CliException {
         String model = rawModel == null ? null : rawModel.trim();
+        Optional<AdminRemote> remote = AdminRemote.of(config);
+        if (remote.isPresent()) {
+            getThrough(remote.get(), model);
+            return;
+        }
         Settings.Store store = Cli.store(config);
         if (store.usesEtcd()) {
             try (EtcdAdmin etcd = new EtcdAdmin(store)) {
@@ -140,6 +165,19 @@ final class PolicyCommands implements Callable<Integer> {
                 String rawModel,
                 @Mixin WaitOptions wait) throws CliException {
         String model = KeyCommands.required("model", rawModel);
+        Optional<AdminRemote> remote = AdminRemote.of(config);
+        if (remote.isPresent()) {
+            Optional<Duration> waitFor = WaitOptions.requested(wait);
+            AdminRemote.Change deleted = remote.get().change("DELETE", MODELS + AdminRemote.segment(model), null,
+                    waitFor);
+            out.println("deleted models/" + model + " at revision " + deleted.body().path("revision").asLong()
+                    + " through the " + remote.get().where());
+            if (waitFor.isPresent()) {
+                out.flush();
+                deleted.reportWait(err);
+            }
+            return;
+        }
         Settings.Store store = Cli.store(config);
         Optional<Duration> waitFor = KeyCommands.waitTimeout(wait, store);
         if (store.usesEtcd()) {
@@ -200,6 +238,39 @@ final class PolicyCommands implements Callable<Integer> {
 
     // ------------------------------------------------------------------
 
+    /**
+     * {@code policy get} through the admin API: one model's policy, or the whole store in policy-file form (each key
+     * record rebuilt from the API's view of it: the record's fields without what the API adds).
+     */
+    private void getThrough(AdminRemote remote, String model) throws CliException {
+        if (model != null) {
+            out.println(PolicyFiles.pretty(remote.get(MODELS + AdminRemote.segment(model)).path("policy")));
+            return;
+        }
+        ObjectNode root = PolicyDocuments.JSON.createObjectNode();
+        ObjectNode models = root.putObject("models");
+        ObjectNode keys = root.putObject("keys");
+        for (JsonNode m : remote.get("/v1/admin/models").path("data")) {
+            if (m.path("invalid").isTextual()) {
+                err.println("warning: " + PolicyView.modelDocument(m.path("name").asText()) + " is left out: "
+                        + m.get("invalid").asText());
+            } else {
+                models.set(m.path("name").asText(), m.path("policy"));
+            }
+        }
+        for (JsonNode k : remote.get("/v1/admin/keys").path("data")) {
+            String hash = k.path("hash").asText();
+            if (k.path("invalid").isTextual()) {
+                err.println("warning: " + PolicyView.keyDocument(hash) + " is left out: " + k.get("invalid").asText());
+                continue;
+            }
+            ObjectNode record = ((ObjectNode) k).deepCopy();
+            record.remove(API_KEY_FIELDS);
+            keys.set(hash, record);
+        }
+        out.println(PolicyFiles.pretty(root));
+    }
+
     private void printDocument(byte[] value, String id) {
         try {
             out.println(PolicyFiles.pretty(PolicyDocuments.readJson(value)));
@@ -233,7 +304,7 @@ final class PolicyCommands implements Callable<Integer> {
     /** A JSON or YAML document. */
     private static JsonNode readDocument(Path file, byte[] content) throws CliException {
         try {
-            JsonNode node = YAML.readTree(content);
+            JsonNode node = Yaml.MAPPER.readTree(content);
             if (node == null || node.isMissingNode() || node.isNull()) {
                 throw CliException.invalid(file + " is empty");
             }

@@ -24,6 +24,12 @@ final class WaitOptions {
         return wait || timeout != null;
     }
 
+    /** How long to wait when {@code --wait} (or {@code --wait-timeout}) is given; empty otherwise. */
+    static java.util.Optional<Duration> requested(WaitOptions options) throws CliException {
+        return options == null || !options.enabled() ? java.util.Optional.empty()
+                : java.util.Optional.of(options.timeout());
+    }
+
     Duration timeout() throws CliException {
         return timeout == null ? DEFAULT_TIMEOUT : parse(timeout);
     }

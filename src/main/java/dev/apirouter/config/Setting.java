@@ -42,6 +42,7 @@ public enum Setting {
     SHUTDOWN_GRACE_MS("ROUTER_SHUTDOWN_GRACE_MS", "router.shutdown-grace-ms"),
     ADMIN_TOKEN("ROUTER_ADMIN_TOKEN", "router.admin-token"),
     ADMIN_TOKEN_LABEL("ROUTER_ADMIN_TOKEN_LABEL", "router.admin-token-label"),
+    ADMIN_URL("ROUTER_ADMIN_URL", "router.admin-url"),
     METRICS_ENABLED("ROUTER_METRICS_ENABLED", "router.metrics.enabled"),
     BACKEND_PROBE_INTERVAL_MS("ROUTER_BACKEND_PROBE_INTERVAL_MS", "router.backend-probe.interval-ms"),
     BACKEND_PROBE_TIMEOUT_MS("ROUTER_BACKEND_PROBE_TIMEOUT_MS", "router.backend-probe.timeout-ms"),

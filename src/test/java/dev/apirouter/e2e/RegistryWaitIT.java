@@ -42,8 +42,11 @@ import org.junit.jupiter.api.Timeout;
  * <ol>
  * <li>{@code keys revoke --wait} returns (exit 0) once all three have applied the revocation, one {@code confirmed}
  * line per replica with its time; each gateway then refuses the key with 401.</li>
- * <li>One replica frozen with SIGSTOP: {@code --wait --wait-timeout 1500ms} exits 4 naming it; after SIGCONT it
- * catches up (lag 0 in {@code /v1/status/fleet}, and it refuses the key).</li>
+ * <li>The same commands through one gateway's admin API ({@code ROUTER_ADMIN_URL}, no etcd address): {@code keys
+ * create|revoke --wait} confirm all three, {@code fleet} lists them; a wrong token is exit 1.</li>
+ * <li>One replica frozen with SIGSTOP: {@code --wait --wait-timeout 1500ms} exits 4 naming it, on etcd and through
+ * the admin API (where the new key is still printed); after SIGCONT it catches up (lag 0 in
+ * {@code /v1/status/fleet}, and it refuses the key).</li>
  * <li>SIGKILL: the replica leaves the registry within its lease's TTL (3 s) plus a margin.</li>
  * <li>SIGTERM: the replica removes itself at once, well before its lease could expire.</li>
  * </ol>
@@ -144,6 +147,47 @@ class RegistryWaitIT {
 
     @Test
     @Order(2)
+    void throughOneGatewaysAdminApiTheSameCommandsWaitForAllThree() throws Exception {
+        GatewayProcess via = gateways.get("gw-1");
+        Run create = cliThroughAdminApi(via, "keys", "create", "--name", "leaked-api", "--models", "m", "--wait");
+        assertEquals(0, create.exit(), create.err());
+        String key = create.out().strip();
+        assertTrue(key.matches("sk-[A-Za-z0-9_-]{43}"), create.out());
+        assertEquals(gateways.keySet(), confirmations(create.err()).keySet(), create.err());
+        for (GatewayProcess gw : gateways.values()) {
+            assertNotEquals(401, chat(gw, key), "before the revocation");
+        }
+
+        Run revoke = cliThroughAdminApi(via, "keys", "revoke", "--name", "leaked-api", "--wait");
+        assertEquals(0, revoke.exit(), revoke.out() + revoke.err());
+        assertTrue(revoke.out().startsWith("disabled 'leaked-api' (keys/"), revoke.out());
+        Matcher summary = Pattern.compile("confirmed: 3 replica\\(s\\) applied revision (\\d+) within \\d+ ms")
+                .matcher(revoke.err());
+        assertTrue(summary.find(), revoke.err());
+        long revision = Long.parseLong(summary.group(1));
+        Map<String, long[]> confirmed = confirmations(revoke.err());
+        assertEquals(gateways.keySet(), confirmed.keySet(), revoke.err());
+        confirmed.forEach((id, revAndMs) -> assertTrue(revAndMs[0] >= revision, id + ": " + revoke.err()));
+        System.out.printf("(a') keys revoke --wait through gw-1's admin API: exit 0 after %d ms (JVM start"
+                + " included); confirmations %s%n", revoke.millis(), describe(confirmed));
+        for (Map.Entry<String, GatewayProcess> e : gateways.entrySet()) {
+            assertEquals(401, chat(e.getValue(), key), e.getKey() + " after revoke --wait returned");
+        }
+
+        Run fleet = cliThroughAdminApi(via, "fleet");
+        assertEquals(0, fleet.exit(), fleet.err());
+        for (String id : gateways.keySet()) {
+            assertTrue(Pattern.compile("(?m)^" + id + "\\s+serving\\s+\\d+\\s+0\\s").matcher(fleet.out()).find(),
+                    fleet.out());
+        }
+        Run wrongToken = cli(Map.of("ROUTER_ADMIN_URL", via.managementUri("").toString(), "ROUTER_ADMIN_TOKEN",
+                "not-the-token"), "fleet");
+        assertEquals(1, wrongToken.exit(), wrongToken.err());
+        assertTrue(wrongToken.err().contains("401") && !wrongToken.err().contains("not-the-token"), wrongToken.err());
+    }
+
+    @Test
+    @Order(3)
     void aFrozenReplicaMakesTheWaitTimeOutNamingItAndCatchesUpWhenResumed() throws Exception {
         Run create = cli("keys", "create", "--name", "leaked-2", "--models", "m", "--wait");
         assertEquals(0, create.exit(), create.err());
@@ -170,6 +214,15 @@ class RegistryWaitIT {
                     revoke.err()); // in the order they confirmed
 
             assertTrue(revoke.err().contains("2 confirmed"), revoke.err());
+
+            // the same through gw-0's admin API: the change is made, the wait names gw-2, exit 4
+            Run viaApi = cliThroughAdminApi(gateways.get("gw-0"), "keys", "create", "--name", "while-frozen",
+                    "--models", "m", "--wait-timeout", "1500ms");
+            assertEquals(4, viaApi.exit(), viaApi.out() + viaApi.err());
+            assertTrue(viaApi.out().strip().matches("sk-[A-Za-z0-9_-]{43}"), "the key is shown: " + viaApi.out());
+            assertTrue(viaApi.err().contains("not confirmed") && viaApi.err().contains("gw-2 (applied revision"),
+                    viaApi.err());
+            assertNotEquals(401, chat(gateways.get("gw-0"), viaApi.out().strip()), "made although not confirmed");
         } finally {
             signal("CONT", frozen.pid());
         }
@@ -185,7 +238,7 @@ class RegistryWaitIT {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void sigkillRemovesAReplicaWithinTheLeaseTtl() throws Exception {
         GatewayProcess victim = gateways.get("gw-0");
         GatewayProcess observer = gateways.get("gw-2");
@@ -202,7 +255,7 @@ class RegistryWaitIT {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void sigtermRemovesAReplicaAtOnce() throws Exception {
         GatewayProcess victim = gateways.get("gw-1");
         GatewayProcess observer = gateways.get("gw-2");
@@ -278,12 +331,21 @@ class RegistryWaitIT {
 
     /** The jar with {@code args}, against the test's etcd; standard output and error apart; bounded. */
     static Run cli(String... args) throws Exception {
+        return cli(Map.of("ETCD_ENDPOINTS", etcd.endpoint()), args);
+    }
+
+    /** The jar with {@code args}, through {@code gw}'s admin API (ROUTER_ADMIN_URL, no ETCD_ENDPOINTS). */
+    static Run cliThroughAdminApi(GatewayProcess gw, String... args) throws Exception {
+        return cli(Map.of("ROUTER_ADMIN_URL", gw.managementUri("").toString(), "ROUTER_ADMIN_TOKEN", ADMIN), args);
+    }
+
+    static Run cli(Map<String, String> env, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
                 .toString(), "-Xmx256m", "-jar", GatewayProcess.jar().toString()));
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command);
-        builder.environment().put("ETCD_ENDPOINTS", etcd.endpoint());
-        builder.environment().remove("ROUTER_POLICY_FILE");
+        builder.environment().keySet().removeIf(name -> name.startsWith("ROUTER_") || name.startsWith("ETCD_"));
+        builder.environment().putAll(env);
         long t0 = System.nanoTime();
         Process p = builder.start();
         p.getOutputStream().close();
