@@ -76,7 +76,8 @@ public final class AdminApi implements AutoCloseable {
         management.adminCall(HttpMethod.GET, keysPath + "/:name", ctx -> json(ctx, 200, keys.get(target(ctx))));
         management.adminCall(HttpMethod.PATCH, keysPath + "/:name",
                 ctx -> changed(ctx, () -> keys.update(target(ctx), body(ctx))));
-        management.adminCall(HttpMethod.DELETE, keysPath + "/:name", ctx -> changed(ctx, () -> keys.revoke(target(ctx))));
+        management.adminCall(HttpMethod.DELETE, keysPath + "/:name",
+                ctx -> changed(ctx, () -> keys.revoke(target(ctx))));
         management.adminCall(HttpMethod.POST, keysPath + "/:name/disable",
                 ctx -> changed(ctx, () -> keys.setDisabled(target(ctx), true)));
         management.adminCall(HttpMethod.POST, keysPath + "/:name/enable",
@@ -90,7 +91,8 @@ public final class AdminApi implements AutoCloseable {
         management.adminCall(HttpMethod.GET, modelsPath + "/*", ctx -> json(ctx, 200, models.get(modelName(ctx))));
         management.adminCall(HttpMethod.PUT, modelsPath + "/*",
                 ctx -> changed(ctx, () -> models.put(modelName(ctx), body(ctx))));
-        management.adminCall(HttpMethod.DELETE, modelsPath + "/*", ctx -> changed(ctx, () -> models.delete(modelName(ctx))));
+        management.adminCall(HttpMethod.DELETE, modelsPath + "/*",
+                ctx -> changed(ctx, () -> models.delete(modelName(ctx))));
         management.adminCall(HttpMethod.POST, modelsPath + "/*", this::validate);
 
         management.adminCall(HttpMethod.GET, BASE + "/usage", this::usage);

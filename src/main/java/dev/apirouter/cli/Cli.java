@@ -3,7 +3,6 @@ package dev.apirouter.cli;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.concurrent.Callable;
 
 import dev.apirouter.config.Version;

@@ -407,7 +407,8 @@ final class KeyCommands implements Callable<Integer> {
                 throw CliException.invalid("no key " + what + " (" + remote.where() + ")");
             }
             if (found.size() > 1) {
-                throw CliException.invalid(found.size() + " keys match hash " + hashPrefix.get() + "…; give more digits");
+                throw CliException.invalid(found.size() + " keys match hash " + hashPrefix.get()
+                        + "…; give more digits");
             }
             if (!found.get(0).path("name").isTextual()) {
                 throw CliException.invalid("the key " + what + " has no name: the admin API names keys by name;"

@@ -30,7 +30,7 @@ record ReplicaRecord(String id, String version, Instant startedAt, String manage
         return of(keyId, doc);
     }
 
-    /** A record read from JSON (the registry's, or a replica of the admin API's fleet); {@code keyId} if it has none. */
+    /** A record read from JSON (the registry's, or a replica in the admin API's fleet); {@code keyId} if none. */
     static ReplicaRecord of(String keyId, JsonNode doc) {
         if (!doc.isObject()) {
             return new ReplicaRecord(keyId, null, null, null, -1, null, null, "not a JSON object");

@@ -7,19 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.apirouter.config.Config;
 import dev.apirouter.policy.PolicyDocuments;
 import org.junit.jupiter.api.AfterEach;
@@ -40,45 +35,30 @@ class AdminApiCommandsTest {
             + "\"revision\":12,\"usage\":{\"requests\":3}},{\"name\":null,\"hash\":\"" + "f".repeat(64)
             + "\",\"revision\":13,\"invalid\":\"the stored record is not JSON\"}]}";
 
-    record Seen(String call, String body) {
-    }
-
     record Result(int code, String out, String err) {
     }
 
-    private HttpServer server;
-    private final Map<String, String> answers = new ConcurrentHashMap<>();
-    private final List<Seen> seen = new CopyOnWriteArrayList<>();
+    private static final FakeAdminApi.Answer UNKNOWN_PATH = new FakeAdminApi.Answer(404, "{\"error\":{\"message\":"
+            + "\"Unknown path\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"not_found\"}}");
+
+    private final Map<String, FakeAdminApi.Answer> answers = new ConcurrentHashMap<>();
+    private FakeAdminApi api;
 
     @BeforeEach
     void start() throws IOException {
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/", this::handle);
-        server.start();
+        api = new FakeAdminApi(request -> answers.getOrDefault(request.call(), UNKNOWN_PATH));
     }
 
     @AfterEach
     void stop() {
-        server.stop(0);
-    }
-
-    private void handle(HttpExchange exchange) throws IOException {
-        String call = exchange.getRequestMethod() + " " + exchange.getRequestURI().getRawPath()
-                + (exchange.getRequestURI().getRawQuery() == null ? "" : "?" + exchange.getRequestURI().getRawQuery());
-        seen.add(new Seen(call, new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8)));
-        String answer = answers.getOrDefault(call, "404 {\"error\":{\"message\":\"Unknown path\",\"type\":"
-                + "\"invalid_request_error\",\"param\":null,\"code\":\"not_found\"}}");
-        byte[] body = answer.substring(4).getBytes(StandardCharsets.UTF_8);
-        exchange.sendResponseHeaders(Integer.parseInt(answer.substring(0, 3)), body.length);
-        exchange.getResponseBody().write(body);
-        exchange.close();
+        api.close();
     }
 
     private Result run(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         // ETCD_ENDPOINTS too: the admin API is asked, never etcd (nothing listens on port 9)
-        Config config = new Config(Map.of("ROUTER_ADMIN_URL", "http://127.0.0.1:" + server.getAddress().getPort(),
+        Config config = new Config(Map.of("ROUTER_ADMIN_URL", api.url(),
                 "ROUTER_ADMIN_TOKEN", "t", "ETCD_ENDPOINTS", "http://127.0.0.1:9"), Config.bundledDefaults());
         int code = Cli.run(args, config, new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
@@ -87,7 +67,7 @@ class AdminApiCommandsTest {
 
     @Test
     void keysListShowsTheApisRecordsAsTheTable() {
-        answers.put("GET /v1/admin/keys", "200 " + KEYS);
+        answers.put("GET /v1/admin/keys", answer(200, KEYS));
         Result r = run("keys", "list");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("team-a") && r.out().contains("4b9b5f27fd8b…") && r.out().contains("chat,org/m")
@@ -98,12 +78,13 @@ class AdminApiCommandsTest {
 
     @Test
     void revokeByHashLooksTheNameUpThenDisablesThatOneRecordAndWaits() {
-        answers.put("GET /v1/admin/keys", "200 " + KEYS);
+        answers.put("GET /v1/admin/keys", answer(200, KEYS));
         answers.put("POST /v1/admin/keys/team-a/disable?hash=" + HASH + "&wait=true&timeout=30000ms",
-                "200 {\"object\":\"list\",\"data\":[{\"name\":\"team-a\",\"hash\":\"" + HASH + "\",\"disabled\":true}],"
-                        + "\"revision\":14,\"replicas\":[{\"id\":\"gw-0\",\"appliedRevision\":14,\"confirmedMs\":40}]}");
+                answer(200, "{\"object\":\"list\",\"data\":[{\"name\":\"team-a\",\"hash\":\"" + HASH
+                        + "\",\"disabled\":true}],\"revision\":14,\"replicas\":[{\"id\":\"gw-0\","
+                        + "\"appliedRevision\":14,\"confirmedMs\":40}]}"));
         Result r = run("keys", "revoke", "--hash", "4B9B5F27", "--wait");
-        assertEquals(0, r.code(), r.err() + seen);
+        assertEquals(0, r.code(), r.err() + api.seen());
         assertEquals("disabled 'team-a' (keys/4b9b5f27fd8b…)\n", r.out());
         assertTrue(r.err().contains("confirmed  gw-0  rev 14  after 40 ms"), r.err());
 
@@ -117,24 +98,26 @@ class AdminApiCommandsTest {
 
     @Test
     void revokeDeleteByNameAndPolicyChangesUseTheirCalls(@TempDir Path dir) throws Exception {
-        answers.put("DELETE /v1/admin/keys/team%20b", "200 {\"deleted\":2,\"revision\":20}");
+        answers.put("DELETE /v1/admin/keys/team%20b", answer(200, "{\"deleted\":2,\"revision\":20}"));
         Result revoked = run("keys", "revoke", "--name", "team b", "--delete");
-        assertEquals(0, revoked.code(), revoked.err() + seen);
+        assertEquals(0, revoked.code(), revoked.err() + api.seen());
         assertEquals("deleted 2 key record(s) named 'team b' at revision 20\n", revoked.out());
 
         Path file = Files.writeString(dir.resolve("m.yaml"), "backends:\n  - url: http://127.0.0.1:8000\n");
-        answers.put("PUT /v1/admin/models/org%2Fm", "200 {\"name\":\"org/m\",\"created\":true,\"revision\":21}");
+        answers.put("PUT /v1/admin/models/org%2Fm",
+                answer(200, "{\"name\":\"org/m\",\"created\":true,\"revision\":21}"));
         Result put = run("policy", "put", "--model", "org/m", "--file", file.toString());
-        assertEquals(0, put.code(), put.err() + seen);
+        assertEquals(0, put.code(), put.err() + api.seen());
         assertTrue(put.out().startsWith("stored models/org/m (1 backend(s)) at revision 21 through the admin API"),
                 put.out());
-        JsonNode sent = json(seen.get(seen.size() - 1).body());
+        JsonNode sent = json(api.seen().get(api.seen().size() - 1).body());
         assertEquals("http://127.0.0.1:8000", sent.path("backends").path(0).path("url").asText(), "YAML sent as JSON");
 
         Result missing = run("policy", "delete", "--model", "gone");
         assertEquals(Cli.EXIT_USAGE, missing.code(), "an unknown path: not the management port? " + missing.err());
-        answers.put("DELETE /v1/admin/models/gone", "404 {\"error\":{\"message\":\"No model policy named 'gone'.\","
-                + "\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"model_not_found\"}}");
+        answers.put("DELETE /v1/admin/models/gone", answer(404, "{\"error\":{\"message\":"
+                + "\"No model policy named 'gone'.\","
+                + "\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"model_not_found\"}}"));
         Result gone = run("policy", "delete", "--model", "gone");
         assertEquals(Cli.EXIT_INVALID, gone.code(), gone.err());
         assertTrue(gone.err().contains("No model policy named 'gone'."), gone.err());
@@ -142,9 +125,9 @@ class AdminApiCommandsTest {
 
     @Test
     void policyGetRebuildsThePolicyFileFormWithoutWhatTheApiAdds() throws Exception {
-        answers.put("GET /v1/admin/keys", "200 " + KEYS);
-        answers.put("GET /v1/admin/models", "200 {\"object\":\"list\",\"data\":[{\"name\":\"org/m\",\"policy\":"
-                + "{\"backends\":[{\"url\":\"http://127.0.0.1:8000\"}]},\"revision\":5}]}");
+        answers.put("GET /v1/admin/keys", answer(200, KEYS));
+        answers.put("GET /v1/admin/models", answer(200, "{\"object\":\"list\",\"data\":[{\"name\":\"org/m\",\"policy\":"
+                + "{\"backends\":[{\"url\":\"http://127.0.0.1:8000\"}]},\"revision\":5}]}"));
         Result r = run("policy", "get");
         assertEquals(0, r.code(), r.err());
         JsonNode root = json(r.out());
@@ -157,15 +140,20 @@ class AdminApiCommandsTest {
 
     @Test
     void fleetPrintsTheApisReplicasAsTheTable() {
-        answers.put("GET /v1/admin/fleet", "200 {\"storeRevision\":30,\"policyRevision\":28,\"replicas\":[{\"id\":"
+        answers.put("GET /v1/admin/fleet", answer(200, "{\"storeRevision\":30,\"policyRevision\":28,"
+                + "\"replicas\":[{\"id\":"
                 + "\"gw-0\",\"version\":\"1.2.3\",\"state\":\"serving\",\"appliedRevision\":27,\"lag\":1,"
                 + "\"routesGeneration\":1,\"managementAddress\":\"10.0.0.5:9090\",\"startedAt\":"
-                + "\"2026-11-29T07:00:00Z\",\"ageSeconds\":60,\"self\":true}]}");
+                + "\"2026-11-29T07:00:00Z\",\"ageSeconds\":60,\"self\":true}]}"));
         Result r = run("fleet");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().matches("(?s).*gw-0\\s+serving\\s+27\\s+1\\s+1\\.2\\.3\\s+\\S+\\s+10\\.0\\.0\\.5:9090.*"),
                 r.out());
         assertTrue(r.err().contains("1 replica(s); store revision 30, newest policy change 28"), r.err());
+    }
+
+    private static FakeAdminApi.Answer answer(int status, String body) {
+        return new FakeAdminApi.Answer(status, body);
     }
 
     private static JsonNode json(String s) throws IOException {

@@ -9,7 +9,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
@@ -22,8 +21,6 @@ import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.apirouter.config.Config;
 import dev.apirouter.policy.PolicyDocuments;
 import org.junit.jupiter.api.AfterEach;
@@ -36,40 +33,22 @@ import org.junit.jupiter.api.Timeout;
 class AdminRemoteTest {
     private static final String TOKEN = "admin-token-of-the-test";
 
-    /** One request as the server saw it. */
-    record Seen(String method, String rawPath, String rawQuery, String authorization, String body) {
-    }
-
-    private HttpServer server;
-    private final List<Seen> seen = new CopyOnWriteArrayList<>();
+    private FakeAdminApi api;
     private volatile int status = 200;
     private volatile String answer = "{}";
 
     @BeforeEach
     void start() throws IOException {
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/", this::handle);
-        server.start();
+        api = new FakeAdminApi(request -> new FakeAdminApi.Answer(status, answer));
     }
 
     @AfterEach
     void stop() {
-        server.stop(0);
-    }
-
-    private void handle(HttpExchange exchange) throws IOException {
-        String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-        seen.add(new Seen(exchange.getRequestMethod(), exchange.getRequestURI().getRawPath(),
-                exchange.getRequestURI().getRawQuery(), exchange.getRequestHeaders().getFirst("Authorization"), body));
-        byte[] bytes = answer.getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().add("Content-Type", "application/json");
-        exchange.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
-        exchange.getResponseBody().write(bytes);
-        exchange.close();
+        api.close();
     }
 
     private AdminRemote remote() {
-        return remote("http://127.0.0.1:" + server.getAddress().getPort());
+        return remote(api.url());
     }
 
     private static AdminRemote remote(String url) {
@@ -113,7 +92,7 @@ class AdminRemoteTest {
         JsonNode doc = PolicyDocuments.JSON.readTree("{\"backends\":[{\"url\":\"http://127.0.0.1:9\"}]}");
         AdminRemote.Change change = remote().change("PUT", "/v1/admin/models/" + AdminRemote.segment("org/m"), doc,
                 Optional.of(Duration.ofMillis(1500)));
-        Seen s = seen.get(0);
+        FakeAdminApi.Seen s = api.seen().get(0);
         assertEquals("PUT", s.method());
         assertEquals("/v1/admin/models/org%2Fm", s.rawPath());
         assertEquals("wait=true&timeout=1500ms", s.rawQuery());
@@ -128,10 +107,10 @@ class AdminRemoteTest {
         assertTrue(printed.contains("confirmed: 2 replica(s) applied revision 42 within 77 ms"), printed);
 
         remote().change("POST", "/v1/admin/keys/a/disable?hash=abcdef", null, Optional.of(Duration.ofSeconds(2)));
-        assertEquals("hash=abcdef&wait=true&timeout=2000ms", seen.get(1).rawQuery());
+        assertEquals("hash=abcdef&wait=true&timeout=2000ms", api.seen().get(1).rawQuery());
         remote().change("DELETE", "/v1/admin/models/m", null, Optional.empty());
-        assertEquals(null, seen.get(2).rawQuery());
-        assertEquals("DELETE", seen.get(2).method());
+        assertEquals(null, api.seen().get(2).rawQuery());
+        assertEquals("DELETE", api.seen().get(2).method());
     }
 
     @Test
@@ -203,7 +182,8 @@ class AdminRemoteTest {
                     Duration.ofMillis(500), Duration.ofMillis(700));
             long t0 = System.nanoTime();
             CliException e = assertThrows(CliException.class,
-                    () -> hanging.change("POST", "/v1/admin/keys/x/disable", null, Optional.of(Duration.ofMillis(300))));
+                    () -> hanging.change("POST", "/v1/admin/keys/x/disable", null,
+                            Optional.of(Duration.ofMillis(300))));
             long ms = (System.nanoTime() - t0) / 1_000_000;
             assertEquals(Cli.EXIT_ETCD, e.exitCode(), e.getMessage());
             assertTrue(e.getMessage().contains("did not answer"), e.getMessage());
