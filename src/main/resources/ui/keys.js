@@ -141,8 +141,8 @@ export function mount(container) {
     }
     try {
       const answer = await run(values);
+      await load(); // the notice comes once the table shows the change
       done(message(answer));
-      await load();
     } catch (e) {
       fail(`${action} ${describeKey(key)} failed`, e);
     }
