@@ -12,10 +12,12 @@ import dev.apirouter.error.GatewayException;
 import dev.apirouter.upload.FormUpload;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpVersion;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.ExchangePattern;
+import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.apache.camel.component.platform.http.PlatformHttpEndpoint;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpConsumer;
@@ -134,6 +136,16 @@ final class StreamingHttpConsumer extends VertxPlatformHttpConsumer {
             return false;
         }
         return true;
+    }
+
+    /**
+     * The message's headers from the request ({@link RequestHeaders}: as platform-http sets them, but never the
+     * query's parameters as headers). No body here: the admission read it, and {@link #run} sets it.
+     */
+    @Override
+    protected Future<Void> populateCamelMessage(RoutingContext ctx, Exchange exchange, Message message) {
+        RequestHeaders.populate(ctx, message.getHeaders(), exchange, getEndpoint().getHeaderFilterStrategy());
+        return Future.succeededFuture();
     }
 
     /** Routes an admitted request, or answers a refused one. */

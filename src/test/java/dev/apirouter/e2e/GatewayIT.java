@@ -342,6 +342,23 @@ class GatewayIT {
         assertTrue(broken.contains("\"code\":\"invalid_request\""), broken);
     }
 
+    @Test
+    void queryParametersStayInTheQueryAndNeverBecomeHeaders() throws Exception {
+        int before = sim.requests().size();
+        String body = chat("chat", false);
+        String query = "x-injected=evil&traceparent=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01&a=1&a=2";
+        String response = raw("POST /v1/chat/completions?" + query + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                + KEY_ALL + "\r\nX-Real: sent\r\nContent-Type: application/json\r\nContent-Length: " + body.length()
+                + "\r\n\r\n" + body);
+        assertTrue(response.startsWith("HTTP/1.1 200"), response);
+        VllmSimulator.RecordedRequest seen = sim.requestsSince(before).get(0);
+        assertEquals(query, seen.query(), "the query reaches the backend unchanged");
+        assertEquals("sent", seen.header("X-Real"));
+        assertEquals(null, seen.header("x-injected"), "a query parameter is not a header");
+        assertEquals(null, seen.header("traceparent"), "nor can a client set trace context through the query");
+        assertEquals(null, seen.header("a"));
+    }
+
     /** Sends a hand-written request; reads one response (by Content-Length, else to the end of the connection). */
     static String raw(String request) throws IOException {
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), gateway.port())) {
