@@ -38,6 +38,7 @@ import dev.apirouter.http.ManagementHttpServer;
 import dev.apirouter.http.RequestObserver;
 import dev.apirouter.metrics.GatewayMetrics;
 import dev.apirouter.http.GatewayHttpServer;
+import dev.apirouter.http.HashedHeaders;
 import dev.apirouter.http.InflightLimiter;
 import dev.apirouter.http.SkipStepsOfRefused;
 import dev.apirouter.policy.BackendSecretRefresher;
@@ -290,6 +291,7 @@ final class Gateway {
             // the tracer's route policy factory must be in place before any route is created
             telemetry.installInto(main.getCamelContext());
             main.getCamelContext().getCamelContextExtension().addInterceptStrategy(new SkipStepsOfRefused());
+            main.getCamelContext().getCamelContextExtension().setHeadersMapFactory(HashedHeaders.FACTORY);
         }
 
         @Override
