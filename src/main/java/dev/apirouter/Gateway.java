@@ -149,7 +149,7 @@ final class Gateway {
         limiter = new InflightLimiter(settings.http().maxConcurrentRequests());
         server = new GatewayHttpServer(vertx, settings.http());
         adminToken = new AdminToken(settings.adminToken());
-        management = new ManagementHttpServer(vertx, settings.management(), adminToken);
+        management = new ManagementHttpServer(vertx, settings.management(), settings.http().clients(), adminToken);
         camel = new org.apache.camel.main.Main();
         Settings.Health health = settings.health();
         backendHealth = new BackendHealthMonitor(health.unhealthyAfter(), health.healthyAfter());

@@ -38,13 +38,22 @@ public final class ManagementHttpServer implements AutoCloseable {
 
     private final Vertx vertx;
     private final Settings.Management settings;
+    private final Settings.Clients clients;
     private final AdminToken adminToken;
     private final Router router;
     private volatile HttpServer server;
+    private volatile ClientConnections connections;
 
-    public ManagementHttpServer(Vertx vertx, Settings.Management settings, AdminToken adminToken) {
+    /**
+     * @param clients the client deadlines and connection limit of the public port, applied here too (a silent or
+     *                trickling client is answered 408 and closed, as there): this port answers the probes and the
+     *                metrics scrapes, and must not be held open by anyone
+     */
+    public ManagementHttpServer(Vertx vertx, Settings.Management settings, Settings.Clients clients,
+                                AdminToken adminToken) {
         this.vertx = vertx;
         this.settings = settings;
+        this.clients = clients;
         this.adminToken = adminToken;
         this.router = Router.router(vertx);
         router.get(GatewayHttpServer.HEALTHZ_PATH).handler(ctx -> ctx.response()
@@ -106,8 +115,11 @@ public final class ManagementHttpServer implements AutoCloseable {
         HttpServerOptions options = new HttpServerOptions()
                 .setHost(settings.host())
                 .setPort(settings.port())
-                .setCompressionSupported(false);
-        server = vertx.createHttpServer(options).requestHandler(request -> {
+                .setCompressionSupported(false)
+                // HTTP/1.1 only: with h2c on, Vert.x makes no connection (so no guard) until the first bytes decide
+                .setHttp2ClearTextEnabled(false);
+        connections = new ClientConnections(clients, options);
+        server = vertx.createHttpServer(options).connectionHandler(connections::accept).requestHandler(request -> {
             if (PercentEncoding.valid(request.uri())) {
                 router.handle(request);
             } else {
@@ -126,6 +138,7 @@ public final class ManagementHttpServer implements AutoCloseable {
         if (s == null) {
             return;
         }
+        connections.close();
         try {
             s.close().toCompletionStage().toCompletableFuture().get(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {

@@ -43,7 +43,8 @@ class ConsoleAssetsTest {
     static void start() throws Exception {
         vertx = Vertx.vertx();
         server = new ManagementHttpServer(vertx, new Settings.Management("127.0.0.1", 0),
-                new AdminToken(Optional.empty()));
+                new Settings.Clients(100, 1 << 20, Duration.ofSeconds(30), Duration.ofSeconds(60),
+                        Duration.ofSeconds(75)), new AdminToken(Optional.empty()));
         server.endpoint(ConsoleAssets.PATH + "/*", ConsoleAssets.fromClassPath());
         port = server.start(Duration.ofSeconds(10));
     }

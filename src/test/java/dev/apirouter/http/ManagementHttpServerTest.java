@@ -37,10 +37,16 @@ class ManagementHttpServerTest {
         vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
     }
 
+    /** Short client deadlines, so that the stalled-client test takes about a second. */
+    static final Settings.Clients CLIENTS = new Settings.Clients(100, 1 << 20, Duration.ofMillis(600),
+            Duration.ofMillis(600), Duration.ofMillis(800));
+
     private void start(Optional<String> adminToken) throws Exception {
-        server = new ManagementHttpServer(vertx, new Settings.Management("127.0.0.1", 0), new AdminToken(adminToken));
+        server = new ManagementHttpServer(vertx, new Settings.Management("127.0.0.1", 0), CLIENTS,
+                new AdminToken(adminToken));
         server.endpoint("/open", ctx -> ctx.response().end("open"));
         server.adminEndpoint("/admin", ctx -> ctx.response().end("admin"));
+        server.adminCall(io.vertx.core.http.HttpMethod.POST, "/call", ctx -> ctx.response().end(ctx.body().asString()));
         port = server.start(Duration.ofSeconds(10));
     }
 
@@ -83,6 +89,37 @@ class ManagementHttpServerTest {
         assertEquals("open", send("GET", "/open", null).body(), "still serving");
     }
 
+    /**
+     * The port the kubelet probes and Prometheus scrapes cannot be held by a client: a silent connection, a head
+     * sent a byte at a time and a body that stops coming are each answered 408 and closed within the client
+     * deadlines (as on the public port), and the port keeps serving.
+     */
+    @Test
+    void silentAndStalledClientsAreAnswered408AndClosed() throws Exception {
+        start(Optional.of("t0ken"));
+        String[] partial = {"", "GET /open HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+            "POST /call HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t0ken\r\nContent-Length: 100\r\n\r\n{\"a\":"};
+        for (String sent : partial) {
+            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+                socket.setSoTimeout(5000);
+                socket.getOutputStream().write(sent.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                long t0 = System.nanoTime();
+                String answer;
+                try {
+                    answer = new String(socket.getInputStream().readAllBytes(),
+                            java.nio.charset.StandardCharsets.UTF_8); // to the end: the server closes it
+                } catch (java.net.SocketTimeoutException e) {
+                    throw new AssertionError("'" + sent + "': neither answered nor closed within 5 s", e);
+                }
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                assertTrue(answer.startsWith("HTTP/1.1 408"), "'" + sent + "': " + answer);
+                assertTrue(answer.contains("\"code\":\"request_timeout\""), answer);
+                assertTrue(ms >= 500 && ms < 3000, "'" + sent + "' closed after " + ms + " ms");
+            }
+        }
+        assertEquals("open", send("GET", "/open", null).body(), "still serving");
+    }
+
     @Test
     void adminEndpointsAreClosedWithoutAToken() throws Exception {
         start(Optional.empty());
@@ -114,7 +151,7 @@ class ManagementHttpServerTest {
         Vertx other = Vertx.vertx(); // another process, as far as the port is concerned: Vert.x shares ports within one
         try {
             ManagementHttpServer second = new ManagementHttpServer(other, new Settings.Management("127.0.0.1", port),
-                    new AdminToken(Optional.empty()));
+                    CLIENTS, new AdminToken(Optional.empty()));
             assertThrows(Exception.class, () -> second.start(Duration.ofSeconds(5)));
         } finally {
             other.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
