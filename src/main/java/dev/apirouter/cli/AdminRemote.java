@@ -16,6 +16,7 @@ import java.util.Timer;
 import java.util.TimerTask;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.apirouter.config.Config;
 import dev.apirouter.config.Setting;
 import dev.apirouter.policy.PolicyDocuments;
@@ -154,6 +155,20 @@ final class AdminRemote {
             }
             throw CliException.unreachable(said);
         }
+    }
+
+    /** What the admin API adds to a key record in its answers ({@code name} is the record's own). */
+    private static final java.util.List<String> API_KEY_FIELDS = java.util.List.of("hash", "revision", "usage",
+            "lastUsedAt", "invalid");
+
+    /** The stored key record inside the API's view of it: the view without what the API adds. */
+    static ObjectNode keyRecord(JsonNode view) {
+        ObjectNode record = ((ObjectNode) view).deepCopy();
+        record.remove(API_KEY_FIELDS);
+        if (record.path("name").isNull()) {
+            record.remove("name"); // a record without a name: the API shows null
+        }
+        return record;
     }
 
     /** A path segment: every byte but the unreserved ones percent-encoded (a model's '/' included). */

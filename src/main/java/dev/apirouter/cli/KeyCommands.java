@@ -281,18 +281,14 @@ final class KeyCommands implements Callable<Integer> {
                 : store.usesEtcd() ? "" : " in " + PolicyFiles.path(store)));
     }
 
-    /** A key as the admin API lists it (its record's fields, with name, hash and what it adds). */
+    /** A key as the admin API lists it: its record, read as a stored one is, unless the API found it invalid. */
     private static Listed listed(JsonNode view) {
-        String name = view.path("name").isTextual() ? view.get("name").asText() : null;
-        String problem = view.path("invalid").isTextual() ? view.get("invalid").asText() : null;
-        if (problem != null) {
-            return new Listed(view.path("hash").asText(), name, null, null, null, problem);
+        String hash = view.path("hash").asText();
+        if (view.path("invalid").isTextual()) {
+            String name = view.path("name").isTextual() ? view.get("name").asText() : null;
+            return new Listed(hash, name, null, null, null, view.get("invalid").asText());
         }
-        List<String> models = new ArrayList<>();
-        view.path("models").forEach(m -> models.add(m.asText()));
-        JsonNode expires = view.path("expiresAt");
-        return new Listed(view.path("hash").asText(), name, List.copyOf(models), view.path("disabled").asBoolean(),
-                expires.isTextual() ? Instant.parse(expires.asText()) : null, null);
+        return listed(hash, Optional.of(AdminRemote.keyRecord(view)));
     }
 
     private static Listed listed(String hash, Optional<JsonNode> doc) {

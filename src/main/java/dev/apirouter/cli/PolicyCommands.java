@@ -38,9 +38,6 @@ final class PolicyCommands implements Callable<Integer> {
     }
 
     private static final String MODELS = "/v1/admin/models/";
-    /** What the admin API adds to a key record in its answers. */
-    private static final java.util.List<String> API_KEY_FIELDS = java.util.List.of("hash", "revision", "usage",
-            "lastUsedAt", "invalid");
 
     private final Config config;
     private final PrintStream out;
@@ -264,9 +261,7 @@ final class PolicyCommands implements Callable<Integer> {
                 err.println("warning: " + PolicyView.keyDocument(hash) + " is left out: " + k.get("invalid").asText());
                 continue;
             }
-            ObjectNode record = ((ObjectNode) k).deepCopy();
-            record.remove(API_KEY_FIELDS);
-            keys.set(hash, record);
+            keys.set(hash, AdminRemote.keyRecord(k));
         }
         out.println(PolicyFiles.pretty(root));
     }
