@@ -18,6 +18,7 @@ import dev.apirouter.testing.GatewayProcess;
 import dev.apirouter.testing.MultipartForm;
 import dev.apirouter.testing.RawClient;
 import dev.apirouter.testing.RequiredTools;
+import dev.apirouter.testing.Resources;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -59,12 +60,7 @@ class AudioIT {
 
     @AfterAll
     static void stop() throws Exception {
-        if (gateway != null) {
-            gateway.close();
-        }
-        if (sim != null) {
-            sim.close();
-        }
+        Resources.close(gateway, sim);
     }
 
     static HttpResponse<String> upload(String path, MultipartForm form, boolean chunked) throws Exception {

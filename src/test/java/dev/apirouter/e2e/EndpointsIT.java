@@ -17,6 +17,7 @@ import dev.apirouter.auth.ApiKeys;
 import dev.apirouter.sim.VllmSimulator;
 import dev.apirouter.testing.GatewayProcess;
 import dev.apirouter.testing.RequiredTools;
+import dev.apirouter.testing.Resources;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -68,15 +69,7 @@ class EndpointsIT {
 
     @AfterAll
     static void stop() throws Exception {
-        if (gateway != null) {
-            gateway.close();
-        }
-        if (sim != null) {
-            sim.close();
-        }
-        if (sim2 != null) {
-            sim2.close();
-        }
+        Resources.close(gateway, sim, sim2);
     }
 
     static HttpResponse<String> post(String path, String key, String body) throws Exception {

@@ -18,6 +18,7 @@ import dev.apirouter.sim.VllmSimulator;
 import dev.apirouter.testing.GatewayProcess;
 import dev.apirouter.testing.RedisProcess;
 import dev.apirouter.testing.RequiredTools;
+import dev.apirouter.testing.Resources;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -79,12 +80,7 @@ class LimitsIT {
 
     @AfterAll
     static void stop() throws Exception {
-        if (gateway != null) {
-            gateway.close();
-        }
-        if (sim != null) {
-            sim.close();
-        }
+        Resources.close(gateway, sim);
     }
 
     static HttpResponse<String> chat(GatewayProcess g, String key, String model, String extra) throws Exception {

@@ -20,6 +20,7 @@ import dev.apirouter.auth.ApiKeys;
 import dev.apirouter.sim.VllmSimulator;
 import dev.apirouter.testing.FaultyServers;
 import dev.apirouter.testing.GatewayProcess;
+import dev.apirouter.testing.Resources;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -59,12 +60,7 @@ class ShutdownIT {
 
     @AfterAll
     static void stop() throws Exception {
-        if (hungCollector != null) {
-            hungCollector.close();
-        }
-        if (sim != null) {
-            sim.close();
-        }
+        Resources.close(hungCollector, sim);
     }
 
     static GatewayProcess gateway(String otlpEndpoint) throws InterruptedException {

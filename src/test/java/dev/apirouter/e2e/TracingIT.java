@@ -19,6 +19,7 @@ import dev.apirouter.sim.VllmSimulator;
 import dev.apirouter.testing.GatewayProcess;
 import dev.apirouter.testing.OtlpReceiver;
 import dev.apirouter.testing.OtlpReceiver.ReceivedSpan;
+import dev.apirouter.testing.Resources;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -69,15 +70,7 @@ class TracingIT {
 
     @AfterAll
     static void stop() throws Exception {
-        if (gateway != null) {
-            gateway.close();
-        }
-        if (collector != null) {
-            collector.close();
-        }
-        if (sim != null) {
-            sim.close();
-        }
+        Resources.close(gateway, collector, sim);
     }
 
     static HttpResponse<String> chat(String body, Map<String, String> headers) throws Exception {
