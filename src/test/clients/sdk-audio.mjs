@@ -5,6 +5,7 @@
 // or {"ok": false, "step": ..., "status": ..., "error": ...}.
 // Usage: node sdk-audio.mjs <baseURL> <apiKey> <model> <fileBytes>
 import OpenAI, { toFile } from "openai";
+import { report } from "./report.mjs";
 
 const [baseURL, apiKey, model, size] = process.argv.slice(2);
 const client = new OpenAI({ baseURL, apiKey, maxRetries: 0, timeout: 30_000 });
@@ -31,9 +32,7 @@ try {
   const translation = await client.audio.translations.create({ file: await toFile(audio, "speech.wav"), model });
   out.translation = translation.text;
   out.ok = true;
+  report(out);
 } catch (e) {
-  out.step = step;
-  out.status = e.status ?? null;
-  out.error = String(e.message ?? e);
+  report(out, e, step);
 }
-console.log(JSON.stringify(out));

@@ -6,6 +6,7 @@
 // or {"ok": false, "step": ..., "status": ..., "error": ...}.
 // Usage: node sdk-endpoints.mjs <baseURL> <apiKey> <model>
 import OpenAI from "openai";
+import { report } from "./report.mjs";
 
 const [baseURL, apiKey, model] = process.argv.slice(2);
 const client = new OpenAI({ baseURL, apiKey, maxRetries: 0, timeout: 20_000 });
@@ -54,9 +55,7 @@ try {
   }
   out.streamedText = deltas;
   out.ok = true;
+  report(out);
 } catch (e) {
-  out.step = step;
-  out.status = e.status ?? null;
-  out.error = String(e.message ?? e);
+  report(out, e, step);
 }
-console.log(JSON.stringify(out));

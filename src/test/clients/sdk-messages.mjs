@@ -5,6 +5,7 @@
 // or {"ok": false, "step": ..., "status": ..., "error": ...}.
 // Usage: node sdk-messages.mjs <baseURL (the gateway, without /v1)> <apiKey> <model>
 import Anthropic, { AuthenticationError } from "@anthropic-ai/sdk";
+import { report } from "./report.mjs";
 
 const [baseURL, apiKey, model] = process.argv.slice(2);
 const client = new Anthropic({ baseURL, apiKey, maxRetries: 0, timeout: 20_000 });
@@ -43,9 +44,7 @@ try {
     out.badKeyType = e.error?.error?.type ?? null;
   }
   out.ok = true;
+  report(out);
 } catch (e) {
-  out.step = step;
-  out.status = e.status ?? null;
-  out.error = String(e.message ?? e);
+  report(out, e, step);
 }
-console.log(JSON.stringify(out));
